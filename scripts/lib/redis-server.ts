@@ -1,0 +1,72 @@
+/**
+ * Starts a throwaway `redis-server` (Debian package) on loopback with no persistence.
+ * The process is a child of ours and is killed with it.
+ */
+import { ChildProcess, spawn, spawnSync } from "node:child_process";
+import { createConnection } from "node:net";
+import { freePort } from "./ports";
+
+export interface RunningRedis {
+  port: number;
+  url: string;
+  stop(): Promise<void>;
+  /** Start again on the same port (after `stop`), for outage tests. */
+  restart(): Promise<void>;
+}
+
+export function redisServerAvailable(): boolean {
+  return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
+}
+
+export async function startRedisServer(options: { port?: number } = {}): Promise<RunningRedis> {
+  if (!redisServerAvailable()) {
+    throw new Error("redis-server is not installed: run `apt-get install -y redis-server` (Debian) first");
+  }
+  const port = options.port ?? (await freePort());
+  let child: ChildProcess | undefined;
+
+  const launch = async () => {
+    child = spawn(
+      "redis-server",
+      ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--loglevel", "warning"],
+      { stdio: ["ignore", "ignore", "inherit"] },
+    );
+    await waitForPong(port, 10_000);
+  };
+  await launch();
+
+  const stop = async () => {
+    const running = child;
+    child = undefined;
+    if (!running || running.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      running.once("exit", () => resolve());
+      running.kill("SIGKILL");
+    });
+  };
+  process.once("exit", () => child?.kill("SIGKILL"));
+  return { port, url: `redis://127.0.0.1:${port}`, stop, restart: launch };
+}
+
+async function waitForPong(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await ping(port)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+}
+
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on("error", () => done(false));
+    socket.on("connect", () => socket.write("PING\r\n"));
+    socket.on("data", (data) => done(data.toString().startsWith("+PONG")));
+  });
+}

@@ -1,0 +1,1 @@
+// Global test stack: filled in by the cache-core work.

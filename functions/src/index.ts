@@ -2,9 +2,17 @@
  * Wiring only: global options and one-line wrappers around plain handlers.
  */
 import { setGlobalOptions } from "firebase-functions/v2";
+import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { onCall } from "firebase-functions/v2/https";
+import { onTesterWrittenHandler } from "./apps/triggers";
+import { upstashRedisRestToken } from "./config";
 import { ping as pingHandler } from "./ping";
 
 setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80 });
 
+const withRedis = { secrets: [upstashRedisRestToken] };
+// Marker bumps are idempotent in effect, so a failed trigger is safe to retry.
+const triggerOptions = { ...withRedis, retry: true };
+
 export const ping = onCall(pingHandler);
+export const onTesterWritten = onDocumentWritten({ document: "testers/{uid}", ...triggerOptions }, onTesterWrittenHandler);

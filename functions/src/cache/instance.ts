@@ -1,0 +1,78 @@
+/**
+ * What one function instance shares across requests (module scope survives warm starts):
+ * its clock, its marker watcher (one MGET per poll interval for every cache), and the
+ * registry of its caches for `cacheStats`.
+ */
+import { logger } from "firebase-functions/v2";
+import { redis } from "../redis/client";
+import { markerKey } from "../redis/markers";
+import { Clock, systemClock } from "./clock";
+import { CoherentCache, CoherentCacheOptions, CoherentCacheStats } from "./coherent-cache";
+import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
+
+/** Within the contract's 2 s freshness bound with room for one Redis round trip. */
+export const markerPollIntervalMs = 1000;
+/** Redis trouble is logged at most this often per instance, not once per request. */
+const markerErrorLogIntervalMs = 60_000;
+
+let currentClock: Clock = systemClock;
+/** The clock every module-scope cache reads; tests and benchmarks swap what is behind it. */
+export const instanceClock: Clock = { now: () => currentClock.now() };
+
+export function useClock(clock: Clock): void {
+  currentClock = clock;
+}
+
+const readMarkersFromRedis: MarkerReader = async (scopes) => {
+  if (scopes.length === 0) return [];
+  return redis().mget<(string | null)[]>(...scopes.map(markerKey));
+};
+
+let watcher: MarkerWatcher | undefined;
+let lastErrorLoggedAtMs = -Infinity;
+
+export function markerWatcher(): MarkerWatcher {
+  watcher ??= new MarkerWatcher({
+    read: readMarkersFromRedis,
+    pollIntervalMs: markerPollIntervalMs,
+    clock: instanceClock,
+    onReadError: (error) => {
+      const nowMs = instanceClock.now();
+      if (nowMs - lastErrorLoggedAtMs < markerErrorLogIntervalMs) return;
+      lastErrorLoggedAtMs = nowMs;
+      logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within TTL", {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    },
+  });
+  return watcher;
+}
+
+const caches: CoherentCache<unknown>[] = [];
+
+/** A module-scope cache on this instance's clock and marker watcher. */
+export function createCache<V>(options: Omit<CoherentCacheOptions, "clock">): CoherentCache<V> {
+  const cache = new CoherentCache<V>({ ...options, clock: instanceClock }, markerWatcher);
+  caches.push(cache as CoherentCache<unknown>);
+  return cache;
+}
+
+export interface InstanceCacheStats {
+  caches: CoherentCacheStats[];
+  markers: MarkerWatcherStats;
+}
+
+export function instanceCacheStats(): InstanceCacheStats {
+  return {
+    caches: caches.map((cache) => cache.stats()),
+    markers: watcher?.stats() ?? { markerChecks: 0, markerCheckErrors: 0, markerChangesSeen: 0, trackedScopes: 0, markersHealthy: false },
+  };
+}
+
+/** A cold start, for tests: empty caches, a new watcher, the real clock. */
+export function resetInstance(): void {
+  for (const cache of caches) cache.local.clear();
+  watcher = undefined;
+  lastErrorLoggedAtMs = -Infinity;
+  currentClock = systemClock;
+}

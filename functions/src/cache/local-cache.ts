@@ -1,0 +1,202 @@
+/**
+ * The instance-local cache: lru-cache for storage (TTL, entry and byte bounds, LRU order),
+ * plus what lru-cache does not give us:
+ * - single flight that cannot be undone by an invalidation (a fetch that was running when
+ *   its key was invalidated returns to its callers but is never stored);
+ * - a validity tag per entry (the invalidation-marker versions it was fetched under), so an
+ *   entry fetched under old markers is a miss, whatever bookkeeping happened in between;
+ * - frozen values, so no caller can change what every other caller is served;
+ * - figures cheap enough to leave on.
+ */
+import { LRUCache } from "lru-cache";
+import { Clock, systemClock } from "./clock";
+import { deepFreeze, estimateBytes } from "./values";
+
+export interface LocalCacheOptions {
+  name: string;
+  ttlMs: number;
+  maxEntries: number;
+  maxBytes: number;
+  clock?: Clock;
+}
+
+export interface FetchOptions {
+  /** Validity tag: a stored entry is served only to a caller asking with the same tag. */
+  tag?: string;
+  /** Overrides the cache's TTL for this entry. */
+  ttlMs?: number;
+  /** When false the result is shared with concurrent callers but not stored (fail closed). */
+  store?: boolean;
+}
+
+export interface LocalCacheStats {
+  name: string;
+  entries: number;
+  bytes: number;
+  maxEntries: number;
+  maxBytes: number;
+  hits: number;
+  misses: number;
+  hitRate: number;
+  evictions: number;
+  fetches: number;
+  fetchErrors: number;
+  collapsedFetches: number;
+  invalidations: number;
+  discardedFetches: number;
+  tooLarge: number;
+}
+
+interface Entry<V> {
+  value: V;
+  tag: string;
+  bytes: number;
+}
+
+interface Flight<V> {
+  promise: Promise<V>;
+  tag: string;
+}
+
+const noTag = "";
+
+export class LocalCache<V> {
+  readonly name: string;
+  private readonly lru: LRUCache<string, Entry<V>>;
+  private readonly flights = new Map<string, Flight<V>>();
+  private readonly maxBytes: number;
+  private readonly counts = {
+    hits: 0,
+    misses: 0,
+    evictions: 0,
+    fetches: 0,
+    fetchErrors: 0,
+    collapsedFetches: 0,
+    invalidations: 0,
+    discardedFetches: 0,
+    tooLarge: 0,
+  };
+
+  constructor(options: LocalCacheOptions) {
+    this.name = options.name;
+    this.maxBytes = options.maxBytes;
+    this.lru = new LRUCache<string, Entry<V>>({
+      max: options.maxEntries,
+      maxSize: options.maxBytes,
+      maxEntrySize: options.maxBytes,
+      sizeCalculation: (entry) => Math.max(1, entry.bytes),
+      ttl: options.ttlMs,
+      // Every read sees the injected clock's current time (the default caches it for 1 ms).
+      ttlResolution: 0,
+      perf: options.clock ?? systemClock,
+      dispose: (_entry, _key, reason) => {
+        if (reason === "evict") this.counts.evictions++;
+      },
+    });
+  }
+
+  /** The stored value for `key` if it is fresh and was stored under `tag`; counts a hit or miss. */
+  get(key: string, tag: string = noTag): { value: V } | undefined {
+    const entry = this.lru.get(key);
+    if (entry !== undefined && entry.tag === tag) {
+      this.counts.hits++;
+      return entry;
+    }
+    this.counts.misses++;
+    return undefined;
+  }
+
+  /** Stores a value (frozen). Returns false when it is larger than the byte bound. */
+  set(key: string, value: V, options: { tag?: string; ttlMs?: number } = {}): boolean {
+    const bytes = key.length * 2 + estimateBytes(value);
+    if (bytes > this.maxBytes) {
+      this.counts.tooLarge++;
+      this.lru.delete(key);
+      return false;
+    }
+    this.lru.set(key, { value: deepFreeze(value), tag: options.tag ?? noTag, bytes }, { ttl: options.ttlMs });
+    return true;
+  }
+
+  /**
+   * The cached value, or the result of one `fetch` shared by every concurrent caller of the
+   * same key and tag. A failed fetch rejects all of them and stores nothing.
+   */
+  async getOrFetch(key: string, fetch: () => Promise<V>, options: FetchOptions = {}): Promise<V> {
+    const tag = options.tag ?? noTag;
+    const store = options.store ?? true;
+    if (store) {
+      const hit = this.get(key, tag);
+      if (hit) return hit.value;
+    } else {
+      this.counts.misses++;
+    }
+    const running = this.flights.get(key);
+    if (running !== undefined && running.tag === tag) {
+      this.counts.collapsedFetches++;
+      return running.promise;
+    }
+    return this.startFlight(key, tag, fetch, store, options.ttlMs);
+  }
+
+  private startFlight(key: string, tag: string, fetch: () => Promise<V>, store: boolean, ttlMs?: number): Promise<V> {
+    this.counts.fetches++;
+    const flight: Flight<V> = { tag, promise: undefined as unknown as Promise<V> };
+    flight.promise = (async () => {
+      try {
+        const value = deepFreeze(await fetch());
+        // Still the current flight: nothing invalidated the key while we were fetching.
+        if (this.flights.get(key) === flight) {
+          if (store) this.set(key, value, { tag, ttlMs });
+        } else {
+          this.counts.discardedFetches++;
+        }
+        return value;
+      } catch (error) {
+        this.counts.fetchErrors++;
+        throw error;
+      } finally {
+        if (this.flights.get(key) === flight) this.flights.delete(key);
+      }
+    })();
+    this.flights.set(key, flight);
+    return flight.promise;
+  }
+
+  /** Drops a key, and makes any fetch for it that is running now unable to store its result. */
+  invalidate(key: string): void {
+    this.counts.invalidations++;
+    this.lru.delete(key);
+    this.flights.delete(key);
+  }
+
+  /** Drops every key that starts with `prefix` (for example all of one user's keys). */
+  invalidatePrefix(prefix: string): number {
+    let dropped = 0;
+    for (const key of new Set([...this.lru.keys(), ...this.flights.keys()])) {
+      if (key.startsWith(prefix)) {
+        this.invalidate(key);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  clear(): void {
+    this.lru.clear();
+    this.flights.clear();
+  }
+
+  stats(): LocalCacheStats {
+    const lookups = this.counts.hits + this.counts.misses;
+    return {
+      name: this.name,
+      entries: this.lru.size,
+      bytes: this.lru.calculatedSize,
+      maxEntries: this.lru.max,
+      maxBytes: this.maxBytes,
+      ...this.counts,
+      hitRate: lookups === 0 ? 0 : this.counts.hits / lookups,
+    };
+  }
+}

@@ -6,7 +6,13 @@ import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { onCall } from "firebase-functions/v2/https";
 import { onTesterWrittenHandler } from "./apps/triggers";
 import { upstashRedisRestToken } from "./config";
+import { atEdge } from "./errors";
+import {
+  getMentorNotificationFrequency as getMentorFrequencyHandler,
+  setMentorNotificationFrequency as setMentorFrequencyHandler,
+} from "./notifications/mentor-frequency";
 import { ping as pingHandler } from "./ping";
+import { onUserWrittenHandler } from "./users/user-written";
 
 setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80 });
 
@@ -15,4 +21,9 @@ const withRedis = { secrets: [upstashRedisRestToken] };
 const triggerOptions = { ...withRedis, retry: true };
 
 export const ping = onCall(pingHandler);
+
+export const getMentorNotificationFrequency = onCall(withRedis, atEdge("getMentorNotificationFrequency", getMentorFrequencyHandler));
+export const setMentorNotificationFrequency = onCall(withRedis, atEdge("setMentorNotificationFrequency", setMentorFrequencyHandler));
+
 export const onTesterWritten = onDocumentWritten({ document: "testers/{uid}", ...triggerOptions }, onTesterWrittenHandler);
+export const onUserWritten = onDocumentWritten({ document: "users/{uid}", ...triggerOptions }, onUserWrittenHandler);

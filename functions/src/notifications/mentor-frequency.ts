@@ -1,0 +1,68 @@
+/**
+ * Mentor notification frequency: read about once a second per live stream, changed rarely.
+ * Served from a per-user module-scope cache (30 s TTL, invalidated by the `users/{uid}`
+ * trigger's mentor marker; the instance that handles a set drops its entry at once).
+ */
+import { logger } from "firebase-functions/v2";
+import { CallableRequest } from "firebase-functions/v2/https";
+import { LRUCache } from "lru-cache";
+import { z } from "zod";
+import { requireUid } from "../auth";
+import { createCache } from "../cache/instance";
+import { parseData } from "../errors";
+import { firestore } from "../firestore";
+import { scopes } from "../redis/markers";
+
+export const mentorFrequencyField = "mentor_notification_frequency";
+export const defaultMentorFrequency = 0;
+export const maxMentorFrequency = 5;
+
+const frequencySchema = z.number().int().min(0).max(maxMentorFrequency);
+
+const frequencyCache = createCache<number>({
+  name: "mentorFrequency",
+  ttlMs: 30_000,
+  maxEntries: 100_000,
+  maxBytes: 16 * 1024 * 1024,
+});
+
+// Log a bad stored value once per user per instance, not once per read.
+const reportedBadValues = new LRUCache<string, true>({ max: 10_000 });
+
+function cacheKey(uid: string): string {
+  return `mentor:${uid}`;
+}
+
+async function readFrequency(uid: string): Promise<number> {
+  const ref = firestore().collection("users").doc(uid);
+  // Only this field travels (a field mask), whatever else the user document holds.
+  const [snapshot] = await firestore().getAll(ref, { fieldMask: [mentorFrequencyField] });
+  const stored: unknown = snapshot?.get(mentorFrequencyField);
+  if (stored === undefined || stored === null) return defaultMentorFrequency;
+  const parsed = frequencySchema.safeParse(stored);
+  if (parsed.success) return parsed.data;
+  if (!reportedBadValues.has(uid)) {
+    reportedBadValues.set(uid, true);
+    logger.warn("Stored mentor notification frequency is invalid; serving the default", { uid, stored: String(stored) });
+  }
+  return defaultMentorFrequency;
+}
+
+const emptyRequest = z.object({}).strict();
+const setRequest = z.object({ frequency: frequencySchema }).strict();
+
+export async function getMentorNotificationFrequency(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
+  const uid = requireUid(request);
+  parseData(emptyRequest, request.data);
+  const frequency = await frequencyCache.get(cacheKey(uid), [scopes.mentor(uid)], () => readFrequency(uid));
+  return { frequency };
+}
+
+export async function setMentorNotificationFrequency(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
+  const uid = requireUid(request);
+  const { frequency } = parseData(setRequest, request.data);
+  await firestore().collection("users").doc(uid).set({ [mentorFrequencyField]: frequency }, { merge: true });
+  // Read-your-writes on this instance; other instances follow the trigger's marker.
+  frequencyCache.invalidate(cacheKey(uid));
+  return { frequency };
+}

@@ -1,0 +1,85 @@
+/**
+ * One function instance in its own process (own module scope), serving every export of
+ * functions/src/index.ts through its real onCall / onRequest / trigger wrapper, the way the
+ * Functions Framework does: express, raw body kept as `req.rawBody`.
+ * Control routes (prefixed `__`) let a test read cache figures and move the instance clock.
+ */
+import express from "express";
+import type { AddressInfo } from "node:net";
+import { ManualClock, systemClock } from "../../functions/src/cache/clock";
+import { instanceCacheStats, useClock } from "../../functions/src/cache/instance";
+import * as deployed from "../../functions/src/index";
+
+type Exported = Record<string, unknown>;
+const functions = deployed as unknown as Exported;
+let manualClock: ManualClock | undefined;
+
+const app = express();
+app.use(express.raw({ type: () => true, limit: "10mb" }));
+app.use((req, res, next) => {
+  const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+  (req as unknown as { rawBody: Buffer }).rawBody = raw;
+  req.body = undefined;
+  if (raw.length > 0 && (req.header("content-type") ?? "").includes("json")) {
+    try {
+      req.body = JSON.parse(raw.toString("utf8"));
+    } catch {
+      res.status(400).json({ error: "malformed JSON" });
+      return;
+    }
+  }
+  next();
+});
+
+app.get("/__stats", (_req, res) => {
+  res.json(instanceCacheStats());
+});
+
+app.post("/__clock", (req, res) => {
+  const body = req.body as { manual?: boolean; advanceMs?: number };
+  if (body.manual === true) {
+    manualClock = new ManualClock(systemClock.now());
+    useClock(manualClock);
+  }
+  if (body.manual === false) {
+    manualClock = undefined;
+    useClock(systemClock);
+  }
+  if (typeof body.advanceMs === "number") {
+    if (!manualClock) {
+      res.status(400).json({ error: "clock is not manual" });
+      return;
+    }
+    manualClock.advance(body.advanceMs);
+  }
+  res.json({ nowMs: (manualClock ?? systemClock).now() });
+});
+
+app.post("/__trigger/:name", async (req, res) => {
+  const trigger = functions[req.params.name];
+  if (typeof trigger !== "function") {
+    res.status(404).json({ error: `no export ${req.params.name}` });
+    return;
+  }
+  try {
+    await (trigger as (event: unknown) => Promise<unknown>)(req.body);
+    res.json({ ok: true });
+  } catch (error) {
+    res.status(500).json({ error: error instanceof Error ? error.message : String(error) });
+  }
+});
+
+app.all("/:name", (req, res) => {
+  const handler = functions[req.params.name];
+  if (typeof handler !== "function") {
+    res.status(404).json({ error: `no export ${req.params.name}` });
+    return;
+  }
+  (handler as (req: express.Request, res: express.Response) => void)(req, res);
+});
+
+const server = app.listen(0, "127.0.0.1", () => {
+  const { port } = server.address() as AddressInfo;
+  process.send?.({ port });
+});
+process.on("disconnect", () => process.exit(0));

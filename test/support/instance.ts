@@ -30,6 +30,7 @@ export interface Instance {
   trigger(name: string, cloudEvent: unknown): Promise<void>;
   stats(): Promise<{ caches: { name: string; hits: number; misses: number; fetches: number }[]; markers: { markerChecks: number } }>;
   useManualClock(): Promise<void>;
+  useSystemClock(): Promise<void>;
   advanceClock(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -47,7 +48,8 @@ export async function startInstance(extraEnv: Record<string, string> = {}): Prom
   const child: ChildProcess = fork(path.join(__dirname, "instance-main.ts"), [], {
     execArgv: ["-r", "ts-node/register/transpile-only"],
     env: { ...process.env, ...emulatorDebugEnv, ...extraEnv },
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
+    // Debug and info logs (stdout) would drown the test report; warnings and errors stay.
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
   });
   const port = await new Promise<number>((resolve, reject) => {
     child.once("message", (message) => resolve((message as { port: number }).port));
@@ -65,6 +67,7 @@ export async function startInstance(extraEnv: Record<string, string> = {}): Prom
     trigger: (name, cloudEvent) => post(`__trigger/${name}`, cloudEvent),
     stats: async () => (await fetch(`${url}/__stats`)).json() as never,
     useManualClock: () => post("__clock", { manual: true }),
+    useSystemClock: () => post("__clock", { manual: false }),
     advanceClock: (ms) => post("__clock", { advanceMs: ms }),
     stop: () =>
       new Promise<void>((resolve) => {

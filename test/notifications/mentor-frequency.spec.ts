@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { firestore } from "../../functions/src/firestore";
+import { CallableError, Instance, startInstance } from "../support/instance";
+import { markerVersion } from "../support/redis";
+import { stack, triggersSettled } from "../support/stack";
+import { waitUntil } from "../support/wait";
+
+describe("mentor notification frequency", function () {
+  this.timeout(60_000);
+  let a: Instance;
+  let b: Instance;
+
+  before(async () => {
+    [a, b] = await Promise.all([startInstance(), startInstance()]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  const newUid = () => `mentor-${randomUUID()}`;
+  const userDoc = (uid: string) => firestore().collection("users").doc(uid);
+
+  it("is 0 for a user with no document, and unauthenticated without a token", async () => {
+    assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid: newUid() }), { frequency: 0 });
+    await assert.rejects(a.call("getMentorNotificationFrequency", {}), (e: CallableError) => e.status === "UNAUTHENTICATED");
+  });
+
+  it("reads a stored value, and a stored bad value as the default without throwing", async () => {
+    const good = newUid();
+    const bad = newUid();
+    await userDoc(good).set({ mentor_notification_frequency: 4, other: "x" });
+    await userDoc(bad).set({ mentor_notification_frequency: "often" });
+    assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid: good }), { frequency: 4 });
+    assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid: bad }), { frequency: 0 });
+  });
+
+  for (const [label, data] of [
+    ["-1", { frequency: -1 }],
+    ["6", { frequency: 6 }],
+    ["2.5", { frequency: 2.5 }],
+    ['"3"', { frequency: "3" }],
+    ["null", { frequency: null }],
+    ["missing", {}],
+    ["an unknown field", { frequency: 1, extra: true }],
+  ] as const) {
+    it(`rejects ${label} with invalid-argument naming the field, and writes nothing`, async () => {
+      const uid = newUid();
+      await assert.rejects(a.call("setMentorNotificationFrequency", data, { uid }), (e: CallableError) => {
+        assert.equal(e.status, "INVALID_ARGUMENT");
+        assert.match(e.message, label === "an unknown field" ? /extra/ : /frequency/);
+        return true;
+      });
+      assert.equal((await userDoc(uid).get()).exists, false);
+    });
+  }
+
+  it("set then get on the same instance is immediate (no waiting for markers)", async () => {
+    const uid = newUid();
+    assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 0 });
+    assert.deepEqual(await a.call("setMentorNotificationFrequency", { frequency: 3 }, { uid }), { frequency: 3 });
+    assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 3 });
+    assert.equal((await userDoc(uid).get()).get("mentor_notification_frequency"), 3);
+  });
+
+  it("a set on instance A reaches instance B within 2 s of the trigger's marker write", async () => {
+    const uid = newUid();
+    await userDoc(uid).set({ mentor_notification_frequency: 1 });
+    await triggersSettled();
+    assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 });
+    const markerBefore = await markerVersion(`mentor:${uid}`);
+    await a.call("setMentorNotificationFrequency", { frequency: 5 }, { uid });
+    await waitUntil(async () => (await markerVersion(`mentor:${uid}`)) !== markerBefore, 5_000, "the mentor marker");
+    const elapsedMs = await waitUntil(
+      async () => ((await b.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency === 5),
+      5_000,
+      "instance B to serve the new frequency",
+    );
+    assert.ok(elapsedMs <= 2_000, `B served the old value for ${elapsedMs} ms after the marker write`);
+  });
+
+  it("0 is a cache hit: a ghost user's second read costs no Firestore read", async () => {
+    const uid = newUid();
+    stack().reads.reset();
+    await a.call("getMentorNotificationFrequency", {}, { uid });
+    assert.equal(stack().reads.total(), 1, "the first read fetches the (missing) user document");
+    await a.call("getMentorNotificationFrequency", {}, { uid });
+    assert.equal(stack().reads.total(), 1, "the cached 0 is served");
+  });
+
+  it("60 reads in a minute from one live stream cost at most 2 document reads", async () => {
+    const uid = newUid();
+    await userDoc(uid).set({ mentor_notification_frequency: 2 });
+    await triggersSettled();
+    await a.useManualClock();
+    try {
+      stack().reads.reset();
+      for (let second = 0; second < 60; second++) {
+        assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 2 });
+        await a.advanceClock(1_000);
+      }
+      const reads = stack().reads.total();
+      assert.ok(reads <= 2, `${reads} document reads for 60 calls`);
+      assert.ok(reads >= 1, "the counter saw the first fetch");
+    } finally {
+      await a.useSystemClock();
+    }
+  });
+
+  it("the users trigger bumps the mentor marker only when the field changes", async () => {
+    const uid = newUid();
+    await userDoc(uid).set({ mentor_notification_frequency: 2, display_name: "a" });
+    await triggersSettled();
+    const v1 = await markerVersion(`mentor:${uid}`);
+    assert.notEqual(v1, null);
+    await userDoc(uid).set({ display_name: "b" }, { merge: true });
+    await triggersSettled();
+    assert.equal(await markerVersion(`mentor:${uid}`), v1, "another field changed: no bump");
+    await userDoc(uid).set({ mentor_notification_frequency: 3 }, { merge: true });
+    await triggersSettled();
+    assert.equal(Number(await markerVersion(`mentor:${uid}`)), Number(v1) + 1);
+  });
+});

@@ -1,3 +1,5 @@
+import { getApps, initializeApp } from "firebase-admin/app";
+import { getAuth } from "firebase-admin/auth";
 import { CallableRequest, HttpsError } from "firebase-functions/v2/https";
 
 /** The caller's uid, or `unauthenticated`. */
@@ -14,4 +16,28 @@ export function requireAdmin(request: CallableRequest<unknown>): string {
     throw new HttpsError("permission-denied", "This function is for administrators only.");
   }
   return uid;
+}
+
+/**
+ * Verifies an ID token for an onRequest function. Under the emulator suite's
+ * `skipTokenVerification` debug feature (set only by the Functions emulator and our test
+ * harness, never in production) the token is decoded without a signature check, exactly as
+ * firebase-functions does for callables there.
+ */
+export async function verifyIdToken(idToken: string): Promise<{ uid: string; admin?: unknown }> {
+  if (process.env.FIREBASE_DEBUG_MODE === "true" && debugFeatures().skipTokenVerification === true) {
+    const payload = JSON.parse(Buffer.from(idToken.split(".")[1] ?? "", "base64url").toString("utf8")) as { sub?: unknown; admin?: unknown };
+    if (typeof payload.sub !== "string" || payload.sub === "") throw new Error("token has no subject");
+    return { uid: payload.sub, admin: payload.admin };
+  }
+  const decoded = await getAuth(getApps()[0] ?? initializeApp()).verifyIdToken(idToken);
+  return { uid: decoded.uid, admin: decoded.admin };
+}
+
+function debugFeatures(): Record<string, unknown> {
+  try {
+    return JSON.parse(process.env.FIREBASE_DEBUG_FEATURES ?? "{}") as Record<string, unknown>;
+  } catch {
+    return {};
+  }
 }

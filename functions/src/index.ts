@@ -3,8 +3,9 @@
  */
 import { setGlobalOptions } from "firebase-functions/v2";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
-import { onCall } from "firebase-functions/v2/https";
+import { onCall, onRequest } from "firebase-functions/v2/https";
 import { onTesterWrittenHandler } from "./apps/triggers";
+import { cacheStats as cacheStatsHandler } from "./cache/stats-endpoint";
 import { upstashRedisRestToken } from "./config";
 import { atEdge } from "./errors";
 import {
@@ -21,6 +22,7 @@ const withRedis = { secrets: [upstashRedisRestToken] };
 const triggerOptions = { ...withRedis, retry: true };
 
 export const ping = onCall(pingHandler);
+export const cacheStats = onRequest(cacheStatsHandler);
 
 export const getMentorNotificationFrequency = onCall(withRedis, atEdge("getMentorNotificationFrequency", getMentorFrequencyHandler));
 export const setMentorNotificationFrequency = onCall(withRedis, atEdge("setMentorNotificationFrequency", setMentorFrequencyHandler));

@@ -11,7 +11,10 @@ import { instanceCacheStats, useClock } from "../../functions/src/cache/instance
 import * as deployed from "../../functions/src/index";
 
 type Exported = Record<string, unknown>;
-const functions = deployed as unknown as Exported;
+// A spec may load extra test-only exports beside the deployed ones (same module scope).
+const extraModule = process.env.INSTANCE_EXTRA_MODULE;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const functions: Exported = { ...(deployed as unknown as Exported), ...(extraModule ? (require(extraModule) as Exported) : {}) };
 let manualClock: ManualClock | undefined;
 
 const app = express();

@@ -4,7 +4,14 @@
 import { setGlobalOptions } from "firebase-functions/v2";
 import { onDocumentWritten } from "firebase-functions/v2/firestore";
 import { onCall, onRequest } from "firebase-functions/v2/https";
-import { onTesterWrittenHandler } from "./apps/triggers";
+import { disableApp as disableAppHandler, enableApp as enableAppHandler, getAvailableApps as getAvailableAppsHandler } from "./apps/callables";
+import {
+  addTester as addTesterHandler,
+  grantTesterAppAccess as grantTesterAppAccessHandler,
+  removeTester as removeTesterHandler,
+  revokeTesterAppAccess as revokeTesterAppAccessHandler,
+} from "./apps/testers-admin";
+import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
 import { cacheStats as cacheStatsHandler } from "./cache/stats-endpoint";
 import { upstashRedisRestToken } from "./config";
 import { atEdge } from "./errors";
@@ -27,5 +34,14 @@ export const cacheStats = onRequest(cacheStatsHandler);
 export const getMentorNotificationFrequency = onCall(withRedis, atEdge("getMentorNotificationFrequency", getMentorFrequencyHandler));
 export const setMentorNotificationFrequency = onCall(withRedis, atEdge("setMentorNotificationFrequency", setMentorFrequencyHandler));
 
+export const getAvailableApps = onCall(withRedis, atEdge("getAvailableApps", getAvailableAppsHandler));
+export const enableApp = onCall(withRedis, atEdge("enableApp", enableAppHandler));
+export const disableApp = onCall(withRedis, atEdge("disableApp", disableAppHandler));
+export const addTester = onCall(withRedis, atEdge("addTester", addTesterHandler));
+export const removeTester = onCall(withRedis, atEdge("removeTester", removeTesterHandler));
+export const grantTesterAppAccess = onCall(withRedis, atEdge("grantTesterAppAccess", grantTesterAppAccessHandler));
+export const revokeTesterAppAccess = onCall(withRedis, atEdge("revokeTesterAppAccess", revokeTesterAppAccessHandler));
+
+export const onAppWritten = onDocumentWritten({ document: "apps/{appId}", ...triggerOptions }, onAppWrittenHandler);
 export const onTesterWritten = onDocumentWritten({ document: "testers/{uid}", ...triggerOptions }, onTesterWrittenHandler);
 export const onUserWritten = onDocumentWritten({ document: "users/{uid}", ...triggerOptions }, onUserWrittenHandler);

@@ -1,9 +1,34 @@
+import { isDeepStrictEqual } from "node:util";
 import { FirestoreEvent, Change, DocumentSnapshot } from "firebase-functions/v2/firestore";
 import { bumpMarkers, scopes } from "../redis/markers";
+import { storedAppFlags } from "./model";
 
 type WrittenEvent<P> = FirestoreEvent<Change<DocumentSnapshot> | undefined, P>;
 
 /** `testers/{uid}` written: every instance must drop that user's tester flag and tester apps. */
 export async function onTesterWrittenHandler(event: WrittenEvent<{ uid: string }>): Promise<void> {
   await bumpMarkers([scopes.tester(event.params.uid)]);
+}
+
+/**
+ * The marker scopes a change of one app makes stale, from its state before and after:
+ * - the public list if it is or was public + approved (a disabled flip included);
+ * - the owner's slice, old and new owner (a transfer changes both);
+ * - testers' views if it is or was unapproved (they hold unapproved apps of their list).
+ */
+export function staleAppScopes(before: Record<string, unknown> | undefined, after: Record<string, unknown> | undefined): string[] {
+  if (isDeepStrictEqual(before, after)) return [];
+  const stale = new Set<string>();
+  for (const flags of [storedAppFlags(before), storedAppFlags(after)]) {
+    if (flags === undefined) continue;
+    if (flags.publicApproved) stale.add(scopes.publicApps);
+    if (flags.unapproved) stale.add(scopes.unapprovedApps);
+    if (flags.owner !== "") stale.add(scopes.appOwner(flags.owner));
+  }
+  return [...stale];
+}
+
+/** `apps/{appId}` written: bump every view the change can touch. Idempotent (bumps only). */
+export async function onAppWrittenHandler(event: WrittenEvent<{ appId: string }>): Promise<void> {
+  await bumpMarkers(staleAppScopes(event.data?.before?.data(), event.data?.after?.data()));
 }

@@ -1,0 +1,132 @@
+/**
+ * What the marketplace reads from Firestore, behind module-scope caches that survive warm
+ * starts. Four entries make up one caller's view:
+ *
+ * | cache         | key                 | scopes                               | on unreadable markers |
+ * |---------------|---------------------|--------------------------------------|-----------------------|
+ * | publicApps    | `all`               | `apps:public`                        | served within TTL     |
+ * | ownApps       | `{uid}`             | `apps:owner:{uid}`                   | served within TTL     |
+ * | testerRecords | `{uid}`             | `tester:{uid}`                       | read from Firestore   |
+ * | testerApps    | `{uid}#{listHash}`  | `tester:{uid}`, `apps:unapproved`    | read from Firestore   |
+ *
+ * The tester-app entry is keyed by a hash of the tester list it was built from, so a tester
+ * record fetched fresher than a tester-app entry (say after an LRU eviction, before the
+ * trigger's marker lands) can never be served with apps of another list; a non-tester never
+ * reads it at all. `apps:unapproved` is only a dependency of testers' entries, so a change
+ * to an unapproved app refetches the few testers' views, not every user's.
+ */
+import { createHash } from "node:crypto";
+import { createCache } from "../cache/instance";
+import { firestore } from "../firestore";
+import { scopes } from "../redis/markers";
+import { App, appFromSnapshot, appsCollection, idSchema, isPublicApproved, testersCollection } from "./model";
+
+export const appsCacheTtlMs = 30_000;
+
+export interface TesterRecord {
+  tester: boolean;
+  /** App ids the tester may see while unapproved: unique, sorted (the key of their tester-app entry). */
+  apps: string[];
+}
+
+const notATester: TesterRecord = { tester: false, apps: [] };
+
+const publicAppsCache = createCache<App[]>({
+  name: "publicApps",
+  ttlMs: appsCacheTtlMs,
+  maxEntries: 1,
+  maxBytes: 32 * 1024 * 1024,
+});
+
+const ownAppsCache = createCache<App[]>({
+  name: "ownApps",
+  ttlMs: appsCacheTtlMs,
+  maxEntries: 50_000,
+  maxBytes: 32 * 1024 * 1024,
+});
+
+const testerRecordCache = createCache<TesterRecord>({
+  name: "testerRecords",
+  ttlMs: appsCacheTtlMs,
+  maxEntries: 100_000,
+  maxBytes: 16 * 1024 * 1024,
+  securitySensitive: true,
+});
+
+const testerAppsCache = createCache<App[]>({
+  name: "testerApps",
+  ttlMs: appsCacheTtlMs,
+  maxEntries: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+  securitySensitive: true,
+});
+
+async function readPublicApps(): Promise<App[]> {
+  // Equality filters only: served by single-field indexes, no composite index needed.
+  const snapshot = await firestore().collection(appsCollection).where("private", "==", false).where("approved", "==", true).get();
+  return snapshot.docs.map(appFromSnapshot).filter((app) => !app.disabled && isPublicApproved(app));
+}
+
+/** The caller's own apps that the public list does not carry: private ones and unapproved ones. */
+async function readOwnApps(uid: string): Promise<App[]> {
+  const snapshot = await firestore().collection(appsCollection).where("uid", "==", uid).get();
+  return snapshot.docs.map(appFromSnapshot).filter((app) => !app.disabled && app.uid === uid && !isPublicApproved(app));
+}
+
+async function readTesterRecord(uid: string): Promise<TesterRecord> {
+  const snapshot = await firestore().collection(testersCollection).doc(uid).get();
+  if (!snapshot.exists) return notATester;
+  const stored: unknown = snapshot.get("apps");
+  const ids = Array.isArray(stored) ? stored.filter((id): id is string => idSchema.safeParse(id).success) : [];
+  return { tester: true, apps: [...new Set(ids)].sort() };
+}
+
+/** The unapproved, enabled apps of a tester list (one batched get, however long the list). */
+async function readTesterApps(appIds: readonly string[]): Promise<App[]> {
+  if (appIds.length === 0) return [];
+  const db = firestore();
+  const snapshots = await db.getAll(...appIds.map((id) => db.collection(appsCollection).doc(id)));
+  return snapshots.filter((s) => s.exists).map(appFromSnapshot).filter((app) => !app.disabled && !app.approved);
+}
+
+function listHash(appIds: readonly string[]): string {
+  return createHash("sha256").update(appIds.join("\n")).digest("base64url").slice(0, 22);
+}
+
+export function publicApps(): Promise<App[]> {
+  return publicAppsCache.get("all", [scopes.publicApps], readPublicApps);
+}
+
+export function ownApps(uid: string): Promise<App[]> {
+  return ownAppsCache.get(uid, [scopes.appOwner(uid)], () => readOwnApps(uid));
+}
+
+export function testerRecord(uid: string): Promise<TesterRecord> {
+  return testerRecordCache.get(uid, [scopes.tester(uid)], () => readTesterRecord(uid));
+}
+
+export function testerApps(uid: string, record: TesterRecord): Promise<App[]> {
+  if (!record.tester || record.apps.length === 0) return Promise.resolve([]);
+  return testerAppsCache.get(`${uid}#${listHash(record.apps)}`, [scopes.tester(uid), scopes.unapprovedApps], () => readTesterApps(record.apps));
+}
+
+/**
+ * Every app `uid` may see: public approved + own private + own unapproved + (tester) the
+ * unapproved apps of their tester list; disabled ones left out; each id once (the first
+ * source wins). The apps are the cached, frozen objects: callers build new ones.
+ */
+export async function visibleApps(uid: string): Promise<App[]> {
+  const [publicList, own, record] = await Promise.all([publicApps(), ownApps(uid), testerRecord(uid)]);
+  const tested = await testerApps(uid, record);
+  const byId = new Map<string, App>();
+  for (const app of [...publicList, ...own, ...tested]) {
+    if (!app.disabled && !byId.has(app.id)) byId.set(app.id, app);
+  }
+  return [...byId.values()];
+}
+
+/** The caller changed tester data on this instance: drop it here at once (others follow the marker). */
+export function forgetTester(uid: string): void {
+  testerRecordCache.invalidate(uid);
+  testerAppsCache.invalidatePrefix(`${uid}#`);
+}

@@ -14,6 +14,10 @@ export const basicPlanTranscriptionSeconds = defineInt("BASIC_PLAN_TRANSCRIPTION
   default: 1800,
   description: "Monthly transcription allowance of the basic plan, in seconds",
 });
+export const stripeWebhookMaxBodyBytes = defineInt("STRIPE_WEBHOOK_MAX_BODY_BYTES", {
+  default: 512 * 1024,
+  description: "Largest Stripe webhook body accepted, in bytes (Stripe events are far smaller)",
+});
 export const stripePricePlans = defineString("STRIPE_PRICE_PLANS", {
   default: "{}",
   description: 'JSON map of Stripe price id to plan, e.g. {"price_123":"pro"}',

@@ -1,0 +1,71 @@
+/**
+ * Plans and their limits. Limits are configuration (params), not data: only `basic` has a
+ * monthly allowance; `pro` and `unlimited` are unlimited while their subscription is valid.
+ */
+import { logger } from "firebase-functions/v2";
+import { z } from "zod";
+import { basicPlanTranscriptionSeconds, intParam, stripePricePlans } from "../config";
+
+export const planNames = ["basic", "pro", "unlimited"] as const;
+export type Plan = (typeof planNames)[number];
+export const planSchema = z.enum(planNames);
+
+const defaultBasicSeconds = 1800;
+
+/** The basic plan's monthly allowance in seconds (a param; read at call time). */
+export function basicMonthlySeconds(): number {
+  const seconds = intParam(basicPlanTranscriptionSeconds, defaultBasicSeconds);
+  if (seconds < 0) throw new Error(`${basicPlanTranscriptionSeconds.name} must be >= 0, got ${seconds}`);
+  return seconds;
+}
+
+/** Monthly allowance of a plan in seconds; `null` = unlimited. */
+export function planLimitSeconds(plan: Plan): number | null {
+  return plan === "basic" ? basicMonthlySeconds() : null;
+}
+
+const pricePlansSchema = z.record(z.string().min(1), planSchema);
+let parsedPricePlans: { raw: string; map: ReadonlyMap<string, Plan> } | undefined;
+
+/** The configured Stripe price id → plan map (STRIPE_PRICE_PLANS), parsed once per value. */
+export function pricePlans(): ReadonlyMap<string, Plan> {
+  const raw = process.env[stripePricePlans.name] || "{}";
+  if (parsedPricePlans?.raw !== raw) {
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      throw new Error(`${stripePricePlans.name} is not valid JSON`);
+    }
+    const parsed = pricePlansSchema.safeParse(json);
+    if (!parsed.success) throw new Error(`${stripePricePlans.name} must map price ids to one of ${planNames.join("/")}`);
+    parsedPricePlans = { raw, map: new Map(Object.entries(parsed.data)) };
+  }
+  return parsedPricePlans.map;
+}
+
+/** What is stored at `users/{uid}.subscription` (the webhook writes it; extra fields allowed). */
+export const storedSubscriptionSchema = z.looseObject({
+  plan: planSchema,
+  status: z.enum(["active", "inactive"]),
+  current_period_end: z.number().nullish(),
+});
+
+/**
+ * The plan a stored subscription entitles to at `nowS` (unix seconds), and until when.
+ * Anything that is not a valid, active paid subscription within its period counts as basic
+ * (a user is never granted more than they paid for because of a malformed document).
+ */
+export function effectivePlan(stored: unknown, nowS: number, uid?: string): { plan: Plan; paidUntilS: number | null } {
+  if (stored === undefined || stored === null) return { plan: "basic", paidUntilS: null };
+  const parsed = storedSubscriptionSchema.safeParse(stored);
+  if (!parsed.success) {
+    logger.warn("Stored subscription is malformed; counting it as basic", { uid });
+    return { plan: "basic", paidUntilS: null };
+  }
+  const { plan, status, current_period_end: periodEndS } = parsed.data;
+  if (plan === "basic" || status !== "active" || typeof periodEndS !== "number" || periodEndS <= nowS) {
+    return { plan: "basic", paidUntilS: null };
+  }
+  return { plan, paidUntilS: periodEndS };
+}

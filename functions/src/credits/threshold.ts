@@ -1,0 +1,51 @@
+/**
+ * The freemium threshold: true exactly once per session when remaining first drops to
+ * `freemiumThresholdSeconds` or below. A session's calls may land on any instance, so "once"
+ * is decided by Redis (`SET NX` on a per-session key), not by instance memory. A rise back
+ * above the threshold (upgrade, new month) re-arms it by deleting the key; remaining can
+ * only rise on a refetch, so each instance deletes it at most once per (entry, session).
+ */
+import { logger } from "firebase-functions/v2";
+import { redis } from "../redis/client";
+
+export const freemiumThresholdSeconds = 180;
+/** Longer than any live session; the key only has to outlive the session it belongs to. */
+export const thresholdKeyTtlSeconds = 2 * 24 * 60 * 60;
+
+export function thresholdKey(uid: string, sessionId: string): string {
+  return `credits:threshold:${uid}:${sessionId}`;
+}
+
+interface SessionMemory {
+  rearmedSessions: Set<string>;
+  thresholdSeenSessions: Set<string>;
+}
+
+/** Whether this call is the session's first at or below the threshold. */
+export async function thresholdReached(uid: string, sessionId: string, remaining: number | null, memory: SessionMemory): Promise<boolean> {
+  if (remaining === null || remaining > freemiumThresholdSeconds) {
+    if (!memory.rearmedSessions.has(sessionId)) {
+      try {
+        await redis().del(thresholdKey(uid, sessionId));
+        memory.rearmedSessions.add(sessionId);
+        memory.thresholdSeenSessions.delete(sessionId);
+      } catch (error) {
+        // Not marked as re-armed: the next call tries again.
+        logger.warn("Could not re-arm the freemium threshold", { uid, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    return false;
+  }
+  if (memory.thresholdSeenSessions.has(sessionId)) return false;
+  try {
+    const set = await redis().set(thresholdKey(uid, sessionId), "1", { nx: true, ex: thresholdKeyTtlSeconds });
+    memory.thresholdSeenSessions.add(sessionId);
+    return set === "OK";
+  } catch (error) {
+    // Redis unreachable: fire once per session on this instance rather than never, so the
+    // client still gets its prompt to set up on-device transcription.
+    logger.warn("Freemium threshold key unwritable; deciding on this instance", { uid, error: error instanceof Error ? error.message : String(error) });
+    memory.thresholdSeenSessions.add(sessionId);
+    return true;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * Wall-clock time for the credits path (UTC month of usage, hour of a usage document, a paid
+ * period's end). It follows the instance clock: Date.now() in production, and the same
+ * manual clock that TTLs read in tests, so moving that clock also moves the month.
+ */
+import { systemClock } from "../cache/clock";
+import { instanceClock } from "../cache/instance";
+
+/** Now, in Unix ms: the real wall clock shifted by how far the instance clock was moved. */
+export function wallNowMs(): number {
+  return Date.now() + (instanceClock.now() - systemClock.now());
+}
+
+export interface UtcMonth {
+  year: number;
+  /** 1..12 */
+  month: number;
+}
+
+export function utcMonthOf(date: Date): UtcMonth {
+  return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1 };
+}
+
+const pad2 = (n: number) => String(n).padStart(2, "0");
+
+/** The id of the UTC hour's usage document: `YYYY-MM-DD-HH`. */
+export function hourlyUsageDocId(date: Date): string {
+  return `${date.getUTCFullYear()}-${pad2(date.getUTCMonth() + 1)}-${pad2(date.getUTCDate())}-${pad2(date.getUTCHours())}`;
+}

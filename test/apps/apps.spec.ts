@@ -1,0 +1,436 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import Redis from "ioredis";
+import { firestore } from "../../functions/src/firestore";
+import { CallableError, CallAs, Instance, startInstance } from "../support/instance";
+import { markerVersion, testRedis } from "../support/redis";
+import { stack, triggersSettled } from "../support/stack";
+import { waitUntil } from "../support/wait";
+
+interface ServedApp {
+  id: string;
+  name: string;
+  uid: string;
+  private: boolean;
+  approved: boolean;
+  status: string;
+  enabled: boolean;
+  installs: number;
+  rejected: boolean;
+  [field: string]: unknown;
+}
+
+const admin: CallAs = { uid: "apps-admin", claims: { admin: true } };
+
+describe("apps marketplace", function () {
+  this.timeout(60_000);
+  let a: Instance;
+  let b: Instance;
+
+  before(async () => {
+    [a, b] = await Promise.all([startInstance(), startInstance()]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  const run = () => randomUUID().slice(0, 8);
+  const appDoc = (id: string) => firestore().collection("apps").doc(id);
+  const testerDoc = (uid: string) => firestore().collection("testers").doc(uid);
+
+  async function createApp(id: string, fields: { uid: string; private: boolean; approved: boolean; status?: string; disabled?: boolean }) {
+    await appDoc(id).set({
+      id,
+      name: `App ${id}`,
+      status: fields.approved ? "approved" : "under-review",
+      disabled: false,
+      category: "productivity",
+      description: "demo",
+      image: "https://example.com/app.png",
+      capabilities: ["chat"],
+      created_at: new Date("2026-01-02T03:04:05Z"),
+      ...fields,
+    });
+  }
+
+  async function served(instance: Instance, uid: string): Promise<ServedApp[]> {
+    return (await instance.call<{ apps: ServedApp[] }>("getAvailableApps", {}, { uid })).apps;
+  }
+
+  /** The ids served to `uid` among `ids` (other specs' apps are in the public list too). */
+  async function servedIds(instance: Instance, uid: string, ids: readonly string[]): Promise<string[]> {
+    return (await served(instance, uid))
+      .map((app) => app.id)
+      .filter((id) => ids.includes(id))
+      .sort();
+  }
+
+  /** A change reaches an instance within one marker poll (1 s): wait for it rather than sleep. */
+  async function untilServed(instance: Instance, uid: string, ids: readonly string[]): Promise<void> {
+    await waitUntil(async () => (await servedIds(instance, uid, ids)).length === ids.length, 3_000, `${ids.join(", ")} to be served`);
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  const rejectsWith = (status: string, pattern?: RegExp) => (e: CallableError) => {
+    assert.equal(e.status, status);
+    if (pattern) assert.match(e.message, pattern);
+    return true;
+  };
+
+  describe("the union", () => {
+    const r = run();
+    const owner = `owner-${r}`;
+    const other = `other-${r}`;
+    const ids = {
+      publicApproved: `pub-${r}`,
+      ownPrivateApproved: `own-priv-ok-${r}`,
+      ownPrivateUnapproved: `own-priv-new-${r}`,
+      ownPublicUnapproved: `own-pub-new-${r}`,
+      ownRejected: `own-rejected-${r}`,
+      ownDisabled: `own-disabled-${r}`,
+      otherDisabledPublic: `other-disabled-${r}`,
+      otherPrivate: `other-priv-${r}`,
+      otherPublicUnapproved: `other-pub-new-${r}`,
+      testedUnapproved: `tested-${r}`,
+      testedApprovedPrivate: `tested-approved-priv-${r}`,
+      testedDisabled: `tested-disabled-${r}`,
+    };
+    const all = Object.values(ids);
+
+    before(async () => {
+      await createApp(ids.publicApproved, { uid: other, private: false, approved: true });
+      await createApp(ids.ownPrivateApproved, { uid: owner, private: true, approved: true });
+      await createApp(ids.ownPrivateUnapproved, { uid: owner, private: true, approved: false });
+      await createApp(ids.ownPublicUnapproved, { uid: owner, private: false, approved: false });
+      await createApp(ids.ownRejected, { uid: owner, private: false, approved: false, status: "rejected" });
+      await createApp(ids.ownDisabled, { uid: owner, private: true, approved: true, disabled: true });
+      await createApp(ids.otherDisabledPublic, { uid: other, private: false, approved: true, disabled: true });
+      await createApp(ids.otherPrivate, { uid: other, private: true, approved: true });
+      await createApp(ids.otherPublicUnapproved, { uid: other, private: false, approved: false });
+      await createApp(ids.testedUnapproved, { uid: other, private: false, approved: false });
+      await createApp(ids.testedApprovedPrivate, { uid: other, private: true, approved: true });
+      await createApp(ids.testedDisabled, { uid: other, private: false, approved: false, disabled: true });
+      await triggersSettled();
+    });
+
+    it("a non-tester sees public approved apps and their own private and unapproved apps, nothing disabled", async () => {
+      assert.deepEqual(
+        await servedIds(a, owner, all),
+        [ids.ownPrivateApproved, ids.ownPrivateUnapproved, ids.ownPublicUnapproved, ids.ownRejected, ids.publicApproved].sort(),
+      );
+      assert.deepEqual(await servedIds(a, `stranger-${r}`, all), [ids.publicApproved]);
+    });
+
+    it("a tester also sees the unapproved apps of their list, and an app both theirs and listed only once", async () => {
+      await a.call("addTester", { uid: owner, apps: [ids.testedUnapproved, ids.testedApprovedPrivate, ids.testedDisabled, ids.ownPrivateUnapproved, "no-such-app"] }, admin);
+      await triggersSettled();
+      const apps = (await served(b, owner)).filter((app) => all.includes(app.id));
+      const seen = apps.map((app) => app.id).sort();
+      assert.deepEqual(seen, [ids.ownPrivateApproved, ids.ownPrivateUnapproved, ids.ownPublicUnapproved, ids.ownRejected, ids.publicApproved, ids.testedUnapproved].sort());
+      assert.equal(new Set(seen).size, seen.length, "no app twice");
+      // Another user is not a tester: the tester's apps never reach them.
+      assert.deepEqual(await servedIds(b, `stranger2-${r}`, all), [ids.publicApproved]);
+    });
+
+    it("each app carries enabled, installs and rejected (and no disabled flag)", async () => {
+      const apps = (await served(a, owner)).filter((app) => all.includes(app.id));
+      for (const app of apps) {
+        assert.equal(app.enabled, false);
+        assert.equal(app.installs, 0);
+        assert.equal(app.rejected, app.id === ids.ownRejected, app.id);
+        assert.equal("disabled" in app, false);
+      }
+      const publicApp = apps.find((app) => app.id === ids.publicApproved);
+      assert.deepEqual(publicApp, {
+        id: ids.publicApproved,
+        name: `App ${ids.publicApproved}`,
+        uid: other,
+        private: false,
+        approved: true,
+        status: "approved",
+        category: "productivity",
+        description: "demo",
+        image: "https://example.com/app.png",
+        capabilities: ["chat"],
+        created_at: "2026-01-02T03:04:05.000Z",
+        enabled: false,
+        installs: 0,
+        rejected: false,
+      });
+    });
+
+    it("enrichment: one user's enabled never leaks to another; counts come from Redis in one pipeline", async () => {
+      const redis = testRedis();
+      const fan = `fan-${r}`;
+      const bystander = `bystander-${r}`;
+      await redis.sadd(`users:${fan}:enabled_apps`, ids.publicApproved);
+      await redis.set(`apps:${ids.publicApproved}:installs`, "7");
+      const pick = async (uid: string) => (await served(a, uid)).find((app) => app.id === ids.publicApproved);
+      // Warm the caches first so the command count below is enrichment (and marker polls) only.
+      await served(a, fan);
+      await served(a, bystander);
+
+      const raw = new Redis(stack().redis.url);
+      try {
+        const calls = async () => {
+          const info = await raw.info("commandstats");
+          const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
+          return { smembers: count("smembers"), sismember: count("sismember"), get: count("get"), mget: count("mget") };
+        };
+        const before = await calls();
+        assert.equal((await pick(fan))?.enabled, true);
+        assert.equal((await pick(bystander))?.enabled, false, "the fan's enabled flag leaked into the shared cached app");
+        const again = await pick(fan);
+        assert.equal(again?.enabled, true);
+        assert.equal(again?.installs, 7);
+        const after = await calls();
+        assert.equal(after.smembers - before.smembers, 3, "one SMEMBERS per call");
+        assert.equal(after.sismember - before.sismember, 0, "no SISMEMBER per app");
+        assert.equal(after.get - before.get, 0, "no GET per app");
+        // One MGET per call, plus at most one marker poll per second on the instance.
+        assert.ok(after.mget - before.mget <= 3 + 3, `${after.mget - before.mget} MGETs for 3 calls`);
+      } finally {
+        raw.disconnect();
+      }
+    });
+  });
+
+  describe("enableApp / disableApp", () => {
+    const r = run();
+    const user = `enabler-${r}`;
+    const appId = `enable-${r}`;
+    const hiddenId = `enable-hidden-${r}`;
+    before(async () => {
+      await createApp(appId, { uid: `dev-${r}`, private: false, approved: true });
+      await createApp(hiddenId, { uid: `dev-${r}`, private: true, approved: true });
+      await triggersSettled();
+    });
+
+    it("enabling twice counts one install, disabling twice uncounts one", async () => {
+      const redis = testRedis();
+      await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId]), untilServed(a, `second-${r}`, [appId])]);
+      assert.deepEqual(await a.call("enableApp", { appId }, { uid: user }), { enabled: true });
+      assert.deepEqual(await b.call("enableApp", { appId }, { uid: user }), { enabled: true });
+      assert.equal(await redis.get(`apps:${appId}:installs`), "1");
+      assert.equal(await redis.sismember(`users:${user}:enabled_apps`, appId), 1);
+      const shown = (await served(b, user)).find((app) => app.id === appId);
+      assert.equal(shown?.enabled, true);
+      assert.equal(shown?.installs, 1);
+
+      assert.deepEqual(await a.call("enableApp", { appId }, { uid: `second-${r}` }), { enabled: true });
+      assert.equal(await redis.get(`apps:${appId}:installs`), "2");
+
+      assert.deepEqual(await a.call("disableApp", { appId }, { uid: user }), { enabled: false });
+      assert.deepEqual(await a.call("disableApp", { appId }, { uid: user }), { enabled: false });
+      assert.equal(await redis.get(`apps:${appId}:installs`), "1");
+      assert.equal(await redis.sismember(`users:${user}:enabled_apps`, appId), 0);
+      assert.equal((await served(a, user)).find((app) => app.id === appId)?.enabled, false);
+    });
+
+    it("not-found for an unknown app and for another user's private app, and nothing is written", async () => {
+      const uid = `prober-${r}`;
+      for (const id of [`missing-${r}`, hiddenId]) {
+        await assert.rejects(a.call("enableApp", { appId: id }, { uid }), rejectsWith("NOT_FOUND"));
+        await assert.rejects(a.call("disableApp", { appId: id }, { uid }), rejectsWith("NOT_FOUND"));
+      }
+      assert.equal(await testRedis().exists(`users:${uid}:enabled_apps`, `apps:${hiddenId}:installs`), 0);
+    });
+
+    it("bad input: unauthenticated, or invalid-argument naming the field, and nothing written", async () => {
+      const uid = `bad-${r}`;
+      await assert.rejects(a.call("getAvailableApps", {}), rejectsWith("UNAUTHENTICATED"));
+      await assert.rejects(a.call("enableApp", { appId }), rejectsWith("UNAUTHENTICATED"));
+      await assert.rejects(a.call("getAvailableApps", { all: true }, { uid }), rejectsWith("INVALID_ARGUMENT", /all/));
+      for (const data of [{}, { appId: 5 }, { appId: "" }, { appId: "x".repeat(129) }, { appId: `apps/${appId}` }, { appId: ".." }, { appId, extra: 1 }]) {
+        await assert.rejects(a.call("enableApp", data, { uid }), rejectsWith("INVALID_ARGUMENT", "extra" in data ? /extra/ : /appId/), JSON.stringify(data));
+      }
+      assert.equal(await testRedis().exists(`users:${uid}:enabled_apps`), 0);
+    });
+  });
+
+  describe("admin tester callables", () => {
+    const r = run();
+
+    it("are permission-denied without the admin claim (and unauthenticated without a token), writing nothing", async () => {
+      const uid = `wannabe-${r}`;
+      for (const [name, data] of [
+        ["addTester", { uid, apps: [] }],
+        ["removeTester", { uid }],
+        ["grantTesterAppAccess", { uid, appId: "x" }],
+        ["revokeTesterAppAccess", { uid, appId: "x" }],
+      ] as const) {
+        await assert.rejects(a.call(name, data, { uid, claims: { admin: "true" } }), rejectsWith("PERMISSION_DENIED"), name);
+        await assert.rejects(a.call(name, data), rejectsWith("UNAUTHENTICATED"), name);
+      }
+      assert.equal((await testerDoc(uid).get()).exists, false);
+    });
+
+    it("reject bad input naming the field, writing nothing", async () => {
+      const uid = `typo-${r}`;
+      await assert.rejects(a.call("addTester", { uid: `a/${uid}`, apps: [] }, admin), rejectsWith("INVALID_ARGUMENT", /uid/));
+      await assert.rejects(a.call("addTester", { uid, apps: "app" }, admin), rejectsWith("INVALID_ARGUMENT", /apps/));
+      await assert.rejects(a.call("addTester", { uid, apps: ["ok", "x".repeat(129)] }, admin), rejectsWith("INVALID_ARGUMENT", /apps\.1/));
+      await assert.rejects(a.call("addTester", { uid, apps: [], admin: true }, admin), rejectsWith("INVALID_ARGUMENT", /admin/));
+      await assert.rejects(a.call("grantTesterAppAccess", { uid }, admin), rejectsWith("INVALID_ARGUMENT", /appId/));
+      assert.equal((await testerDoc(uid).get()).exists, false);
+    });
+
+    it("add, grant (twice), revoke and remove keep testers/{uid} right; grant to a non-tester is not-found", async () => {
+      const uid = `tester-${r}`;
+      await assert.rejects(a.call("grantTesterAppAccess", { uid, appId: "x" }, admin), rejectsWith("NOT_FOUND"));
+      assert.equal((await testerDoc(uid).get()).exists, false, "granting must not make a tester");
+
+      assert.deepEqual(await a.call("addTester", { uid, apps: ["x", "y", "x"] }, admin), { uid, tester: true, apps: ["x", "y"] });
+      const added = await testerDoc(uid).get();
+      assert.deepEqual(added.get("apps"), ["x", "y"]);
+      assert.equal(added.get("uid"), uid);
+      assert.ok(added.get("added_at"), "added_at is set");
+
+      await a.call("grantTesterAppAccess", { uid, appId: "z" }, admin);
+      await a.call("grantTesterAppAccess", { uid, appId: "z" }, admin);
+      assert.deepEqual((await testerDoc(uid).get()).get("apps"), ["x", "y", "z"]);
+      await a.call("revokeTesterAppAccess", { uid, appId: "x" }, admin);
+      assert.deepEqual((await testerDoc(uid).get()).get("apps"), ["y", "z"]);
+
+      assert.deepEqual(await a.call("removeTester", { uid }, admin), { uid, tester: false, apps: [] });
+      assert.equal((await testerDoc(uid).get()).exists, false);
+      assert.deepEqual(await a.call("removeTester", { uid }, admin), { uid, tester: false, apps: [] }, "idempotent");
+    });
+
+    it("grant works on a tester document without an apps field", async () => {
+      const uid = `bare-${r}`;
+      await testerDoc(uid).set({ uid });
+      await a.call("grantTesterAppAccess", { uid, appId: "x" }, admin);
+      assert.deepEqual((await testerDoc(uid).get()).get("apps"), ["x"]);
+    });
+  });
+
+  describe("cross-instance freshness", () => {
+    it("removeTester: within 2 s of the marker neither instance serves tester-only apps", async () => {
+      const r = run();
+      const tester = `xtester-${r}`;
+      const appId = `xtested-${r}`;
+      await createApp(appId, { uid: `dev-${r}`, private: false, approved: false });
+      await a.call("addTester", { uid: tester, apps: [appId] }, admin);
+      await triggersSettled();
+      // B needs up to one poll interval to see the add; then both serve it from cache.
+      await waitUntil(async () => (await servedIds(b, tester, [appId])).length === 1, 3_000, "B to serve the tester app");
+      assert.deepEqual(await servedIds(a, tester, [appId]), [appId]);
+      assert.deepEqual(await servedIds(b, tester, [appId]), [appId]);
+
+      const markerBefore = await markerVersion(`tester:${tester}`);
+      await a.call("removeTester", { uid: tester }, admin);
+      await waitUntil(async () => (await markerVersion(`tester:${tester}`)) !== markerBefore, 5_000, "the tester marker");
+      const elapsedMs = await waitUntil(
+        async () => {
+          const [fromA, fromB] = await Promise.all([servedIds(a, tester, [appId]), servedIds(b, tester, [appId])]);
+          return fromA.length === 0 && fromB.length === 0;
+        },
+        5_000,
+        "both instances to drop the tester app",
+      );
+      assert.ok(elapsedMs <= 2_000, `tester-only app served for ${elapsedMs} ms after the marker write`);
+    });
+
+    it("an app switched from public to private leaves both instances' lists within 2 s (the owner keeps it)", async () => {
+      const r = run();
+      const dev = `xdev-${r}`;
+      const user = `xuser-${r}`;
+      const appId = `xpublic-${r}`;
+      await createApp(appId, { uid: dev, private: false, approved: true });
+      await triggersSettled();
+      await waitUntil(
+        async () => (await servedIds(a, user, [appId])).length === 1 && (await servedIds(b, user, [appId])).length === 1,
+        3_000,
+        "both instances to serve the public app",
+      );
+
+      const markerBefore = await markerVersion("apps:public");
+      await appDoc(appId).update({ private: true });
+      await waitUntil(async () => (await markerVersion("apps:public")) !== markerBefore, 5_000, "the public-apps marker");
+      const elapsedMs = await waitUntil(
+        async () => {
+          const [fromA, fromB] = await Promise.all([servedIds(a, user, [appId]), servedIds(b, user, [appId])]);
+          return fromA.length === 0 && fromB.length === 0;
+        },
+        5_000,
+        "both instances to drop the now private app",
+      );
+      assert.ok(elapsedMs <= 2_000, `private app served to others for ${elapsedMs} ms after the marker write`);
+      await triggersSettled();
+      assert.deepEqual(await servedIds(a, dev, [appId]), [appId], "the owner still sees their private app");
+      const owned = (await served(b, dev)).find((app) => app.id === appId);
+      assert.equal(owned?.private, true);
+    });
+  });
+
+  describe("cost", () => {
+    it("with a warm cache, 100 calls from one tester cost 0 Firestore document reads", async () => {
+      const r = run();
+      const uid = `warm-${r}`;
+      await createApp(`warm-own-${r}`, { uid, private: true, approved: false });
+      await createApp(`warm-tested-${r}`, { uid: `dev-${r}`, private: false, approved: false });
+      await a.call("addTester", { uid, apps: [`warm-tested-${r}`] }, admin);
+      await triggersSettled();
+      // Past one marker poll after the last trigger, so the warm-up below caches the final versions.
+      await sleep(1_100);
+      await untilServed(a, uid, [`warm-own-${r}`, `warm-tested-${r}`]);
+
+      // A second warm-up call: a brand-new user's first call may read the tester record without
+      // storing it (its marker scope was not yet known: fail closed), the second one stores it.
+      await servedIds(a, uid, []);
+      stack().reads.reset();
+      for (let batch = 0; batch < 10; batch++) {
+        const results = await Promise.all(Array.from({ length: 10 }, () => servedIds(a, uid, [`warm-own-${r}`, `warm-tested-${r}`])));
+        for (const ids of results) assert.equal(ids.length, 2);
+      }
+      assert.equal(stack().reads.total(), 0, `document reads: ${JSON.stringify(stack().reads.byMethod())}`);
+
+      // The counter can see a miss: a cold user costs reads (so the 0 above is not a blind counter).
+      await served(a, `cold-${r}`);
+      assert.ok(stack().reads.total() >= 2, `a cold user cost ${stack().reads.total()} reads`);
+  });
+
+  });
+
+  describe("Redis outage (last: it restarts Redis)", () => {
+    it("Redis down: tester data is read from Firestore (fail closed), apps still served with enabled false", async () => {
+      const r = run();
+      const tester = `down-tester-${r}`;
+      const testedId = `down-tested-${r}`;
+      const publicId = `down-public-${r}`;
+      await createApp(testedId, { uid: `dev-${r}`, private: false, approved: false });
+      await createApp(publicId, { uid: `dev-${r}`, private: false, approved: true });
+      await a.call("addTester", { uid: tester, apps: [testedId] }, admin);
+      await triggersSettled();
+      await untilServed(a, tester, [testedId, publicId]);
+      await a.call("enableApp", { appId: publicId }, { uid: tester });
+      const warm = (await served(a, tester)).find((app) => app.id === publicId);
+      assert.equal(warm?.enabled, true);
+      assert.equal(warm?.installs, 1);
+
+      await stack().redis.stop();
+      try {
+        // Past one poll interval: the instance has tried to read markers and knows Redis is gone.
+        await sleep(1_200);
+        const down = (await served(a, tester)).filter((app) => [testedId, publicId].includes(app.id));
+        assert.deepEqual(down.map((app) => app.id).sort(), [publicId, testedId].sort());
+        const publicApp = down.find((app) => app.id === publicId);
+        assert.equal(publicApp?.enabled, false, "enabled is unknown, so false");
+        assert.equal(publicApp?.installs, 1, "the last known install count");
+
+        // No marker can be written now: only reading Firestore can show the removal.
+        await testerDoc(tester).delete();
+        await triggersSettled();
+        assert.deepEqual(await servedIds(a, tester, [testedId, publicId]), [publicId], "tester app served from cache while Redis is down");
+
+        await assert.rejects(a.call("enableApp", { appId: publicId }, { uid: tester }), rejectsWith("UNAVAILABLE"));
+      } finally {
+        await stack().redis.restart();
+        // Other specs need Redis back behind the gateway, not just the process started.
+        await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+      }
+  });
+  });
+});

@@ -1,0 +1,69 @@
+import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
+import { staleAppScopes } from "../../functions/src/apps/triggers";
+import { firestore } from "../../functions/src/firestore";
+import { markerVersion } from "../support/redis";
+import { triggersSettled } from "../support/stack";
+
+describe("apps/{appId} trigger", () => {
+  const app = (fields: Record<string, unknown>) => ({ uid: "dev", private: false, approved: true, status: "approved", disabled: false, name: "n", ...fields });
+
+  describe("staleAppScopes", () => {
+    it("a public approved app created or deleted: the public list and the owner", () => {
+      assert.deepEqual(staleAppScopes(undefined, app({})).sort(), ["apps:owner:dev", "apps:public"]);
+      assert.deepEqual(staleAppScopes(app({}), undefined).sort(), ["apps:owner:dev", "apps:public"]);
+    });
+
+    it("public -> private: the public list (it was public) and the owner, not testers' views", () => {
+      assert.deepEqual(staleAppScopes(app({}), app({ private: true })).sort(), ["apps:owner:dev", "apps:public"]);
+    });
+
+    it("approved -> unapproved, or an edit of an unapproved app: testers' views too", () => {
+      assert.deepEqual(staleAppScopes(app({}), app({ approved: false })).sort(), ["apps:owner:dev", "apps:public", "apps:unapproved"]);
+      assert.deepEqual(staleAppScopes(app({ approved: false, private: true }), app({ approved: false, private: true, name: "m" })).sort(), [
+        "apps:owner:dev",
+        "apps:unapproved",
+      ]);
+    });
+
+    it("a disabled flip of a public approved app refreshes the public list", () => {
+      assert.ok(staleAppScopes(app({}), app({ disabled: true })).includes("apps:public"));
+    });
+
+    it("an owner transfer refreshes both owners", () => {
+      assert.deepEqual(staleAppScopes(app({ private: true }), app({ private: true, uid: "new" })).sort(), ["apps:owner:dev", "apps:owner:new"]);
+    });
+
+    it("a missing or non-boolean flag reads as private / unapproved, like the read path", () => {
+      assert.deepEqual(staleAppScopes(undefined, { uid: "dev", approved: "yes" }).sort(), ["apps:owner:dev", "apps:unapproved"]);
+    });
+
+    it("a write that changes no field bumps nothing", () => {
+      assert.deepEqual(staleAppScopes(app({}), app({})), []);
+    });
+  });
+
+  it("a committed write bumps the markers of the views it touches, and only those", async () => {
+    const dev = `trigger-dev-${randomUUID()}`;
+    const ref = firestore().collection("apps").doc(`trigger-${randomUUID()}`);
+    const versions = async () => ({
+      public: Number(await markerVersion("apps:public")),
+      unapproved: Number(await markerVersion("apps:unapproved")),
+      owner: Number(await markerVersion(`apps:owner:${dev}`)),
+    });
+    await ref.set({ uid: dev, private: true, approved: false, status: "under-review", name: "x" });
+    await triggersSettled();
+    const v1 = await versions();
+    assert.equal(v1.owner, 1, "the owner's marker was bumped once on create");
+
+    await ref.update({ approved: true, private: false, status: "approved" });
+    await triggersSettled();
+    const v2 = await versions();
+    assert.deepEqual(v2, { public: v1.public + 1, unapproved: v1.unapproved + 1, owner: v1.owner + 1 });
+
+    await ref.update({ name: "renamed" });
+    await triggersSettled();
+    const v3 = await versions();
+    assert.deepEqual(v3, { public: v2.public + 1, unapproved: v2.unapproved, owner: v2.owner + 1 }, "an approved app's edit does not touch testers' views");
+  });
+});

@@ -13,13 +13,16 @@ import {
 } from "./apps/testers-admin";
 import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
 import { cacheStats as cacheStatsHandler } from "./cache/stats-endpoint";
-import { upstashRedisRestToken } from "./config";
+import { stripeWebhookSecret, upstashRedisRestToken } from "./config";
+import { getCredits as getCreditsHandler } from "./credits/get-credits";
+import { recordTranscriptionUsage as recordTranscriptionUsageHandler } from "./credits/usage";
 import { atEdge } from "./errors";
 import {
   getMentorNotificationFrequency as getMentorFrequencyHandler,
   setMentorNotificationFrequency as setMentorFrequencyHandler,
 } from "./notifications/mentor-frequency";
 import { ping as pingHandler } from "./ping";
+import { stripeWebhook as stripeWebhookHandler } from "./stripe/webhook";
 import { onUserWrittenHandler } from "./users/user-written";
 
 setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80 });
@@ -41,6 +44,10 @@ export const addTester = onCall(withRedis, atEdge("addTester", addTesterHandler)
 export const removeTester = onCall(withRedis, atEdge("removeTester", removeTesterHandler));
 export const grantTesterAppAccess = onCall(withRedis, atEdge("grantTesterAppAccess", grantTesterAppAccessHandler));
 export const revokeTesterAppAccess = onCall(withRedis, atEdge("revokeTesterAppAccess", revokeTesterAppAccessHandler));
+
+export const recordTranscriptionUsage = onCall(withRedis, atEdge("recordTranscriptionUsage", recordTranscriptionUsageHandler));
+export const getCredits = onCall(withRedis, atEdge("getCredits", getCreditsHandler));
+export const stripeWebhook = onRequest({ secrets: [stripeWebhookSecret, upstashRedisRestToken] }, stripeWebhookHandler);
 
 export const onAppWritten = onDocumentWritten({ document: "apps/{appId}", ...triggerOptions }, onAppWrittenHandler);
 export const onTesterWritten = onDocumentWritten({ document: "testers/{uid}", ...triggerOptions }, onTesterWrittenHandler);

@@ -1,0 +1,19 @@
+/**
+ * Stripe for signature checks only. The webhook verifies `Stripe-Signature` and reads the
+ * state it needs from the event payload itself; it never calls the Stripe API, so it needs
+ * no API key (and no network) - only the webhook secret.
+ */
+import Stripe from "stripe";
+
+export type StripeWebhooks = typeof Stripe.webhooks;
+
+let webhooks: StripeWebhooks | undefined;
+
+/** Stripe's webhook helpers (constructEvent, generateTestHeaderString), loaded on first use. */
+export function stripeWebhooks(): StripeWebhooks {
+  webhooks ??= Stripe.webhooks;
+  return webhooks;
+}
+
+/** Stripe's default: a signed timestamp older than this is a replay, rejected. */
+export const signatureToleranceSeconds = 300;

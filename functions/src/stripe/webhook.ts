@@ -1,0 +1,88 @@
+/**
+ * `stripeWebhook`: verify, apply in one transaction, then signal the credit reset.
+ *
+ * Status codes are what Stripe acts on: 2xx = done (never resent), anything else = resent
+ * with backoff for up to 3 days. So: 400 for what no retry can fix (bad signature), 5xx for
+ * what a retry can (Firestore or Redis unavailable, a payload we could not read), 200 once
+ * the effect is committed AND the credits marker is bumped.
+ */
+import type { Response } from "express";
+import { logger } from "firebase-functions/v2";
+import type { Request } from "firebase-functions/v2/https";
+import { intParam, requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
+import { bumpMarkers, scopes } from "../redis/markers";
+import { applyEvent } from "./apply";
+import { signatureToleranceSeconds, stripeWebhooks } from "./client";
+import { effectOf, handledEventTypes, stripeEventSchema } from "./events";
+
+const defaultMaxBodyBytes = 512 * 1024;
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+export async function stripeWebhook(req: Request, res: Response): Promise<void> {
+  if (req.method !== "POST") {
+    res.set("Allow", "POST").status(405).json({ error: "method not allowed" });
+    return;
+  }
+  const maxBytes = intParam(stripeWebhookMaxBodyBytes, defaultMaxBodyBytes);
+  const declaredBytes = Number(req.header("content-length") ?? 0);
+  const rawBody = req.rawBody;
+  if (declaredBytes > maxBytes || (rawBody?.length ?? 0) > maxBytes) {
+    res.status(413).json({ error: "payload too large" });
+    return;
+  }
+  const signature = req.header("stripe-signature");
+  if (!signature || !rawBody || rawBody.length === 0) {
+    res.status(400).json({ error: "missing signature or body" });
+    return;
+  }
+
+  let verified: unknown;
+  try {
+    // Over the raw bytes: any re-serialisation would change them and fail the check.
+    verified = stripeWebhooks().constructEvent(rawBody, signature, requiredString(stripeWebhookSecret), signatureToleranceSeconds);
+  } catch (error) {
+    // Neither the header nor the secret is logged.
+    logger.warn("Stripe webhook signature rejected", { reason: (error as { name?: string }).name ?? "error" });
+    res.status(400).json({ error: "invalid signature" });
+    return;
+  }
+  const parsedEvent = stripeEventSchema.safeParse(verified);
+  if (!parsedEvent.success) {
+    logger.error("Signed Stripe payload is not an event");
+    res.status(400).json({ error: "not an event" });
+    return;
+  }
+  const event = parsedEvent.data;
+  if (!handledEventTypes.has(event.type)) {
+    res.status(200).json({ received: true, handled: false });
+    return;
+  }
+
+  let outcome;
+  try {
+    outcome = await applyEvent(event, effectOf(event));
+  } catch (error) {
+    logger.error("Stripe event not applied; answering 5xx so Stripe retries", { eventId: event.id, type: event.type, error: errorMessage(error) });
+    res.status(500).json({ error: "not applied, retry" });
+    return;
+  }
+
+  if (outcome.subscriptionWrittenFor !== null) {
+    // Also on a redelivery: a previous attempt may have committed and then failed here.
+    try {
+      await bumpMarkers([scopes.credits(outcome.subscriptionWrittenFor)]);
+    } catch (error) {
+      logger.error("Credits marker not bumped after a subscription write; answering 5xx so Stripe retries", {
+        eventId: event.id,
+        error: errorMessage(error),
+      });
+      res.status(503).json({ error: "credit reset not signalled, retry" });
+      return;
+    }
+  }
+  logger.info("Stripe event processed", { eventId: event.id, type: event.type, result: outcome.result, duplicate: outcome.duplicate });
+  res.status(200).json({ received: true, result: outcome.result, duplicate: outcome.duplicate });
+}

@@ -1,0 +1,219 @@
+import assert from "node:assert/strict";
+import { firestore } from "../../functions/src/firestore";
+import { newUid, seedUsage, userDoc } from "../support/credits";
+import { Instance, startInstance } from "../support/instance";
+import { markerVersion } from "../support/redis";
+import { stack, triggersSettled } from "../support/stack";
+import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../support/stripe";
+import { waitUntil } from "../support/wait";
+
+interface UsageResult {
+  remainingSeconds: number | null;
+  hasCredits: boolean;
+}
+
+describe("stripeWebhook", function () {
+  this.timeout(60_000);
+  let a: Instance;
+  let b: Instance;
+
+  before(async () => {
+    [a, b] = await Promise.all([startInstance(), startInstance()]);
+  });
+  after(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  const eventDoc = (id: string) => firestore().collection("stripe_events").doc(id);
+  const subscriptionOf = async (uid: string) => (await userDoc(uid).get()).get("subscription") as Record<string, unknown> | undefined;
+
+  describe("rejects without writing", () => {
+    const cases: [string, (payload: string) => { header?: string | null; body?: string; timestamp?: number; secret?: string }][] = [
+      ["a wrong secret", () => ({ secret: "whsec_wrong" })],
+      ["a tampered body", (payload) => ({ header: signatureHeader(payload), body: payload.replace('"status": "active"', '"status": "trialing"') })],
+      ["a stale timestamp", () => ({ timestamp: nowS() - 600 })],
+      ["a missing header", () => ({ header: null })],
+      ["a garbage header", () => ({ header: "t=1,v1=abc" })],
+    ];
+    for (const [label, options] of cases) {
+      it(`${label} → 400`, async () => {
+        const uid = newUid("stripe");
+        const event = subscriptionEvent({ customer: newCustomerId(), uid });
+        const payload = JSON.stringify(event, null, 2);
+        const sent = options(payload);
+        if (sent.body !== undefined) assert.notEqual(sent.body, payload, "the body really was tampered with");
+        const response = await sendEvent(a, event, sent);
+        assert.equal(response.status, 400);
+        assert.equal((await userDoc(uid).get()).exists, false);
+        assert.equal((await eventDoc(event.id).get()).exists, false);
+      });
+    }
+
+    it("a non-POST → 405, an oversized body → 413", async () => {
+      assert.equal((await a.request("stripeWebhook", { method: "GET" })).status, 405);
+      const event = { ...subscriptionEvent({ customer: newCustomerId() }), padding: "x".repeat(600 * 1024) };
+      assert.equal((await sendEvent(a, event)).status, 413);
+      assert.equal((await eventDoc(event.id).get()).exists, false);
+    });
+  });
+
+  it("maps an active subscription to its plan, records the event, bumps the credits marker", async () => {
+    const uid = newUid("stripe");
+    const customer = newCustomerId();
+    const periodEndS = nowS() + 86400;
+    const markerBefore = await markerVersion(`credits:${uid}`);
+    const event = subscriptionEvent({ type: "customer.subscription.created", customer, uid, priceId: "price_unlimited_monthly", periodEndS });
+    const response = await sendEvent(a, event);
+    assert.deepEqual([response.status, response.body.result], [200, "subscription_written"]);
+    const sub = await subscriptionOf(uid);
+    assert.deepEqual(
+      [sub?.plan, sub?.status, sub?.current_period_end, sub?.current_price_id, sub?.stripe_event_id],
+      ["unlimited", "active", periodEndS, "price_unlimited_monthly", event.id],
+    );
+    assert.equal((await userDoc(uid).get()).get("stripe_customer_id"), customer);
+    const record = await eventDoc(event.id).get();
+    assert.deepEqual([record.get("result"), record.get("subscription_written_for")], ["subscription_written", uid]);
+    assert.notEqual(await markerVersion(`credits:${uid}`), markerBefore, "the webhook bumped the marker");
+    assert.equal((await firestore().collection("stripe_customers").doc(customer).get()).get("uid"), uid, "metadata links the customer");
+    assert.deepEqual(await b.call("getCredits", {}, { uid }), { remainingSeconds: null, plan: "unlimited" });
+  });
+
+  it("a replayed event has one effect", async () => {
+    const uid = newUid("stripe");
+    const event = subscriptionEvent({ customer: newCustomerId(), uid });
+    assert.equal((await sendEvent(a, event)).status, 200);
+    const first = await userDoc(uid).get();
+    const replay = await sendEvent(b, event);
+    assert.deepEqual([replay.status, replay.body.duplicate], [200, true]);
+    const second = await userDoc(uid).get();
+    assert.ok(first.updateTime?.isEqual(second.updateTime!), "the user document was not written again");
+  });
+
+  it("order-safe: updated before created, and an older updated after a newer one → newest wins", async () => {
+    const uid = newUid("stripe");
+    const customer = newCustomerId();
+    const t = nowS() - 100;
+    const created = subscriptionEvent({ type: "customer.subscription.created", created: t, customer, uid, status: "incomplete" });
+    const updated = subscriptionEvent({ type: "customer.subscription.updated", created: t, customer, uid, status: "active", priceId: "price_pro_monthly" });
+    assert.equal((await sendEvent(a, updated)).status, 200);
+    const late = await sendEvent(a, created);
+    assert.deepEqual([late.status, late.body.result], [200, "stale_ignored"]);
+    assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.status], ["pro", "active"]);
+
+    const newer = subscriptionEvent({ created: t + 50, customer, uid, priceId: "price_unlimited_monthly" });
+    const older = subscriptionEvent({ created: t + 10, customer, uid, status: "past_due" });
+    assert.equal((await sendEvent(a, newer)).status, 200);
+    assert.equal((await sendEvent(a, older)).body.result, "stale_ignored");
+    const sub = await subscriptionOf(uid);
+    assert.deepEqual([sub?.plan, sub?.stripe_event_id], ["unlimited", newer.id]);
+    assert.equal((await eventDoc(older.id).get()).get("result"), "stale_ignored", "a stale event is still recorded");
+  });
+
+  it("deleted → basic; a late deletion of an old subscription does not end a newer one", async () => {
+    const uid = newUid("stripe");
+    const customer = newCustomerId();
+    const t = nowS() - 100;
+    await sendEvent(a, subscriptionEvent({ created: t, customer, uid, subscriptionId: "sub_old" }));
+    await sendEvent(a, subscriptionEvent({ type: "customer.subscription.deleted", created: t + 1, customer, uid, subscriptionId: "sub_old", status: "canceled" }));
+    assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.status], ["basic", "inactive"]);
+    await sendEvent(a, subscriptionEvent({ type: "customer.subscription.created", created: t + 2, customer, uid, subscriptionId: "sub_new" }));
+    const lateDelete = subscriptionEvent({ type: "customer.subscription.deleted", created: t + 2, customer, uid, subscriptionId: "sub_old", status: "canceled" });
+    assert.equal((await sendEvent(a, lateDelete)).body.result, "other_subscription_ignored");
+    assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.stripe_subscription_id], ["pro", "sub_new"]);
+  });
+
+  it("an unknown price is recorded but grants basic (documented)", async () => {
+    const uid = newUid("stripe");
+    const response = await sendEvent(a, subscriptionEvent({ customer: newCustomerId(), uid, priceId: "price_mystery" }));
+    assert.equal(response.status, 200);
+    const sub = await subscriptionOf(uid);
+    assert.deepEqual([sub?.plan, sub?.status, sub?.current_price_id, sub?.unknown_price], ["basic", "active", "price_mystery", true]);
+    assert.deepEqual(await a.call("getCredits", {}, { uid }), { remainingSeconds: 1800, plan: "basic" });
+  });
+
+  it("schedule canceled ends the subscription; schedule completed with release changes nothing", async () => {
+    const uid = newUid("stripe");
+    const customer = newCustomerId();
+    await sendEvent(a, subscriptionEvent({ created: nowS() - 10, customer, uid, subscriptionId: "sub_sched" }));
+    const schedule = (type: string, endBehavior: string) => ({
+      id: newEventId(),
+      object: "event",
+      type,
+      created: nowS(),
+      data: { object: { id: "sub_sched_x", object: "subscription_schedule", customer, subscription: "sub_sched", end_behavior: endBehavior, metadata: {} } },
+    });
+    const released = await sendEvent(a, schedule("subscription_schedule.completed", "release"));
+    assert.deepEqual([released.status, released.body.result], [200, "ignored"]);
+    assert.equal((await subscriptionOf(uid))?.plan, "pro");
+    const canceled = await sendEvent(a, schedule("subscription_schedule.canceled", "release"));
+    assert.deepEqual([canceled.status, canceled.body.result], [200, "subscription_written"]);
+    assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.status], ["basic", "inactive"]);
+  });
+
+  it("other event types → 200 and nothing written", async () => {
+    const event = { id: newEventId(), object: "event", type: "invoice.paid", created: nowS(), data: { object: { id: "in_1", object: "invoice" } } };
+    const response = await sendEvent(a, event);
+    assert.deepEqual([response.status, response.body.handled], [200, false]);
+    assert.equal((await eventDoc(event.id).get()).exists, false);
+  });
+
+  it("an event for an unlinked customer is kept and applied when checkout links the customer", async () => {
+    const uid = newUid("stripe");
+    const customer = newCustomerId();
+    const early = subscriptionEvent({ customer, priceId: "price_unlimited_monthly" }); // no metadata uid
+    const pending = await sendEvent(a, early);
+    assert.deepEqual([pending.status, pending.body.result], [200, "pending_user_unknown"]);
+    assert.equal((await firestore().collection("stripe_pending").doc(customer).get()).exists, true);
+    const markerBefore = await markerVersion(`credits:${uid}`);
+    const linked = await sendEvent(a, checkoutCompletedEvent({ uid, customer }));
+    assert.deepEqual([linked.status, linked.body.result], [200, "customer_linked"]);
+    assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.stripe_event_id], ["unlimited", early.id]);
+    assert.equal((await firestore().collection("stripe_pending").doc(customer).get()).exists, false);
+    assert.notEqual(await markerVersion(`credits:${uid}`), markerBefore);
+    // Later events without metadata resolve through the link.
+    const cancel = subscriptionEvent({ type: "customer.subscription.deleted", customer, status: "canceled" });
+    assert.equal((await sendEvent(a, cancel)).body.result, "subscription_written");
+    assert.equal((await subscriptionOf(uid))?.status, "inactive");
+  });
+
+  it("a basic user at 0 credits upgrades mid-session: instance B's next call has credits within 2 s of the marker", async () => {
+    const uid = newUid("stripe");
+    const customer = newCustomerId();
+    await seedUsage(uid, 1800);
+    const before = await b.call<UsageResult>("recordTranscriptionUsage", { sessionId: "live", transcriptionSeconds: 30 }, { uid });
+    assert.deepEqual([before.remainingSeconds, before.hasCredits], [0, false]);
+    const markerBefore = await markerVersion(`credits:${uid}`);
+    assert.equal((await sendEvent(a, subscriptionEvent({ customer, uid }))).status, 200);
+    await waitUntil(async () => (await markerVersion(`credits:${uid}`)) !== markerBefore, 2_000, "the credits marker");
+    const elapsedMs = await waitUntil(
+      async () => (await b.call<UsageResult>("recordTranscriptionUsage", { sessionId: "live", transcriptionSeconds: 30 }, { uid })).hasCredits,
+      5_000,
+      "instance B to see the upgrade",
+    );
+    assert.ok(elapsedMs <= 2_000, `B denied credits for ${elapsedMs} ms after the marker write`);
+    await triggersSettled();
+  });
+
+  it("Redis down: Firestore is written, the answer is 5xx, and the retry bumps the marker", async () => {
+    const uid = newUid("stripe");
+    const event = subscriptionEvent({ customer: newCustomerId(), uid, priceId: "price_unlimited_monthly" });
+    const markerBefore = await markerVersion(`credits:${uid}`);
+    await stack().redis.stop();
+    try {
+      const response = await sendEvent(a, event);
+      assert.ok(response.status >= 500, `answered ${response.status}`);
+      assert.equal((await subscriptionOf(uid))?.plan, "unlimited", "the subscription is committed");
+      assert.equal((await eventDoc(event.id).get()).get("result"), "subscription_written");
+    } finally {
+      await stack().redis.restart();
+    }
+    await triggersSettled();
+    // The users trigger could not bump either while Redis was down: only the retry can.
+    const markerMid = await markerVersion(`credits:${uid}`);
+    const retry = await sendEvent(a, event);
+    assert.deepEqual([retry.status, retry.body.duplicate], [200, true]);
+    const markerAfter = await markerVersion(`credits:${uid}`);
+    assert.notEqual(markerAfter, markerMid, "the retry bumped the marker although the event was already recorded");
+    assert.notEqual(markerAfter, markerBefore);
+  });
+});

@@ -150,6 +150,16 @@ describe("stripeWebhook", function () {
     assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.status], ["basic", "inactive"]);
   });
 
+  it("a signed event whose payload we cannot read → 5xx (Stripe retries) and nothing written", async () => {
+    const uid = newUid("stripe");
+    const event = subscriptionEvent({ customer: newCustomerId(), uid });
+    const broken = { ...event, data: { object: { ...event.data.object, items: "not a list" } } };
+    const response = await sendEvent(a, broken);
+    assert.equal(response.status, 500);
+    assert.equal((await userDoc(uid).get()).exists, false);
+    assert.equal((await eventDoc(event.id).get()).exists, false, "not recorded, so the retry is processed");
+  });
+
   it("other event types → 200 and nothing written", async () => {
     const event = { id: newEventId(), object: "event", type: "invoice.paid", created: nowS(), data: { object: { id: "in_1", object: "invoice" } } };
     const response = await sendEvent(a, event);

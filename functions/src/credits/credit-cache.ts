@@ -11,8 +11,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { createCache } from "../cache/instance";
-import { instanceClock } from "../cache/instance";
+import { createCache, instanceClock } from "../cache/instance";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";

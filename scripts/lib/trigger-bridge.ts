@@ -251,10 +251,11 @@ export async function triggersFromFunctionsEmulator(baseUrl: string): Promise<Fi
  * `POST <baseUrl>/functions/projects/<project>/triggers/<key>`. The emulator's key is
  * `<region>-<name>-<generation>` where the generation grows each time it reloads the
  * functions (e.g. after a rebuild of functions/lib), so the key is learnt from the 404's
- * "valid functions are: ..." list and re-learnt when it goes stale. The emulator answers
+ * "valid functions are: ..." list and re-learnt when it goes stale; while a reload has the
+ * trigger missing, delivery retries for up to `reloadWaitMs`. The emulator answers
  * once the function has finished: 200 on success, 500 when it threw.
  */
-export function deliverToFunctionsEmulator(baseUrl: string, projectId: string): Deliver {
+export function deliverToFunctionsEmulator(baseUrl: string, projectId: string, reloadWaitMs = 10_000): Deliver {
   const keys = new Map<string, string>();
   const post = (key: string, body: string) =>
     fetch(`${baseUrl}/functions/projects/${encodeURIComponent(projectId)}/triggers/${encodeURIComponent(key)}`, {
@@ -266,12 +267,21 @@ export function deliverToFunctionsEmulator(baseUrl: string, projectId: string): 
   return async (triggerId, event) => {
     const body = JSON.stringify(event);
     let response = await post(keys.get(triggerId) ?? `${triggerId}-0`, body);
-    if (response.status === 404) {
+    // While the emulator reloads the functions, their triggers are briefly missing.
+    const deadline = Date.now() + reloadWaitMs;
+    while (response.status === 404) {
       const text = await response.text();
       const key = latestTriggerKey(text, triggerId);
-      if (!key) throw new Error(`the Functions emulator has no trigger ${triggerId}: ${text.slice(0, 300)}`);
-      keys.set(triggerId, key);
-      response = await post(key, body);
+      if (key) {
+        keys.set(triggerId, key);
+        response = await post(key, body);
+        if (response.status !== 404) break;
+      } else if (Date.now() > deadline) {
+        throw new Error(`the Functions emulator has no trigger ${triggerId}: ${text.slice(0, 300)}`);
+      } else {
+        await new Promise((resolve) => setTimeout(resolve, 250));
+        response = await post(keys.get(triggerId) ?? `${triggerId}-0`, body);
+      }
     }
     if (!response.ok) {
       const text = await response.text().catch(() => "");
@@ -304,12 +314,6 @@ export interface TriggerBridgeOptions {
   deliver: Deliver;
   /** Where delivery failures go; defaults to console.error. */
   log?: (message: string) => void;
-}
-
-export interface DeliveryRecord {
-  triggerId: string;
-  event: FirestoreCloudEvent;
-  error?: unknown;
 }
 
 export interface TriggerBridge {

@@ -1,0 +1,176 @@
+/**
+ * The launcher end to end: `startLocalStack` (what `npm start` runs) with the real Functions
+ * and Auth emulators, isolated (random ports, private env files) so it can run next to a
+ * developer's `npm start`. Slow: the emulator alone takes 10-15 s to start on 2 cores.
+ */
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { createConnection } from "node:net";
+import path from "node:path";
+import Redis from "ioredis";
+import type * as AdminApp from "../../functions/node_modules/firebase-admin/lib/app/index";
+import type * as AdminFirestore from "../../functions/node_modules/firebase-admin/lib/firestore/index";
+import { LocalStack, startLocalStack } from "../../scripts/start";
+
+const functionsRequire = createRequire(path.join(__dirname, "../../functions/src/index.ts"));
+
+/** Pids whose parent is this process (e.g. the global test stack's redis-server). */
+function childPids(): Set<number> {
+  const children = new Set<number>();
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may contain spaces, so split after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid) children.add(Number(entry));
+    } catch {
+      // exited while we looked
+    }
+  }
+  return children;
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+function groupAlive(processGroup: number): boolean {
+  try {
+    process.kill(-processGroup, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const portOf = (urlOrHost: string) => Number(new URL(urlOrHost.includes("://") ? urlOrHost : `http://${urlOrHost}`).port);
+
+async function signIn(stack: LocalStack, email: string): Promise<{ idToken: string; localId: string }> {
+  const response = await fetch(
+    `http://${stack.authEmulatorHost}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any`,
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ email, password: "password", returnSecureToken: true }),
+    },
+  );
+  assert.equal(response.status, 200, await response.clone().text());
+  return (await response.json()) as { idToken: string; localId: string };
+}
+
+async function callPing(stack: LocalStack, idToken?: string) {
+  const url = stack.callables.ping;
+  assert.ok(url, "ping is listed among the callables");
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(idToken ? { authorization: `Bearer ${idToken}` } : {}) },
+    body: JSON.stringify({ data: {} }),
+  });
+  return { status: response.status, body: (await response.json()) as { result?: { uid: string }; error?: { status: string } } };
+}
+
+describe("local stack launcher (startLocalStack, end to end)", function () {
+  this.timeout(180_000);
+  let stack: LocalStack;
+  let childrenBefore: Set<number>;
+  const lines: string[] = [];
+
+  before(async function () {
+    childrenBefore = childPids();
+    try {
+      stack = await startLocalStack({ isolated: true, log: (line) => lines.push(line) });
+    } catch (err) {
+      console.error(lines.join("\n"));
+      throw err;
+    }
+  });
+
+  after(async function () {
+    await stack?.stop();
+  });
+
+  it("serves the functions and the Auth emulator with the seeded users, on the offline Firestore", async () => {
+    assert.equal(stack.firestoreMode, "fallback", "no official emulator jar on this machine");
+    assert.ok(stack.users.alice && stack.users.bob);
+    assert.ok(stack.callables.ping?.startsWith(`${stack.functionsBaseUrl}/ping`));
+    assert.ok(lines.some((line) => line.includes("local stack ready")));
+  });
+
+  it("ping with Alice's ID token from the Auth emulator answers her uid", async () => {
+    const alice = await signIn(stack, "alice@example.com");
+    assert.equal(alice.localId, stack.users.alice?.uid);
+    const { status, body } = await callPing(stack, alice.idToken);
+    assert.equal(status, 200);
+    assert.deepEqual(body, { result: { uid: alice.localId } });
+  });
+
+  it("ping without a token answers 401 unauthenticated", async () => {
+    const { status, body } = await callPing(stack);
+    assert.equal(status, 401);
+    assert.equal(body.error?.status, "UNAUTHENTICATED");
+  });
+
+  it("Bob's ID token carries the admin claim", async () => {
+    const bob = await signIn(stack, "bob@example.com");
+    const payload = JSON.parse(Buffer.from(bob.idToken.split(".")[1] ?? "", "base64url").toString()) as { admin?: unknown };
+    assert.equal(payload.admin, true);
+  });
+
+  it("a write to testers/<uid> reaches onTesterWritten in the Functions emulator, which bumps inv:tester:<uid>", async () => {
+    const uid = stack.users.alice?.uid ?? "";
+    const { initializeApp, deleteApp } = functionsRequire("firebase-admin/app") as typeof AdminApp;
+    const { getFirestore } = functionsRequire("firebase-admin/firestore") as typeof AdminFirestore;
+    const app = initializeApp({ projectId: stack.projectId }, "start-e2e-spec");
+    // The client reads FIRESTORE_EMULATOR_HOST (the global test stack's) once, when built.
+    const saved = process.env.FIRESTORE_EMULATOR_HOST;
+    process.env.FIRESTORE_EMULATOR_HOST = stack.firestoreHost;
+    const db = getFirestore(app);
+    process.env.FIRESTORE_EMULATOR_HOST = saved;
+    const redis = new Redis(stack.redisUrl);
+    try {
+      assert.equal(await redis.get(`inv:tester:${uid}`), null);
+      const writtenAt = Date.now();
+      await db.doc(`testers/${uid}`).set({ uid, apps: [], added_at: writtenAt });
+      let marker: string | null = null;
+      while (marker === null && Date.now() - writtenAt < 10_000) {
+        marker = await redis.get(`inv:tester:${uid}`);
+        if (marker === null) await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal(marker, "1", "the emulated trigger bumped the marker within 10 s");
+      await stack.bridge?.waitForIdle();
+      assert.equal(await redis.get(`inv:tester:${uid}`), "1", "delivered once");
+    } finally {
+      redis.disconnect();
+      await deleteApp(app);
+    }
+  });
+
+  it("stop() closes every port and leaves no child process", async () => {
+    const ports = {
+      functions: portOf(stack.functionsEmulatorUrl),
+      auth: portOf(stack.authEmulatorHost),
+      hub: portOf(stack.hubUrl),
+      firestore: portOf(stack.firestoreHost),
+      gateway: portOf(stack.gatewayUrl),
+      redis: portOf(stack.redisUrl),
+    };
+    for (const [name, port] of Object.entries(ports)) assert.equal(await portOpen(port), true, `${name} is open`);
+    assert.ok(childPids().size > childrenBefore.size, "the stack's processes are children of this one");
+
+    await stack.stop();
+
+    for (const [name, port] of Object.entries(ports)) assert.equal(await portOpen(port), false, `${name} port ${port} is closed`);
+    for (const group of stack.processGroups) assert.equal(groupAlive(group), false, `process group ${group} is gone`);
+    const left = [...childPids()].filter((pid) => !childrenBefore.has(pid));
+    assert.deepEqual(left, [], "no child process left");
+  });
+});

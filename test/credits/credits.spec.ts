@@ -4,6 +4,7 @@ import { hourlyUsageWrite } from "../../functions/src/credits/usage";
 import { newUid, paidSubscription, seedUsage, usageCol, userDoc } from "../support/credits";
 import { CallableError, Instance, startInstance } from "../support/instance";
 import { testRedis } from "../support/redis";
+import { waitUntil } from "../support/wait";
 import { stack, triggersSettled } from "../support/stack";
 
 interface UsageResult {
@@ -230,6 +231,8 @@ describe("transcription credits", function () {
         assert.equal((await record(a, cached, 0, "outage")).freemiumThresholdReached, false);
       } finally {
         await stack().redis.restart();
+        // Other specs (and the rest of this one) need Redis back behind the gateway, not just started.
+        await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
       }
     });
   });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { firestore } from "../../functions/src/firestore";
 import { newUid, seedUsage, userDoc } from "../support/credits";
 import { Instance, startInstance } from "../support/instance";
-import { markerVersion } from "../support/redis";
+import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../support/stripe";
 import { waitUntil } from "../support/wait";
@@ -216,6 +216,8 @@ describe("stripeWebhook", function () {
       assert.equal((await eventDoc(event.id).get()).get("result"), "subscription_written");
     } finally {
       await stack().redis.restart();
+      // Other specs (and the retry below) need Redis back behind the gateway, not just started.
+      await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
     }
     await triggersSettled();
     // The users trigger could not bump either while Redis was down: only the retry can.

@@ -37,6 +37,8 @@ export async function mochaGlobalSetup(): Promise<void> {
   const gateway = await startUpstashGateway({ redisUrl: redis.url, token: gatewayToken });
   const firestore = await startFirestoreFallback();
   Object.assign(process.env, {
+    // No metadata server on loopback: don't let the admin SDK probe for one.
+    METADATA_SERVER_DETECTION: "none",
     GCLOUD_PROJECT: projectId,
     GOOGLE_CLOUD_PROJECT: projectId,
     FIRESTORE_EMULATOR_HOST: firestore.host,

@@ -83,6 +83,13 @@ describe("CoherentCache + MarkerWatcher", () => {
     assert.equal(t.source.reads, 2);
   });
 
+  it("concurrent first requests for different new scopes all get a fresh view (none bypasses)", async () => {
+    const t = setup({ securitySensitive: true });
+    await Promise.all(["a", "b", "c", "d"].map((s) => t.cache.get(`k:${s}`, [s], t.fetch)));
+    assert.equal(t.cache.stats().bypassedWhileMarkersUnreadable, 0);
+    assert.equal(t.cache.stats().entries, 4, "every result was stored");
+  });
+
   it("a change committed while a fetch runs is never served once its marker is seen", async () => {
     const t = setup();
     let release!: () => void;

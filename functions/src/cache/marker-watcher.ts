@@ -51,6 +51,7 @@ export class MarkerWatcher {
   private lastPollStartedAtMs = -Infinity;
   private lastPollOk = false;
   private poll: Promise<void> | undefined;
+  private readonly pendingScopes = new Set<string>();
   private readonly counts = { markerChecks: 0, markerCheckErrors: 0, markerChangesSeen: 0 };
 
   constructor(options: MarkerWatcherOptions) {
@@ -92,18 +93,21 @@ export class MarkerWatcher {
   }
 
   private async refresh(scopes: readonly string[]): Promise<void> {
-    if (this.poll) {
+    // New scopes wait in `pending` for the next poll to start, so requests that arrive while
+    // a poll is running are covered by the one after it, together.
+    for (const scope of scopes) if (!this.versions.has(scope)) this.pendingScopes.add(scope);
+    for (let round = 0; round < 5; round++) {
+      const joined = this.poll !== undefined;
+      this.poll ??= this.pollNow().finally(() => (this.poll = undefined));
       await this.poll;
-      // The poll we joined may have started before it knew our scopes.
-      if (!this.lastPollOk || scopes.every((scope) => this.versions.has(scope))) return;
+      if (!joined || !this.lastPollOk || scopes.every((scope) => this.versions.has(scope))) return;
     }
-    this.poll ??= this.pollNow(scopes).finally(() => (this.poll = undefined));
-    await this.poll;
   }
 
-  private async pollNow(newScopes: readonly string[]): Promise<void> {
+  private async pollNow(): Promise<void> {
     const startedAtMs = this.clock.now();
-    const scopes = [...new Set([...this.versions.keys(), ...newScopes])];
+    const scopes = [...new Set([...this.versions.keys(), ...this.pendingScopes])];
+    this.pendingScopes.clear();
     try {
       for (let start = 0; start < scopes.length; start += this.batchSize) {
         const batch = scopes.slice(start, start + this.batchSize);

@@ -5,8 +5,10 @@
  * function of the context (the Auth emulator, an admin Firestore client on the emulator,
  * and the users created so far). Steps should be idempotent, so seeding twice is harmless.
  */
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
+import { Redis } from "@upstash/redis";
 import type * as AdminApp from "../functions/node_modules/firebase-admin/lib/app/index";
 import type * as AdminFirestore from "../functions/node_modules/firebase-admin/lib/firestore/index";
 
@@ -27,6 +29,8 @@ export interface SeedContext {
   firestore: AdminFirestore.Firestore;
   /** Users created by the steps so far, by short name (`alice`, `bob`). */
   users: Record<string, SeedUser>;
+  /** The local Upstash gateway (enabled apps, install counters), when given. */
+  redis?: Redis;
   log(message: string): void;
 }
 
@@ -40,7 +44,32 @@ export const demoPassword = "password";
 const demoUsers: { key: string; email: string; claims: Record<string, unknown> }[] = [
   { key: "alice", email: "alice@example.com", claims: {} },
   { key: "bob", email: "bob@example.com", claims: { admin: true } },
+  { key: "carol", email: "carol@example.com", claims: {} },
 ];
+
+/** The marketplace demo (its promised getAvailableApps answers are checked by test/apps/seed-data.spec.ts). */
+interface AppsSeed {
+  apps: ({ id: string; owner: string; case?: string } & Record<string, unknown>)[];
+  testers: { user: string; apps: string[] }[];
+  redis: { sets: Record<string, string[]>; counters: Record<string, number> };
+}
+const appsSeedFile = path.join(__dirname, "../docs/apps-seed.json");
+
+/** Carol is a basic user this many seconds above the freemium threshold (180 s) this month. */
+const carolSecondsAboveThreshold = 60;
+const basicPlanTranscriptionSeconds = 1800;
+
+function userKeyToUid(context: SeedContext, key: string): string {
+  const user = context.users[key];
+  if (!user) throw new Error(`seed data names user "${key}", who was not created`);
+  return user.uid;
+}
+
+function utcHourId(date: Date): { id: string; year: number; month: number; day: number; hour: number } {
+  const [year, month, day, hour] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours()];
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return { id: `${year}-${pad(month)}-${pad(day)}-${pad(hour)}`, year, month, day, hour };
+}
 
 export const seedSteps: SeedStep[] = [
   {
@@ -62,6 +91,70 @@ export const seedSteps: SeedStep[] = [
       }
     },
   },
+  {
+    name: "mentor notification frequency (alice: 2)",
+    async run(context) {
+      await context.firestore.doc(`users/${userKeyToUid(context, "alice")}`).set({ mentor_notification_frequency: 2 }, { merge: true });
+    },
+  },
+  {
+    name: "subscriptions (bob: pro, active for 30 days; alice and carol: basic)",
+    async run(context) {
+      const periodEndS = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
+      await context.firestore.doc(`users/${userKeyToUid(context, "bob")}`).set(
+        { subscription: { plan: "pro", status: "active", current_period_end: periodEndS, stripe_subscription_id: "sub_demo_bob", current_price_id: "price_pro_monthly", cancel_at_period_end: false } },
+        { merge: true },
+      );
+    },
+  },
+  {
+    name: `transcription usage (carol: ${carolSecondsAboveThreshold} s above the freemium threshold)`,
+    async run(context) {
+      const uid = userKeyToUid(context, "carol");
+      const usedSeconds = basicPlanTranscriptionSeconds - 180 - carolSecondsAboveThreshold;
+      // A few hours of this month's sessions (never reaching into last month).
+      const now = new Date();
+      const hoursThisMonthSoFar = (now.getUTCDate() - 1) * 24 + now.getUTCHours() + 1;
+      const hours = Math.min(3, hoursThisMonthSoFar);
+      const perHourSeconds = Math.floor(usedSeconds / hours);
+      const batch = context.firestore.batch();
+      for (let h = 0; h < hours; h++) {
+        const at = utcHourId(new Date(now.getTime() - h * 3600_000));
+        // The current hour takes the remainder, so the month sums to usedSeconds exactly.
+        const seconds = h === 0 ? usedSeconds - perHourSeconds * (hours - 1) : perHourSeconds;
+        batch.set(context.firestore.doc(`users/${uid}/hourly_usage/${at.id}`), {
+          ...at,
+          transcription_seconds: seconds,
+          words_transcribed: seconds * 2,
+          last_updated: now,
+        });
+      }
+      await batch.commit();
+    },
+  },
+  {
+    name: "marketplace apps and testers (docs/apps-seed.json)",
+    async run(context) {
+      const data = JSON.parse(readFileSync(appsSeedFile, "utf8")) as AppsSeed;
+      const batch = context.firestore.batch();
+      for (const { id, owner, case: _case, ...fields } of data.apps) {
+        batch.set(context.firestore.doc(`apps/${id}`), { ...fields, id, uid: userKeyToUid(context, owner), created_at: new Date() });
+      }
+      for (const tester of data.testers) {
+        const uid = userKeyToUid(context, tester.user);
+        batch.set(context.firestore.doc(`testers/${uid}`), { uid, apps: tester.apps, added_at: new Date() });
+      }
+      await batch.commit();
+      if (!context.redis) return;
+      const pipeline = context.redis.pipeline();
+      for (const [pattern, members] of Object.entries(data.redis.sets)) {
+        const key = pattern.replace(/\{(\w+)\}/g, (_m, user: string) => userKeyToUid(context, user));
+        if (members.length > 0) pipeline.sadd(key, members[0]!, ...members.slice(1));
+      }
+      for (const [key, value] of Object.entries(data.redis.counters)) pipeline.set(key, value);
+      await pipeline.exec();
+    },
+  },
 ];
 
 export interface SeedOptions {
@@ -70,6 +163,8 @@ export interface SeedOptions {
   authEmulatorHost: string;
   /** `127.0.0.1:8080` */
   firestoreHost: string;
+  /** The Upstash gateway, for the Redis side of the demo (enabled apps, install counts). */
+  upstash?: { url: string; token: string };
   log?: (message: string) => void;
 }
 
@@ -98,6 +193,7 @@ export async function seed(options: SeedOptions): Promise<Record<string, SeedUse
       authUrl: `http://${options.authEmulatorHost}`,
       firestore,
       users: {},
+      redis: options.upstash ? new Redis({ url: options.upstash.url, token: options.upstash.token }) : undefined,
       log,
     };
     for (const step of seedSteps) {

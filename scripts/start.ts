@@ -219,7 +219,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let users: Record<string, SeedUser> = {};
     const authEmulatorHost = `127.0.0.1:${ports.auth}`;
     if (options.seed ?? true) {
-      users = await seed({ projectId, authEmulatorHost, firestoreHost, log });
+      users = await seed({ projectId, authEmulatorHost, firestoreHost, upstash: { url: gateway.url, token: gatewayToken }, log });
       await bridge?.waitForIdle();
     }
 

@@ -40,6 +40,8 @@ const region = "us-central1";
 
 /** A local dev value only (Stripe CLI's `stripe listen` prints a real one; put it in .secret.local). */
 export const localStripeWebhookSecret = "whsec_local_dev_only_not_a_real_secret";
+/** The demo's Stripe prices (send them with test/support/stripe.ts); production sets its own map. */
+export const localStripePricePlans = { price_pro_monthly: "pro", price_unlimited_monthly: "unlimited" };
 /** Preferred gateway port for `npm start` (the gateway's documented example); any free port if taken. */
 const preferredGatewayPort = 8079;
 const emulatorReadyTimeoutMs = 90_000;
@@ -173,6 +175,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       env: {
         UPSTASH_REDIS_REST_URL: gateway.url,
         FIRESTORE_EMULATOR_HOST: firestoreMode === "fallback" ? firestoreHost : undefined,
+        // Single-quoted: a dotenv value taken literally, JSON quotes included.
+        STRIPE_PRICE_PLANS: `'${JSON.stringify(localStripePricePlans)}'`,
       },
       secrets: { UPSTASH_REDIS_REST_TOKEN: gatewayToken },
       secretDefaults: { STRIPE_WEBHOOK_SECRET: localStripeWebhookSecret },

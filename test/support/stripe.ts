@@ -1,5 +1,7 @@
 /** Signed Stripe webhook requests for the tests, with Stripe's own signing helper. */
 import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { stripeWebhooks } from "../../functions/src/stripe/client";
 import { Instance } from "./instance";
 
@@ -80,7 +82,8 @@ export async function sendEvent(
 /**
  * One command to send a signed test event to a running webhook (the local suite or any URL):
  *   npx ts-node --transpile-only test/support/stripe.ts <webhook-url> <uid> [price-id] [status]
- * Signs with STRIPE_WEBHOOK_SECRET (default whsec_test_secret, the local suite's secret).
+ * Signs with STRIPE_WEBHOOK_SECRET, else the one `npm start` wrote to functions/.secret.local,
+ * else whsec_test_secret (the test suite's).
  */
 async function main(argv: string[]): Promise<void> {
   const [url, uid, priceId = "price_pro_monthly", status = "active"] = argv;
@@ -91,13 +94,19 @@ async function main(argv: string[]): Promise<void> {
   }
   const event = subscriptionEvent({ customer: `cus_local_${uid.slice(0, 20)}`, uid, priceId, status, subscriptionId: `sub_local_${uid.slice(0, 20)}` });
   const payload = JSON.stringify(event);
-  const secret = process.env.STRIPE_WEBHOOK_SECRET || testWebhookSecret;
+  const secret = process.env.STRIPE_WEBHOOK_SECRET || localSuiteSecret() || testWebhookSecret;
   const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": signatureHeader(payload, { secret }) },
     body: payload,
   });
   console.log(`${event.type} ${event.id} → ${response.status} ${await response.text()}`);
+}
+
+function localSuiteSecret(): string | undefined {
+  const file = path.join(__dirname, "../../functions/.secret.local");
+  if (!existsSync(file)) return undefined;
+  return /^STRIPE_WEBHOOK_SECRET=(.*)$/m.exec(readFileSync(file, "utf8"))?.[1]?.trim();
 }
 
 if (require.main === module) void main(process.argv.slice(2));

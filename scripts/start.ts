@@ -192,7 +192,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const only = ["functions", "auth", ...(firestoreMode === "official" ? ["firestore"] : [])].join(",");
     log(`starting emulators (${only}) ...`);
     const emulators = await startEmulators({
-      args: ["emulators:start", "--only", only, "--project", projectId, "--config", configPath],
+      // --inspect-functions makes the emulator serve every function from one shared worker,
+      // one module scope, like a warm production instance: without it each function gets a
+      // worker of its own and `cacheStats` could never see the other functions' caches.
+      // (It also opens a Node inspector on a loopback port, and runs requests one at a time.)
+      args: ["emulators:start", "--only", only, "--project", projectId, "--config", configPath, `--inspect-functions=${await freePort()}`],
       cwd: path.dirname(configPath),
       env: emulatorEnv(fallback ? firestoreHost : undefined),
       logFile: emulatorLogFile,

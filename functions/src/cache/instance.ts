@@ -9,6 +9,7 @@ import { markerKey } from "../redis/markers";
 import { Clock, systemClock } from "./clock";
 import { CoherentCache, CoherentCacheOptions, CoherentCacheStats } from "./coherent-cache";
 import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
+import { cacheForPolicy } from "./policy";
 
 /** Within the contract's 2 s freshness bound with room for one Redis round trip. */
 export const markerPollIntervalMs = 1000;
@@ -50,9 +51,13 @@ export function markerWatcher(): MarkerWatcher {
 
 const caches: CoherentCache<unknown>[] = [];
 
-/** A module-scope cache on this instance's clock and marker watcher. */
+/**
+ * A module-scope cache on this instance's clock and marker watcher. (`CACHE_POLICY`, a
+ * benchmark-only switch in ./policy.ts, swaps in the no-cache or reference behaviour; unset,
+ * this is a CoherentCache.)
+ */
 export function createCache<V>(options: Omit<CoherentCacheOptions, "clock">): CoherentCache<V> {
-  const cache = new CoherentCache<V>({ ...options, clock: instanceClock }, markerWatcher);
+  const cache = cacheForPolicy<V>({ ...options, clock: instanceClock }, markerWatcher);
   caches.push(cache as CoherentCache<unknown>);
   return cache;
 }

@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { createCache, instanceClock } from "../cache/instance";
+import { referenceCreditResetFlagged } from "../cache/policy";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
@@ -112,6 +113,8 @@ export interface CurrentCredits {
 export async function currentCredits(uid: string, usage?: { seconds: number; writeSeq: number }): Promise<CurrentCredits> {
   const key = cacheKey(uid);
   const markerScopes = [scopes.credits(uid)];
+  // Benchmark-only reference behaviour (CACHE_POLICY=reference); false at once otherwise.
+  if (await referenceCreditResetFlagged(uid)) creditCache.invalidate(key);
   let entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid));
   let state = stateFor(uid, entry);
   if (needsEarlyRefresh(entry, remainingOf(entry, state))) {

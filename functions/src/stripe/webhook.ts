@@ -10,6 +10,7 @@ import type { Response } from "express";
 import { logger } from "firebase-functions/v2";
 import type { Request } from "firebase-functions/v2/https";
 import { intParam, requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
+import { setReferenceCreditResetFlag } from "../cache/policy";
 import { bumpMarkers, scopes } from "../redis/markers";
 import { applyEvent } from "./apply";
 import { signatureToleranceSeconds, stripeWebhooks } from "./client";
@@ -74,6 +75,8 @@ export async function stripeWebhook(req: Request, res: Response): Promise<void> 
     // Also on a redelivery: a previous attempt may have committed and then failed here.
     try {
       await bumpMarkers([scopes.credits(outcome.subscriptionWrittenFor)]);
+      // Benchmark-only reference behaviour (CACHE_POLICY=reference); a no-op otherwise.
+      await setReferenceCreditResetFlag(outcome.subscriptionWrittenFor);
     } catch (error) {
       logger.error("Credits marker not bumped after a subscription write; answering 5xx so Stripe retries", {
         eventId: event.id,

@@ -611,6 +611,7 @@ function describeStack(stack: LocalStack): string {
     `  curl -s -X POST ${stack.functionsBaseUrl}/ping -H "authorization: Bearer $TOKEN" \\`,
     `    -H 'content-type: application/json' -d '{"data":{}}'`,
     "",
+    "See every callable, a tester flip, a Stripe upgrade and the live cache figures: npm run demo",
     "Rebuild functions (npm run build) and the emulator reloads them.",
     "",
   ];
@@ -625,6 +626,11 @@ async function main() {
   // Offline: the Google auth library would otherwise probe for a metadata server (and warn).
   process.env.METADATA_SERVER_DETECTION ??= "none";
   const stack = await startLocalStack({ echoEmulatorOutput: true });
+  // Where `npm run demo` finds the running stack.
+  writeFileSync(
+    path.join(localDir, "stack.json"),
+    JSON.stringify({ functionsBaseUrl: stack.functionsBaseUrl, authEmulatorHost: stack.authEmulatorHost }, null, 2) + "\n",
+  );
   console.log(describeStack(stack));
   let stopping = false;
   void stack.emulatorsExited.then(() => {

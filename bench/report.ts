@@ -60,6 +60,7 @@ export interface PolicyResult {
 
 interface ReportConfig {
   instances: number;
+  changeEveryMs: number;
   simulatedMinutes: number;
   liveSessions: number;
   tickMs: number;
@@ -94,7 +95,7 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig): string 
   const lines = [
     `Workload: ${cfg.instances} instances (processes), ${cfg.seed.users} users (${cfg.seed.heavyUsers} with a usage document for every hour of the month), ` +
       `${cfg.liveSessions} live sessions, ${cfg.seed.publicApps} public + ${cfg.seed.privateApps} private + ${cfg.seed.unapprovedApps} unapproved apps, ` +
-      `${cfg.seed.testers} testers; ${cfg.simulatedMinutes} simulated minutes per policy (tick ${cfg.tickMs} ms), a change every 20 s.`,
+      `${cfg.seed.testers} testers; ${cfg.simulatedMinutes} simulated minutes per policy (tick ${cfg.tickMs} ms), a change every ${cfg.changeEveryMs / 1000} s.`,
     "",
     `| figure | ${results.map((r) => r.policy).join(" | ")} | goal (ours) |`,
     `|---|${results.map(() => "---:").join("|")}|---|`,

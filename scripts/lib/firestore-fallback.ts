@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import { FirestoreServer, FirestoreState } from "@firestore-emulator/server";
 import type * as Grpc from "@grpc/grpc-js";
+import { closeFallbackGaps } from "./firestore-fallback-fixes";
 
 // The package's own copy of grpc-js (a transitive dependency): credentials must come from it.
 const grpc = createRequire(require.resolve("@firestore-emulator/server"))("@grpc/grpc-js") as typeof Grpc;
@@ -47,6 +48,7 @@ export async function startFirestoreFallback(options: { port?: number } = {}): P
       else resolve(boundPort);
     });
   });
+  closeFallbackGaps(grpcServer, firestore.state);
   let closed = false;
   return {
     host: `127.0.0.1:${port}`,

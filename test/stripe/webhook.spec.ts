@@ -89,6 +89,15 @@ describe("stripeWebhook", function () {
     assert.ok(first.updateTime?.isEqual(second.updateTime!), "the user document was not written again");
   });
 
+  it("two concurrent deliveries of one event, on two instances, have one effect", async () => {
+    const uid = newUid("stripe");
+    const event = subscriptionEvent({ customer: newCustomerId(), uid });
+    const deliveries = await Promise.all([sendEvent(a, event), sendEvent(b, event)]);
+    assert.deepEqual(deliveries.map((d) => d.status), [200, 200]);
+    assert.equal(deliveries.filter((d) => d.body.duplicate === true).length, 1, "exactly one delivery applied the event");
+    assert.equal((await subscriptionOf(uid))?.plan, "pro");
+  });
+
   it("order-safe: updated before created, and an older updated after a newer one → newest wins", async () => {
     const uid = newUid("stripe");
     const customer = newCustomerId();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { firestore } from "../../functions/src/firestore";
-import { CallableError, CallAs, Instance, startInstance } from "../support/instance";
+import { CallableError, CallAs, Instance, useInstancePair } from "../support/instance";
 import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
@@ -27,12 +27,7 @@ describe("apps marketplace", function () {
   let a: Instance;
   let b: Instance;
 
-  before(async () => {
-    [a, b] = await Promise.all([startInstance(), startInstance()]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  useInstancePair((x, y) => ([a, b] = [x, y]));
 
   const run = () => randomUUID().slice(0, 8);
   const appDoc = (id: string) => firestore().collection("apps").doc(id);

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { firestore } from "../../functions/src/firestore";
 import { bumpMarkers } from "../../functions/src/redis/markers";
-import { Instance, startInstance } from "../support/instance";
+import { Instance, useInstancePair } from "../support/instance";
 import { stack } from "../support/stack";
 import { unsignedIdToken } from "../support/tokens";
 import { waitUntil } from "../support/wait";
@@ -20,12 +20,7 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
   let b: Instance;
   const as = { uid: "probe-user" };
 
-  before(async () => {
-    [a, b] = await Promise.all([startInstance({ INSTANCE_EXTRA_MODULE: probeModule }), startInstance({ INSTANCE_EXTRA_MODULE: probeModule })]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  useInstancePair((x, y) => ([a, b] = [x, y]), { INSTANCE_EXTRA_MODULE: probeModule });
 
   const probeDoc = (id: string) => firestore().collection("probes").doc(id);
   const read = async (instance: Instance, kind: "probeSensitive" | "probeOpen", id: string) =>

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { FieldValue } from "../../functions/node_modules/firebase-admin/lib/firestore/index";
 import { hourlyUsageWrite } from "../../functions/src/credits/usage";
 import { newUid, paidSubscription, seedUsage, usageCol, userDoc } from "../support/credits";
-import { CallableError, Instance, startInstance } from "../support/instance";
+import { CallableError, Instance, useInstancePair } from "../support/instance";
 import { testRedis } from "../support/redis";
 import { waitUntil } from "../support/wait";
 import { stack, triggersSettled } from "../support/stack";
@@ -19,12 +19,7 @@ describe("transcription credits", function () {
   let a: Instance;
   let b: Instance;
 
-  before(async () => {
-    [a, b] = await Promise.all([startInstance(), startInstance()]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  useInstancePair((x, y) => ([a, b] = [x, y]));
 
   const record = (on: Instance, uid: string, transcriptionSeconds: number, sessionId = "s1", extra: Record<string, unknown> = {}) =>
     on.call<UsageResult>("recordTranscriptionUsage", { sessionId, transcriptionSeconds, ...extra }, { uid });

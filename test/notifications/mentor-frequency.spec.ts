@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
-import { CallableError, Instance, startInstance } from "../support/instance";
+import { CallableError, Instance, useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
@@ -11,12 +11,7 @@ describe("mentor notification frequency", function () {
   let a: Instance;
   let b: Instance;
 
-  before(async () => {
-    [a, b] = await Promise.all([startInstance(), startInstance()]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  useInstancePair((x, y) => ([a, b] = [x, y]));
 
   const newUid = () => `mentor-${randomUUID()}`;
   const userDoc = (uid: string) => firestore().collection("users").doc(uid);

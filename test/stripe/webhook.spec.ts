@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { firestore } from "../../functions/src/firestore";
 import { newUid, seedUsage, userDoc } from "../support/credits";
-import { Instance, startInstance } from "../support/instance";
+import { Instance, useInstancePair } from "../support/instance";
 import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../support/stripe";
@@ -17,12 +17,7 @@ describe("stripeWebhook", function () {
   let a: Instance;
   let b: Instance;
 
-  before(async () => {
-    [a, b] = await Promise.all([startInstance(), startInstance()]);
-  });
-  after(async () => {
-    await Promise.all([a?.stop(), b?.stop()]);
-  });
+  useInstancePair((x, y) => ([a, b] = [x, y]));
 
   const eventDoc = (id: string) => firestore().collection("stripe_events").doc(id);
   const subscriptionOf = async (uid: string) => (await userDoc(uid).get()).get("subscription") as Record<string, unknown> | undefined;

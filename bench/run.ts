@@ -18,17 +18,14 @@
  * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg. Exits 1 when
  * `ours` served any answer staler than the contract allows, or any wrong answer.
  */
-import { randomBytes } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { Firestore } from "../functions/node_modules/firebase-admin/lib/firestore/index";
 import Redis from "ioredis";
-import { startFirestoreFallback } from "../scripts/lib/firestore-fallback";
-import { countReads } from "../scripts/lib/firestore-read-counter";
-import { startRedisServer } from "../scripts/lib/redis-server";
-import { startTriggerBridge, triggersFromModule, TriggerBridge } from "../scripts/lib/trigger-bridge";
-import { startUpstashGateway } from "../scripts/upstash-gateway";
+import { ReadCounter } from "../scripts/lib/firestore-read-counter";
+import { TriggerBridge } from "../scripts/lib/trigger-bridge";
 import { CallableError, Instance, startInstance } from "../test/support/instance";
+import { bridgeToTriggers, deployedFunctions, startLocalServers } from "../test/support/stack";
 import { sendEvent, subscriptionEvent } from "../test/support/stripe";
 import { Change, ChangeKind, Checker, createChecker, ModelState, rng, seed, SeedConfig, uidOf, Verdict } from "./model";
 import { PolicyResult, renderSvg, renderTable } from "./report";
@@ -70,7 +67,6 @@ export const benchConfig = {
 const policies: Policy[] = ((process.env.BENCH_POLICIES ?? "none,reference,ours").split(",") as Policy[]).filter(Boolean);
 const changeCycle: ChangeKind[] = ["addTester", "approveApp", "setMentor", "stripeUpgrade", "makePrivate", "removeTester"];
 const adminAs = { uid: "bench-admin", claims: { admin: true } };
-const projectId = "demo-voice-cache";
 
 interface Session {
   uid: string;
@@ -114,28 +110,13 @@ async function main(): Promise<void> {
       `${cfg.simulatedMinutes} simulated minutes, tick ${cfg.tickMs} ms (node ${process.version})`,
   );
 
-  // --- the stack (as test/support/stack.ts starts it)
-  const redisServer = await startRedisServer();
-  const gatewayToken = randomBytes(16).toString("hex");
-  const gateway = await startUpstashGateway({ redisUrl: redisServer.url, token: gatewayToken });
-  const firestoreServer = await startFirestoreFallback();
-  Object.assign(process.env, {
-    METADATA_SERVER_DETECTION: "none",
-    GCLOUD_PROJECT: projectId,
-    GOOGLE_CLOUD_PROJECT: projectId,
-    FIRESTORE_EMULATOR_HOST: firestoreServer.host,
-    UPSTASH_REDIS_REST_URL: gateway.url,
-    UPSTASH_REDIS_REST_TOKEN: gatewayToken,
-    STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
-    STRIPE_PRICE_PLANS: JSON.stringify({ price_pro_monthly: "pro", price_unlimited_monthly: "unlimited" }),
-    BASIC_PLAN_TRANSCRIPTION_SECONDS: String(cfg.seed.basicLimitSeconds),
-  });
+  // --- the stack npm test uses (test/support/stack.ts), without its bridge: the bench starts one per policy
+  const servers = await startLocalServers({ BASIC_PLAN_TRANSCRIPTION_SECONDS: String(cfg.seed.basicLimitSeconds) });
+  const { redis: redisServer, firestore: firestoreServer, reads } = servers;
   delete process.env.CACHE_POLICY; // this process runs the triggers only; instances get their policy
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const deployed = require("../functions/src/index") as Record<string, unknown>;
+  const deployed = deployedFunctions();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { firestore } = require("../functions/src/firestore") as typeof import("../functions/src/firestore");
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const reads = countReads(firestoreServer.grpcServer, firestoreServer.state);
   const redisAdmin = new Redis(redisServer.url, { lazyConnect: false });
   const db = firestore();
 
@@ -150,14 +131,7 @@ async function main(): Promise<void> {
       const seeded = await seed(db, cfg.seed, new Date());
       for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);
       await redisAdmin.mset(Object.entries(seeded.redisSeed.counters).flatMap(([k, v]) => [k, String(v)]));
-      bridge = startTriggerBridge({
-        state: firestoreServer.state,
-        projectId,
-        triggers: triggersFromModule(deployed),
-        deliver: async (triggerId, event) => {
-          await (deployed[triggerId] as (event: unknown) => Promise<unknown>)(event);
-        },
-      });
+      bridge = bridgeToTriggers(firestoreServer, deployed);
       const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance({ CACHE_POLICY: policy })));
       try {
         await Promise.all(instances.map((instance) => instance.useManualClock()));
@@ -179,9 +153,7 @@ async function main(): Promise<void> {
   } finally {
     await bridge?.close();
     redisAdmin.disconnect();
-    await firestoreServer.close();
-    await gateway.close();
-    await redisServer.stop();
+    await servers.stop();
   }
 
   const outDir = path.join(__dirname, "results");
@@ -228,7 +200,7 @@ function redisFigures(stats: Record<string, number>, result: PolicyResult, polic
   };
 }
 
-async function runPolicy(policy: Policy, instances: Instance[], state: ModelState, db: Firestore, reads: ReturnType<typeof countReads>, bridge: TriggerBridge): Promise<PolicyResult> {
+async function runPolicy(policy: Policy, instances: Instance[], state: ModelState, db: Firestore, reads: ReadCounter, bridge: TriggerBridge): Promise<PolicyResult> {
   const cfg = benchConfig;
   const wallStart = Date.now();
   const random = rng(7);

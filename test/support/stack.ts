@@ -24,14 +24,28 @@ export interface TestStack {
   reads: ReadCounter;
 }
 
-let running: TestStack | undefined;
+let running: (TestStack & { stop(): Promise<void> }) | undefined;
 
 export function stack(): TestStack {
   if (!running) throw new Error("the test stack is not running (mocha global setup did not run)");
   return running;
 }
 
-export async function mochaGlobalSetup(): Promise<void> {
+/** The servers without a bridge, for a caller that manages its own (the benchmark). */
+export interface LocalServers {
+  redis: RunningRedis;
+  gateway: UpstashGateway;
+  gatewayToken: string;
+  firestore: FirestoreFallback;
+  reads: ReadCounter;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts redis-server, the gateway and the offline Firestore on free ports, and points this
+ * process's environment (and so every instance it forks) at them. `env` overrides params.
+ */
+export async function startLocalServers(env: Record<string, string> = {}): Promise<LocalServers> {
   const redis = await startRedisServer();
   const gatewayToken = randomBytes(16).toString("hex");
   const gateway = await startUpstashGateway({ redisUrl: redis.url, token: gatewayToken });
@@ -47,11 +61,31 @@ export async function mochaGlobalSetup(): Promise<void> {
     STRIPE_WEBHOOK_SECRET: "whsec_test_secret",
     STRIPE_PRICE_PLANS: JSON.stringify({ price_pro_monthly: "pro", price_unlimited_monthly: "unlimited" }),
     BASIC_PLAN_TRANSCRIPTION_SECONDS: "1800",
+    ...env,
   });
-  // Loaded only now: the environment above is what its lazily created clients read.
+  return {
+    redis,
+    gateway,
+    gatewayToken,
+    firestore,
+    reads: countReads(firestore.grpcServer, firestore.state),
+    stop: async () => {
+      await firestore.close();
+      await gateway.close();
+      await redis.stop();
+    },
+  };
+}
+
+/** The functions module as deployed, loaded after the environment points at the servers. */
+export function deployedFunctions(): Record<string, unknown> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const deployed = require("../../functions/src/index") as Record<string, unknown>;
-  const bridge = startTriggerBridge({
+  return require("../../functions/src/index") as Record<string, unknown>;
+}
+
+/** Delivers every document change on `firestore` to the deployed triggers of this process. */
+export function bridgeToTriggers(firestore: FirestoreFallback, deployed: Record<string, unknown>): TriggerBridge {
+  return startTriggerBridge({
     state: firestore.state,
     projectId,
     triggers: triggersFromModule(deployed),
@@ -59,7 +93,19 @@ export async function mochaGlobalSetup(): Promise<void> {
       await (deployed[triggerId] as (event: unknown) => Promise<unknown>)(event);
     },
   });
-  running = { redis, gateway, gatewayToken, firestore, bridge, reads: countReads(firestore.grpcServer, firestore.state) };
+}
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const servers = await startLocalServers();
+  const bridge = bridgeToTriggers(servers.firestore, deployedFunctions());
+  running = {
+    ...servers,
+    bridge,
+    stop: async () => {
+      await bridge.close();
+      await servers.stop();
+    },
+  };
 }
 
 /** Resolves once every trigger for the writes made so far has run. */
@@ -68,10 +114,6 @@ export function triggersSettled(): Promise<void> {
 }
 
 export async function mochaGlobalTeardown(): Promise<void> {
-  if (!running) return;
-  await running.bridge.close();
-  await running.firestore.close();
-  await running.gateway.close();
-  await running.redis.stop();
+  await running?.stop();
   running = undefined;
 }

@@ -4,6 +4,8 @@
  */
 import { defineInt, defineSecret, defineString } from "firebase-functions/params";
 
+type IntParam = ReturnType<typeof defineInt>;
+
 export const upstashRedisRestUrl = defineString("UPSTASH_REDIS_REST_URL", {
   description: "Upstash Redis REST URL (the local gateway's URL on the emulator suite)",
 });
@@ -23,10 +25,17 @@ export const stripePricePlans = defineString("STRIPE_PRICE_PLANS", {
   description: 'JSON map of Stripe price id to plan, e.g. {"price_123":"pro"}',
 });
 
-/** Default applied at runtime too: a param's default only reaches process.env on deploy. */
-export function intParam(param: { name: string; value(): number }, fallback: number): number {
+/**
+ * An int param's value at call time. Its declared default applies at runtime too: a param's
+ * default only reaches process.env on deploy, not on the emulator or in tests.
+ */
+export function intParam(param: IntParam): number {
   const raw = process.env[param.name];
-  if (raw === undefined || raw === "") return fallback;
+  if (raw === undefined || raw === "") {
+    const fallback = param.options.default;
+    if (typeof fallback !== "number") throw new Error(`${param.name} is not set and has no default`);
+    return fallback;
+  }
   const parsed = Number(raw);
   if (!Number.isInteger(parsed)) throw new Error(`${param.name} must be an integer, got ${JSON.stringify(raw)}`);
   return parsed;

@@ -10,11 +10,9 @@ export const planNames = ["basic", "pro", "unlimited"] as const;
 export type Plan = (typeof planNames)[number];
 export const planSchema = z.enum(planNames);
 
-const defaultBasicSeconds = 1800;
-
 /** The basic plan's monthly allowance in seconds (a param; read at call time). */
 export function basicMonthlySeconds(): number {
-  const seconds = intParam(basicPlanTranscriptionSeconds, defaultBasicSeconds);
+  const seconds = intParam(basicPlanTranscriptionSeconds);
   if (seconds < 0) throw new Error(`${basicPlanTranscriptionSeconds.name} must be >= 0, got ${seconds}`);
   return seconds;
 }

@@ -16,8 +16,6 @@ import { applyEvent } from "./apply";
 import { signatureToleranceSeconds, stripeWebhooks } from "./client";
 import { effectOf, handledEventTypes, stripeEventSchema } from "./events";
 
-const defaultMaxBodyBytes = 512 * 1024;
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
@@ -27,7 +25,7 @@ export async function stripeWebhook(req: Request, res: Response): Promise<void> 
     res.set("Allow", "POST").status(405).json({ error: "method not allowed" });
     return;
   }
-  const maxBytes = intParam(stripeWebhookMaxBodyBytes, defaultMaxBodyBytes);
+  const maxBytes = intParam(stripeWebhookMaxBodyBytes);
   const declaredBytes = Number(req.header("content-length") ?? 0);
   const rawBody = req.rawBody;
   if (declaredBytes > maxBytes || (rawBody?.length ?? 0) > maxBytes) {

@@ -18,6 +18,13 @@ export function parseData<S extends z.ZodType>(schema: S, data: unknown): z.infe
   throw new HttpsError("invalid-argument", field ? `Invalid field "${field}": ${issue?.message}` : `Invalid request: ${issue?.message}`);
 }
 
+const noFields = z.object({}).strict();
+
+/** For callables that take `{}`: any field is `invalid-argument`, naming it. */
+export function requireNoData(data: unknown): void {
+  parseData(noFields, data);
+}
+
 /** A dependency (Firestore, Redis) failed or timed out: the client may retry. */
 export class DependencyUnavailableError extends Error {
   constructor(

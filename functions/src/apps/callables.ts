@@ -5,13 +5,12 @@
 import { CallableRequest, HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
 import { requireUid } from "../auth";
-import { parseData } from "../errors";
+import { parseData, requireNoData } from "../errors";
 import { redis } from "../redis/client";
 import { visibleApps } from "./catalog";
 import { enabledAppsKey, enrich, installsKey } from "./enrichment";
 import { AvailableApp, idSchema } from "./model";
 
-const emptyRequest = z.object({}).strict();
 const appRequest = z.object({ appId: idSchema }).strict();
 
 /**
@@ -30,7 +29,7 @@ return 0`;
 
 export async function getAvailableApps(request: CallableRequest<unknown>): Promise<{ apps: AvailableApp[] }> {
   const uid = requireUid(request);
-  parseData(emptyRequest, request.data);
+  requireNoData(request.data);
   const apps = await visibleApps(uid);
   return { apps: await enrich(uid, apps) };
 }

@@ -1,16 +1,13 @@
 /** `getCredits`: the caller's plan and remaining seconds, from the same cache as usage recording. */
 import { CallableRequest } from "firebase-functions/v2/https";
-import { z } from "zod";
 import { requireUid } from "../auth";
-import { parseData } from "../errors";
+import { requireNoData } from "../errors";
 import { currentCredits } from "./credit-cache";
 import { Plan } from "./plans";
 
-const emptyRequest = z.object({}).strict();
-
 export async function getCredits(request: CallableRequest<unknown>): Promise<{ remainingSeconds: number | null; plan: Plan }> {
   const uid = requireUid(request);
-  parseData(emptyRequest, request.data);
+  requireNoData(request.data);
   const { remainingSeconds, plan } = await currentCredits(uid);
   return { remainingSeconds, plan };
 }

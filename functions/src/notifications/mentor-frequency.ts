@@ -9,7 +9,7 @@ import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { requireUid } from "../auth";
 import { createCache } from "../cache/instance";
-import { parseData } from "../errors";
+import { parseData, requireNoData } from "../errors";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 
@@ -48,12 +48,11 @@ async function readFrequency(uid: string): Promise<number> {
   return defaultMentorFrequency;
 }
 
-const emptyRequest = z.object({}).strict();
 const setRequest = z.object({ frequency: frequencySchema }).strict();
 
 export async function getMentorNotificationFrequency(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
   const uid = requireUid(request);
-  parseData(emptyRequest, request.data);
+  requireNoData(request.data);
   const frequency = await frequencyCache.get(cacheKey(uid), [scopes.mentor(uid)], () => readFrequency(uid));
   return { frequency };
 }

@@ -4,18 +4,20 @@
  * Read fresh on every call in one pipeline (SMEMBERS + MGET: two commands, one round trip,
  * whatever the number of apps), never cached, so an enable shows up at once everywhere.
  */
-import { logger } from "firebase-functions/v2";
 import { LRUCache } from "lru-cache";
 import { instanceClock } from "../cache/instance";
 import { redis } from "../redis/client";
+import { ThrottledWarning } from "../throttled-warning";
 import { App, AvailableApp } from "./model";
 
 export const enabledAppsKey = (uid: string) => `users:${uid}:enabled_apps`;
 export const installsKey = (appId: string) => `apps:${appId}:installs`;
 
-/** Redis trouble is logged at most this often per instance, not once per request. */
-const enrichmentErrorLogIntervalMs = 60_000;
-let lastErrorLoggedAtMs = -Infinity;
+const enrichmentUnavailable = new ThrottledWarning(
+  "App enrichment unavailable (Redis): serving apps with enabled=false and last known install counts",
+  60_000,
+  instanceClock,
+);
 
 /** Install counts seen last, served while Redis cannot be read (a count is public, not per user). */
 const lastKnownInstalls = new LRUCache<string, number>({ max: 50_000 });
@@ -65,13 +67,7 @@ export async function enrich(uid: string, apps: readonly App[]): Promise<Availab
       return toAvailable(app, enabled.has(app.id), installs);
     });
   } catch (error) {
-    const nowMs = instanceClock.now();
-    if (nowMs - lastErrorLoggedAtMs >= enrichmentErrorLogIntervalMs) {
-      lastErrorLoggedAtMs = nowMs;
-      logger.warn("App enrichment unavailable (Redis): serving apps with enabled=false and last known install counts", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-    }
+    enrichmentUnavailable.warn(error);
     return apps.map((app) => toAvailable(app, false, lastKnownInstalls.get(app.id) ?? 0));
   }
 }

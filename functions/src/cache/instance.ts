@@ -3,8 +3,8 @@
  * its clock, its marker watcher (one MGET per poll interval for every cache), and the
  * registry of its caches for `cacheStats`.
  */
-import { logger } from "firebase-functions/v2";
 import { redis } from "../redis/client";
+import { ThrottledWarning } from "../throttled-warning";
 import { markerKey } from "../redis/markers";
 import { Clock, systemClock } from "./clock";
 import { CoherentCache, CoherentCacheOptions, CoherentCacheStats } from "./coherent-cache";
@@ -13,8 +13,6 @@ import { cacheForPolicy } from "./policy";
 
 /** Within the contract's 2 s freshness bound with room for one Redis round trip. */
 export const markerPollIntervalMs = 1000;
-/** Redis trouble is logged at most this often per instance, not once per request. */
-const markerErrorLogIntervalMs = 60_000;
 
 let currentClock: Clock = systemClock;
 /** The clock every module-scope cache reads; tests and benchmarks swap what is behind it. */
@@ -30,21 +28,18 @@ const readMarkersFromRedis: MarkerReader = async (scopes) => {
 };
 
 let watcher: MarkerWatcher | undefined;
-let lastErrorLoggedAtMs = -Infinity;
+const markersUnreadable = new ThrottledWarning(
+  "Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within TTL",
+  60_000,
+  instanceClock,
+);
 
 export function markerWatcher(): MarkerWatcher {
   watcher ??= new MarkerWatcher({
     read: readMarkersFromRedis,
     pollIntervalMs: markerPollIntervalMs,
     clock: instanceClock,
-    onReadError: (error) => {
-      const nowMs = instanceClock.now();
-      if (nowMs - lastErrorLoggedAtMs < markerErrorLogIntervalMs) return;
-      lastErrorLoggedAtMs = nowMs;
-      logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within TTL", {
-        error: error instanceof Error ? error.message : String(error),
-      });
-    },
+    onReadError: (error) => markersUnreadable.warn(error),
   });
   return watcher;
 }
@@ -78,6 +73,6 @@ export function instanceCacheStats(): InstanceCacheStats {
 export function resetInstance(): void {
   for (const cache of caches) cache.local.clear();
   watcher = undefined;
-  lastErrorLoggedAtMs = -Infinity;
+  markersUnreadable.reset();
   currentClock = systemClock;
 }

@@ -36,7 +36,7 @@ export interface UsageResult {
 /**
  * The single write for one report: both counters as server-side increments, merged into the
  * hour's document (created by the first report of the hour). Exported so a test can check
- * the write itself (the offline Firestore applies only the first transform of a write).
+ * the write itself, as well as its effect on the server.
  */
 export function hourlyUsageWrite(at: Date, seconds: number, words: number): { id: string; data: Record<string, unknown> } {
   const id = hourlyUsageDocId(at);

@@ -7,12 +7,9 @@ import Stripe from "stripe";
 
 export type StripeWebhooks = typeof Stripe.webhooks;
 
-let webhooks: StripeWebhooks | undefined;
-
-/** Stripe's webhook helpers (constructEvent, generateTestHeaderString), loaded on first use. */
+/** Stripe's webhook helpers (constructEvent, generateTestHeaderString): static, no client or key. */
 export function stripeWebhooks(): StripeWebhooks {
-  webhooks ??= Stripe.webhooks;
-  return webhooks;
+  return Stripe.webhooks;
 }
 
 /** Stripe's default: a signed timestamp older than this is a replay, rejected. */

@@ -9,6 +9,9 @@ import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { Redis } from "@upstash/redis";
+import { basicPlanTranscriptionSeconds, intParam } from "../functions/src/config";
+import { freemiumThresholdSeconds } from "../functions/src/credits/threshold";
+import { hourlyUsageDocId } from "../functions/src/credits/time";
 import type * as AdminApp from "../functions/node_modules/firebase-admin/lib/app/index";
 import type * as AdminFirestore from "../functions/node_modules/firebase-admin/lib/firestore/index";
 
@@ -57,18 +60,11 @@ const appsSeedFile = path.join(__dirname, "../docs/apps-seed.json");
 
 /** Carol is a basic user this many seconds above the freemium threshold (180 s) this month. */
 const carolSecondsAboveThreshold = 60;
-const basicPlanTranscriptionSeconds = 1800;
 
 function userKeyToUid(context: SeedContext, key: string): string {
   const user = context.users[key];
   if (!user) throw new Error(`seed data names user "${key}", who was not created`);
   return user.uid;
-}
-
-function utcHourId(date: Date): { id: string; year: number; month: number; day: number; hour: number } {
-  const [year, month, day, hour] = [date.getUTCFullYear(), date.getUTCMonth() + 1, date.getUTCDate(), date.getUTCHours()];
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return { id: `${year}-${pad(month)}-${pad(day)}-${pad(hour)}`, year, month, day, hour };
 }
 
 export const seedSteps: SeedStep[] = [
@@ -111,7 +107,7 @@ export const seedSteps: SeedStep[] = [
     name: `transcription usage (carol: ${carolSecondsAboveThreshold} s above the freemium threshold)`,
     async run(context) {
       const uid = userKeyToUid(context, "carol");
-      const usedSeconds = basicPlanTranscriptionSeconds - 180 - carolSecondsAboveThreshold;
+      const usedSeconds = intParam(basicPlanTranscriptionSeconds) - freemiumThresholdSeconds - carolSecondsAboveThreshold;
       // A few hours of this month's sessions (never reaching into last month).
       const now = new Date();
       const hoursThisMonthSoFar = (now.getUTCDate() - 1) * 24 + now.getUTCHours() + 1;
@@ -119,11 +115,16 @@ export const seedSteps: SeedStep[] = [
       const perHourSeconds = Math.floor(usedSeconds / hours);
       const batch = context.firestore.batch();
       for (let h = 0; h < hours; h++) {
-        const at = utcHourId(new Date(now.getTime() - h * 3600_000));
+        const at = new Date(now.getTime() - h * 3600_000);
+        const id = hourlyUsageDocId(at);
         // The current hour takes the remainder, so the month sums to usedSeconds exactly.
         const seconds = h === 0 ? usedSeconds - perHourSeconds * (hours - 1) : perHourSeconds;
-        batch.set(context.firestore.doc(`users/${uid}/hourly_usage/${at.id}`), {
-          ...at,
+        batch.set(context.firestore.doc(`users/${uid}/hourly_usage/${id}`), {
+          id,
+          year: at.getUTCFullYear(),
+          month: at.getUTCMonth() + 1,
+          day: at.getUTCDate(),
+          hour: at.getUTCHours(),
           transcription_seconds: seconds,
           words_transcribed: seconds * 2,
           last_updated: now,

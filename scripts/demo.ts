@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { signatureHeader, subscriptionEvent, nowS } from "../test/support/stripe";
+import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "../test/support/stripe";
 
 interface StackInfo {
   functionsBaseUrl: string;
@@ -55,8 +55,7 @@ const appList = (result: Apps) => result.apps.map((a) => `${a.id}${a.enabled ? "
 async function sendSubscription(uid: string, status: string, created: number): Promise<number> {
   const event = subscriptionEvent({ customer: `cus_demo_${uid.slice(0, 12)}`, uid, status, priceId: "price_pro_monthly", subscriptionId: `sub_demo_${uid.slice(0, 12)}`, created });
   const payload = JSON.stringify(event);
-  const secretFile = path.join(__dirname, "../functions/.secret.local");
-  const secret = /^STRIPE_WEBHOOK_SECRET=(.*)$/m.exec(existsSync(secretFile) ? readFileSync(secretFile, "utf8") : "")?.[1]?.trim();
+  const secret = localSuiteSecret();
   const response = await fetch(`${info.functionsBaseUrl}/stripeWebhook`, {
     method: "POST",
     headers: { "content-type": "application/json", "stripe-signature": signatureHeader(payload, { secret }) },

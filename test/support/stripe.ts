@@ -103,7 +103,8 @@ async function main(argv: string[]): Promise<void> {
   console.log(`${event.type} ${event.id} → ${response.status} ${await response.text()}`);
 }
 
-function localSuiteSecret(): string | undefined {
+/** The webhook secret `npm start` wrote to functions/.secret.local, if it ran. */
+export function localSuiteSecret(): string | undefined {
   const file = path.join(__dirname, "../../functions/.secret.local");
   if (!existsSync(file)) return undefined;
   return /^STRIPE_WEBHOOK_SECRET=(.*)$/m.exec(readFileSync(file, "utf8"))?.[1]?.trim();

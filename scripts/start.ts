@@ -1,26 +1,33 @@
 /**
- * `npm start`: the whole suite on local emulators, offline, with demo data.
+ * `npm start`: the whole suite on the Firebase emulator suite, offline, with demo data.
  *
  *  1. builds functions (the emulator loads functions/lib);
- *  2. starts redis-server (unless REDIS_URL is set) and the Upstash REST gateway in front of it;
- *  3. starts Firestore: the official emulator when its jar is installed, else the offline
- *     fallback in this process;
+ *  2. starts redis-server (unless REDIS_URL is set; installs it from Debian when missing and
+ *     root) and the Upstash REST gateway in front of it;
+ *  3. finds the official Cloud Firestore emulator (lib/firestore-emulator.ts); only where
+ *     none can run, starts the offline stand-in in this process;
  *  4. writes functions/.env.local and functions/.secret.local (git-ignored);
- *  5. runs `firebase emulators:start` (functions, auth, and firestore when official);
- *  6. with the fallback, bridges Firestore writes to the emulated Firestore triggers;
- *  7. seeds demo data (scripts/seed.ts) and prints every endpoint.
+ *  5. runs `firebase emulators:start` (functions, auth, firestore): the Firestore emulator
+ *     delivers the Firestore triggers to the Functions emulator itself;
+ *  6. with the stand-in only, bridges its writes to the emulated Firestore triggers;
+ *  7. seeds demo data (scripts/seed.ts), waits for the seed's triggers, prints every endpoint.
  *
  * Ctrl-C / SIGTERM stops everything it started. `startLocalStack({ isolated: true })` is the
- * same stack for tests: random ports and a private functions directory (symlinks to
- * functions/lib and node_modules) with its own env files, so it can run next to `npm start`
- * without touching its ports or its functions/.env.local.
+ * same stack for tests and the bench (lib/suite-stack.ts): random ports and a private
+ * functions directory (symlinks to functions/lib and node_modules) with its own env files,
+ * so it can run next to `npm start` without touching its ports or its functions/.env.local.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { FirestoreFallback, officialFirestoreEmulatorInstalled, startFirestoreFallback } from "./lib/firestore-fallback";
+import { createInterface } from "node:readline";
+import { parseArgs } from "node:util";
+import { chooseFirestoreEmulator, firebaseToolsEnvFor, FirestoreEmulatorChoice } from "./lib/firestore-emulator";
+import { FirestoreFallback, startFirestoreFallback } from "./lib/firestore-fallback";
+import { FunctionRuns } from "./lib/function-runs";
 import { freePort } from "./lib/ports";
+import { requireProductionNode } from "./lib/project-node";
 import { RunningRedis, startRedisServer } from "./lib/redis-server";
 import {
   deliverToFunctionsEmulator,
@@ -54,10 +61,20 @@ export interface LocalStackOptions {
   projectId?: string;
   /** Use this Redis instead of starting redis-server. Default: process.env.REDIS_URL. */
   redisUrl?: string;
-  /** `auto` (default): official emulator when installed, else the fallback. */
+  /** `auto` (default): the official emulator when one is installed, else the offline stand-in. */
   firestore?: "auto" | "official" | "fallback";
+  /**
+   * Debug functions: firebase-tools' `--inspect-functions` (a Node inspector on this port, or
+   * a free one for `true`). It serves every function from ONE worker, one request at a time,
+   * unlike production (one service per function, concurrency 80): off by default.
+   */
+  inspectFunctions?: boolean | number;
   /** Build functions first (default true). */
   build?: boolean;
+  /** Start the Auth emulator (default true; the test suite signs its own tokens and skips its ~10 s start). */
+  auth?: boolean;
+  /** Param values for the functions' .env.local, over the stack's own (e.g. a plan limit). */
+  env?: Record<string, string>;
   /** Seed demo data (default true). */
   seed?: boolean;
   /** Progress lines; default console.log. */
@@ -82,7 +99,11 @@ export interface LocalStackEndpoints {
   /** `127.0.0.1:8080` (FIRESTORE_EMULATOR_HOST) */
   firestoreHost: string;
   firestoreMode: "official" | "fallback";
+  /** Which Firestore emulator runs, and why (printed at start and in the test output). */
+  firestoreEmulator: FirestoreEmulatorChoice;
   gatewayUrl: string;
+  /** The gateway's bearer token (UPSTASH_REDIS_REST_TOKEN). */
+  gatewayToken: string;
   redisUrl: string;
   /** `http://127.0.0.1:4400` */
   hubUrl: string;
@@ -92,6 +113,10 @@ export interface LocalStackEndpoints {
 export interface LocalStack extends LocalStackEndpoints {
   /** Seeded users by short name (`alice`, `bob`); empty without seeding. */
   users: Record<string, SeedUser>;
+  /** The redis-server this stack started (none when given a Redis URL). */
+  redis?: RunningRedis;
+  /** Function executions reported by the Functions emulator. */
+  functionRuns: FunctionRuns;
   /** The in-process Firestore and its trigger bridge (fallback mode only). */
   fallback?: FirestoreFallback;
   bridge?: TriggerBridge;
@@ -106,6 +131,7 @@ interface Ports {
   functions: number;
   auth: number;
   firestore: number;
+  firestoreWebsocket: number;
   hub: number;
   logging: number;
   eventarc: number;
@@ -142,7 +168,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const redisUrlOption = options.redisUrl ?? process.env.REDIS_URL;
     let redis: RunningRedis | undefined;
     if (!redisUrlOption) {
-      redis = await startRedisServer();
+      redis = await startRedisServer({ log });
       cleanups.push(() => redis?.stop());
     }
     const redisUrl = redisUrlOption ?? redis?.url ?? "";
@@ -152,12 +178,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // (c) Firestore
     const ports = isolated ? await randomPorts() : configPorts(firebaseConfig);
-    const officialInstalled = officialFirestoreEmulatorInstalled();
     const mode = options.firestore ?? "auto";
-    if (mode === "official" && !officialInstalled) {
-      throw new Error("the official Firestore emulator is not installed (needs java and the jar firebase-tools downloads)");
+    const firestoreEmulator: FirestoreEmulatorChoice =
+      mode === "fallback"
+        ? { kind: "stand-in", reason: "asked for", description: "OFFLINE STAND-IN Firestore (asked for), not the official emulator" }
+        : chooseFirestoreEmulator();
+    if (mode === "official" && firestoreEmulator.kind === "stand-in") {
+      throw new Error(`the official Firestore emulator cannot run here: ${firestoreEmulator.reason}`);
     }
-    const firestoreMode: "official" | "fallback" = mode === "fallback" || !officialInstalled ? "fallback" : "official";
+    log(`Firestore: ${firestoreEmulator.description}`);
+    const firestoreMode: "official" | "fallback" = firestoreEmulator.kind === "stand-in" ? "fallback" : "official";
     let fallback: FirestoreFallback | undefined;
     if (firestoreMode === "fallback") {
       fallback = await startFirestoreFallback({ port: ports.firestore }).catch((err: unknown) => {
@@ -177,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         FIRESTORE_EMULATOR_HOST: firestoreMode === "fallback" ? firestoreHost : undefined,
         // Single-quoted: a dotenv value taken literally, JSON quotes included.
         STRIPE_PRICE_PLANS: `'${JSON.stringify(localStripePricePlans)}'`,
+        ...options.env,
       },
       secrets: { UPSTASH_REDIS_REST_TOKEN: gatewayToken },
       secretDefaults: { STRIPE_WEBHOOK_SECRET: localStripeWebhookSecret },
@@ -189,16 +220,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // An isolated stack's log lives in its run directory, removed on stop (a failed start
     // reports the log's tail in its error).
     const emulatorLogFile = path.join(isolated ? runDir : localDir, "emulators.log");
-    const only = ["functions", "auth", ...(firestoreMode === "official" ? ["firestore"] : [])].join(",");
+    const only = ["functions", ...(options.auth === false ? [] : ["auth"]), ...(firestoreMode === "official" ? ["firestore"] : [])].join(",");
     log(`starting emulators (${only}) ...`);
+    const inspectArgs =
+      options.inspectFunctions === undefined || options.inspectFunctions === false
+        ? []
+        : [`--inspect-functions=${options.inspectFunctions === true ? await freePort() : options.inspectFunctions}`];
+    const functionRuns = new FunctionRuns();
     const emulators = await startEmulators({
-      // --inspect-functions makes the emulator serve every function from one shared worker,
-      // one module scope, like a warm production instance: without it each function gets a
-      // worker of its own and `cacheStats` could never see the other functions' caches.
-      // (It also opens a Node inspector on a loopback port, and runs requests one at a time.)
-      args: ["emulators:start", "--only", only, "--project", projectId, "--config", configPath, `--inspect-functions=${await freePort()}`],
+      args: [
+        "emulators:start",
+        ...["--only", only, "--project", projectId, "--config", configPath],
+        ...inspectArgs,
+        // Its work-queue lines tell when every delivered trigger has run (functionRuns);
+        // debug lines go to the log file only.
+        "--debug",
+      ],
       cwd: path.dirname(configPath),
-      env: emulatorEnv(fallback ? firestoreHost : undefined),
+      env: {
+        ...emulatorEnv(fallback ? firestoreHost : undefined),
+        ...firebaseToolsEnvFor(firestoreEmulator, path.join(localDir, "firestore-emulator")),
+      },
+      onLine: (line) => functionRuns.read(line),
       logFile: emulatorLogFile,
       echoAfterReady: options.echoEmulatorOutput ?? false,
     });
@@ -229,6 +272,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.seed ?? true) {
       users = await seed({ projectId, authEmulatorHost, firestoreHost, upstash: { url: gateway.url, token: gatewayToken }, log });
       await bridge?.waitForIdle();
+      // The seed's markers are bumped by its writes' triggers: ready means they ran.
+      await functionRuns.settled({ quietMs: 400, timeoutMs: 30_000 });
     }
 
     log("local stack ready");
@@ -243,11 +288,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       authEmulatorHost,
       firestoreHost,
       firestoreMode,
+      firestoreEmulator,
       gatewayUrl: gateway.url,
+      gatewayToken,
       redisUrl,
       hubUrl: `http://127.0.0.1:${ports.hub}`,
       emulatorLogFile,
       users,
+      redis,
+      functionRuns,
       fallback,
       bridge,
       processGroups: [emulators.processGroup],
@@ -288,6 +337,7 @@ function configPorts(config: FirebaseJson): Ports {
     functions: port("functions", 5001),
     auth: port("auth", 9099),
     firestore: port("firestore", 8080),
+    firestoreWebsocket: (config.emulators?.firestore as { websocketPort?: number } | undefined)?.websocketPort ?? 9150,
     hub: port("hub", 4400),
     logging: port("logging", 4500),
     eventarc: port("eventarc", 9299),
@@ -297,9 +347,9 @@ function configPorts(config: FirebaseJson): Ports {
 
 async function randomPorts(): Promise<Ports> {
   const ports = new Set<number>();
-  while (ports.size < 7) ports.add(await freePort());
-  const [functions = 0, auth = 0, firestore = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0] = [...ports];
-  return { functions, auth, firestore, hub, logging, eventarc, tasks };
+  while (ports.size < 8) ports.add(await freePort());
+  const [functions = 0, auth = 0, firestore = 0, firestoreWebsocket = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0] = [...ports];
+  return { functions, auth, firestore, firestoreWebsocket, hub, logging, eventarc, tasks };
 }
 
 /**
@@ -309,7 +359,12 @@ async function randomPorts(): Promise<Ports> {
 function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports: Ports, functionsSource: string): string {
   const entries = Array.isArray(config.functions) ? config.functions : config.functions ? [config.functions] : [{}];
   const functions = entries.map(({ predeploy: _predeploy, ...entry }) => ({ ...entry, source: functionsSource }));
-  const rebase = (file?: string) => (file ? path.relative(runDir, path.join(repoRoot, file)) : undefined);
+  // firebase-tools refuses files outside the config's directory: the stack gets copies.
+  const rebase = (file?: string) => {
+    if (!file) return undefined;
+    copyFileSync(path.join(repoRoot, file), path.join(runDir, path.basename(file)));
+    return path.basename(file);
+  };
   const host = "127.0.0.1";
   const isolatedConfig = {
     functions,
@@ -319,7 +374,7 @@ function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports: Ports,
     emulators: {
       functions: { host, port: ports.functions },
       auth: { host, port: ports.auth },
-      firestore: { host, port: ports.firestore },
+      firestore: { host, port: ports.firestore, websocketPort: ports.firestoreWebsocket },
       hub: { host, port: ports.hub },
       logging: { host, port: ports.logging },
       eventarc: { host, port: ports.eventarc },
@@ -451,6 +506,8 @@ async function startEmulators(options: {
   env: NodeJS.ProcessEnv;
   logFile: string;
   echoAfterReady: boolean;
+  /** Every line firebase-tools prints, --debug lines included. */
+  onLine: (line: string) => void;
 }): Promise<RunningEmulators> {
   const logStream = createWriteStream(options.logFile, { flags: "w" });
   const child: ChildProcess = spawn(firebaseBin, options.args, {
@@ -465,21 +522,26 @@ async function startEmulators(options: {
   const killOnExit = () => killGroup(processGroup, "SIGKILL");
   process.once("exit", killOnExit);
 
+  // --debug lines (they start with "[<ISO time>Z]") go to the log file and onLine only.
+  const isDebugLine = (line: string) => /^\[\d{4}-\d\d-\d\dT[^\]]*Z\]/.test(line);
   let output = "";
   let readyAt: number | undefined;
   let reloadsAfterReady = 0;
   let paramsWritten = false;
-  const onOutput = (chunk: Buffer) => {
-    logStream.write(chunk);
-    if (options.echoAfterReady && readyAt !== undefined) process.stdout.write(chunk);
-    const text = chunk.toString();
-    output = (output + text).slice(-20_000);
+  const onLine = (text: string) => {
+    options.onLine(text);
+    if (isDebugLine(text)) return;
+    if (options.echoAfterReady && readyAt !== undefined) process.stdout.write(text + "\n");
+    output = (output + text + "\n").slice(-20_000);
     if (text.includes("Writing new parameter values to disk")) paramsWritten = true;
     if (readyAt !== undefined && text.includes("Loaded functions definitions from source")) reloadsAfterReady++;
     if (readyAt === undefined && text.includes("All emulators ready")) readyAt = Date.now();
   };
-  child.stdout?.on("data", onOutput);
-  child.stderr?.on("data", onOutput);
+  // Each stream is split into lines of its own: chunks of stdout and stderr interleave.
+  for (const stream of [child.stdout, child.stderr]) {
+    stream?.on("data", (chunk: Buffer) => logStream.write(chunk));
+    if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", onLine);
+  }
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   let hasExited = false;
   void exited.then(() => (hasExited = true));
@@ -594,10 +656,9 @@ function describeStack(stack: LocalStack): string {
     ...Object.entries(stack.httpFunctions).map(([name, url]) => `    https     ${name.padEnd(32)} ${url}`),
     `  Auth emulator        http://${stack.authEmulatorHost}   (FIREBASE_AUTH_EMULATOR_HOST=${stack.authEmulatorHost})`,
     `  Firestore            ${stack.firestoreHost}   (FIRESTORE_EMULATOR_HOST=${stack.firestoreHost}; ${
-      stack.firestoreMode === "official"
-        ? "official emulator"
-        : "offline fallback, triggers delivered by the bridge; clear data by restarting"
+      stack.firestoreMode === "official" ? "rules from firestore.rules" : "triggers delivered by the bridge; clear data by restarting"
     })`,
+    `                       ${stack.firestoreEmulator.description}`,
     `  Upstash gateway      ${stack.gatewayUrl}   (token in functions/.secret.local)`,
     `  Redis                ${stack.redisUrl}`,
     `  Emulator hub         ${stack.hubUrl}`,
@@ -623,9 +684,15 @@ function errorText(err: unknown): string {
 }
 
 async function main() {
+  requireProductionNode();
+  // `npm start -- --inspect-functions`: debug the functions (one shared worker; firebase-tools prints the port).
+  const { values } = parseArgs({ options: { "inspect-functions": { type: "boolean", default: false } }, strict: true });
   // Offline: the Google auth library would otherwise probe for a metadata server (and warn).
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  const stack = await startLocalStack({ echoEmulatorOutput: true });
+  const stack = await startLocalStack({
+    echoEmulatorOutput: true,
+    inspectFunctions: values["inspect-functions"],
+  });
   // Where `npm run demo` finds the running stack.
   writeFileSync(
     path.join(localDir, "stack.json"),

@@ -18,10 +18,37 @@ export function redisServerAvailable(): boolean {
   return spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status === 0;
 }
 
-export async function startRedisServer(options: { port?: number } = {}): Promise<RunningRedis> {
-  if (!redisServerAvailable()) {
-    throw new Error("redis-server is not installed: run `apt-get install -y redis-server` (Debian) first");
+/**
+ * A fresh machine of this kind has no redis-server: as root on Debian, install the package
+ * (the only download allowed besides npm); anywhere else, stop with the exact command.
+ */
+export async function installRedisServerIfMissing(log: (line: string) => void = console.log): Promise<void> {
+  if (redisServerAvailable()) return;
+  const isRoot = process.getuid?.() === 0;
+  const hasApt = spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
+  if (!isRoot || !hasApt) {
+    const command = hasApt
+      ? "sudo apt-get update && sudo apt-get install -y redis-server"
+      : process.platform === "darwin"
+        ? "brew install redis"
+        : "install redis-server 7 with your OS's package manager";
+    throw new Error(`redis-server is not installed: run \`${command}\`, then start again`);
   }
+  log("redis-server is not installed: installing the Debian package (apt-get install -y redis-server) ...");
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "redis-server"]]) {
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn("apt-get", args, { env, stdio: ["ignore", "ignore", "inherit"] });
+      child.once("error", reject);
+      child.once("exit", resolve);
+    });
+    if (code !== 0) throw new Error(`apt-get ${args.join(" ")} failed (exit ${code}): install redis-server yourself, then start again`);
+  }
+  if (!redisServerAvailable()) throw new Error("apt-get installed redis-server, but `redis-server --version` still fails");
+}
+
+export async function startRedisServer(options: { port?: number; log?: (line: string) => void } = {}): Promise<RunningRedis> {
+  await installRedisServerIfMissing(options.log);
   const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
 

@@ -1,0 +1,258 @@
+/**
+ * A cleartext gRPC (HTTP/2) proxy in front of a Firestore emulator that forwards every call
+ * unchanged and counts billable document reads at the wire, outside the code under test. The
+ * official emulator is a Java process whose handlers cannot be wrapped, hence a proxy.
+ *
+ * Billing rules, as Firestore's pricing states them (inside transactions too):
+ * - BatchGetDocuments: one read per requested document, found or missing (counted from the
+ *   responses' `found` and `missing` fields);
+ * - RunQuery: one read per document returned, and at least one per query;
+ * - RunAggregationQuery: one read per batch of up to 1,000 index entries matched, at least
+ *   one. A SUM or AVG result does not say how many documents matched, so the proxy asks the
+ *   emulator itself: the same structured query as a COUNT, sent directly (never counted).
+ * - Listen, Commit, BeginTransaction, Rollback, ...: forwarded, not counted.
+ */
+import http2 from "node:http2";
+import type { AddressInfo } from "node:net";
+import { gunzipSync, inflateSync } from "node:zlib";
+
+export interface ReadCounter {
+  /** Billable reads since start or the last reset. */
+  total(): number;
+  byMethod(): Record<string, number>;
+  reset(): void;
+}
+
+export interface ReadCountingProxy {
+  /** 127.0.0.1:<port>, the value for FIRESTORE_EMULATOR_HOST. */
+  host: string;
+  port: number;
+  reads: ReadCounter;
+  close(): Promise<void>;
+}
+
+const service = "/google.firestore.v1.Firestore/";
+const readsPerAggregationBatch = 1000;
+const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
+
+// Just enough of the protobuf wire format to read field numbers and build one request.
+interface Field { field: number; value: Buffer | number }
+
+function readVarint(buffer: Buffer, offset: number): [value: number, next: number] {
+  let value = 0;
+  for (let shift = 1; ; shift *= 128) {
+    const byte = buffer[offset++];
+    if (byte === undefined) throw new Error("truncated protobuf varint");
+    value += (byte & 0x7f) * shift; // multiplication, not <<, so values above 2^31 survive
+    if (byte < 0x80) return [value, offset];
+  }
+}
+
+function fields(message: Buffer): Field[] {
+  const result: Field[] = [];
+  for (let offset = 0; offset < message.length; ) {
+    const [tag, next] = readVarint(message, offset);
+    const field = Math.floor(tag / 8);
+    const wireType = tag % 8;
+    if (wireType === 0) {
+      const [value, end] = readVarint(message, next);
+      result.push({ field, value });
+      offset = end;
+    } else if (wireType === 2) {
+      const [length, start] = readVarint(message, next);
+      result.push({ field, value: message.subarray(start, start + length) });
+      offset = start + length;
+    } else if (wireType === 1 || wireType === 5) {
+      offset = next + (wireType === 1 ? 8 : 4);
+    } else {
+      throw new Error(`unsupported protobuf wire type ${wireType}`);
+    }
+  }
+  return result;
+}
+
+function field(message: Buffer, number: number): Buffer | number | undefined {
+  return fields(message).find((f) => f.field === number)?.value;
+}
+
+function varint(value: number): Buffer {
+  const bytes: number[] = [];
+  for (; value >= 0x80; value = Math.floor(value / 128)) bytes.push((value % 128) | 0x80);
+  bytes.push(value);
+  return Buffer.from(bytes);
+}
+
+function lengthDelimited(number: number, value: Buffer): Buffer {
+  return Buffer.concat([varint(number * 8 + 2), varint(value.length), value]);
+}
+
+function frame(message: Buffer): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
+}
+
+/** Splits a gRPC byte stream into messages, whatever the chunk boundaries. */
+function deframer(encoding: unknown, onMessage: (message: Buffer) => void): (chunk: Buffer) => void {
+  let pending = Buffer.alloc(0);
+  return (chunk) => {
+    pending = Buffer.concat([pending, chunk]);
+    while (pending.length >= 5 && pending.length >= 5 + pending.readUInt32BE(1)) {
+      const message = pending.subarray(5, 5 + pending.readUInt32BE(1));
+      const compressed = pending[0] === 1;
+      pending = pending.subarray(5 + message.length);
+      onMessage(!compressed ? message : encoding === "gzip" ? gunzipSync(message) : inflateSync(message));
+    }
+  };
+}
+
+/**
+ * How many documents the aggregation `request` matches: its structured query (with its
+ * transaction or read time, so it reads the same snapshot) as a COUNT, sent directly.
+ */
+async function countMatches(
+  session: http2.ClientHttp2Session,
+  headers: http2.IncomingHttpHeaders,
+  request: Buffer,
+): Promise<number> {
+  const original = fields(request);
+  const query = field(field(request, 2) as Buffer, 1) as Buffer;
+  // Aggregation { count: {}, alias: "n" } as StructuredAggregationQuery.aggregations (field 3).
+  const count = lengthDelimited(3, Buffer.concat([lengthDelimited(1, Buffer.alloc(0)), lengthDelimited(7, Buffer.from("n"))]));
+  const countRequest = Buffer.concat([
+    ...original.filter((f) => f.field === 1).map((f) => lengthDelimited(1, f.value as Buffer)),
+    lengthDelimited(2, Buffer.concat([lengthDelimited(1, query), count])),
+    // new_transaction (5) is left out: a second transaction would contend with the first.
+    ...original.filter((f) => f.field === 4 || f.field === 6).map((f) => lengthDelimited(f.field, f.value as Buffer)),
+  ]);
+  const { "grpc-timeout": _timeout, ...sameCallerHeaders } = headers;
+  const stream = session.request(sameCallerHeaders);
+  stream.end(frame(countRequest));
+  const responses: Buffer[] = [];
+  stream.on("data", deframer(undefined, (message) => responses.push(message)));
+  const status = await new Promise<unknown>((resolve, reject) => {
+    stream.on("response", (h) => h["grpc-status"] !== undefined && resolve(h["grpc-status"]));
+    stream.on("trailers", (h) => resolve(h["grpc-status"]));
+    stream.on("error", reject);
+    stream.on("close", () => reject(new Error(`count query closed without a status (rst ${stream.rstCode})`)));
+  });
+  if (status !== "0") throw new Error(`count query failed with gRPC status ${String(status)}`);
+  const result = field(responses[0] ?? Buffer.alloc(0), 1);
+  const entry = result instanceof Buffer ? field(result, 2) : undefined;
+  const value = entry instanceof Buffer ? field(entry, 2) : undefined;
+  const integer = value instanceof Buffer ? field(value, 2) : undefined;
+  return typeof integer === "number" ? integer : 0; // proto3 leaves a zero integer_value off the wire
+}
+
+export async function startReadCountingProxy(options: {
+  /** host:port of the emulator. */
+  targetHost: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+}): Promise<ReadCountingProxy> {
+  const counts: Record<string, number> = { BatchGetDocuments: 0, RunQuery: 0, RunAggregationQuery: 0 };
+  const add = (method: string, reads: number) => (counts[method] = (counts[method] ?? 0) + reads);
+
+  let upstream: http2.ClientHttp2Session | undefined;
+  const emulator = () => {
+    if (!upstream || upstream.closed || upstream.destroyed) {
+      upstream = http2.connect(`http://${options.targetHost}`);
+      upstream.on("error", () => {}); // surfaces on each stream, which resets its caller's stream
+    }
+    return upstream;
+  };
+
+  const server = http2.createServer();
+  const sessions = new Set<http2.ServerHttp2Session>();
+  server.on("session", (session) => {
+    sessions.add(session);
+    session.on("close", () => sessions.delete(session));
+  });
+
+  server.on("stream", (downstream, headers) => {
+    const method = String(headers[":path"]).startsWith(service) ? String(headers[":path"]).slice(service.length) : "";
+    const onward = emulator().request(headers, { endStream: false });
+    downstream.pipe(onward);
+
+    let readsCounted: Promise<void> = Promise.resolve();
+    if (method === "RunAggregationQuery") {
+      const requests: Buffer[] = [];
+      downstream.on("data", deframer(headers["grpc-encoding"], (message) => requests.push(message)));
+      readsCounted = new Promise((resolve) => {
+        downstream.on("end", () => {
+          countMatches(emulator(), headers, requests[0] ?? Buffer.alloc(0))
+            .catch(() => 0) // a query the emulator rejects still costs the minimum
+            .then((matched) => add(method, Math.max(1, Math.ceil(matched / readsPerAggregationBatch))))
+            .then(() => resolve());
+        });
+      });
+    }
+
+    let answered = false;
+    let trailers: http2.IncomingHttpHeaders = {};
+    onward.on("trailers", (received) => (trailers = received));
+    onward.on("response", async (responseHeaders, flags) => {
+      answered = true;
+      // The caller may see the answer only once its reads are counted.
+      await readsCounted;
+      if (downstream.closed || downstream.destroyed) return;
+      if (flags & NGHTTP2_FLAG_END_STREAM) {
+        downstream.respond(responseHeaders, { endStream: true }); // trailers-only: a gRPC error
+        return;
+      }
+      downstream.respond(responseHeaders, { waitForTrailers: true });
+      downstream.on("wantTrailers", () => downstream.sendTrailers(trailers));
+      if (method === "BatchGetDocuments" || method === "RunQuery") {
+        let documents = 0;
+        // RunQueryResponse.document and BatchGetDocumentsResponse.found are field 1, .missing 2.
+        const isRead = (f: Field) => f.field === 1 || (method === "BatchGetDocuments" && f.field === 2);
+        onward.on("data", deframer(responseHeaders["grpc-encoding"], (message) => {
+          documents += fields(message).filter(isRead).length;
+        }));
+        onward.on("end", () => add(method, method === "RunQuery" ? Math.max(1, documents) : documents));
+      }
+      onward.pipe(downstream);
+    });
+
+    // A reset on either side (a cancelled Listen, an emulator failure) resets the other.
+    onward.on("close", () => {
+      if (downstream.closed || downstream.destroyed) return;
+      if (!answered) {
+        const unavailable = { "grpc-status": "14", "grpc-message": "Firestore emulator unreachable" };
+        downstream.respond({ ":status": 200, "content-type": "application/grpc", ...unavailable }, { endStream: true });
+      } else if (onward.rstCode) {
+        downstream.close(onward.rstCode);
+      }
+    });
+    onward.on("error", () => {});
+    downstream.on("close", () => {
+      if (!onward.destroyed) onward.close(downstream.rstCode || NGHTTP2_CANCEL);
+    });
+    downstream.on("error", () => {});
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    host: `127.0.0.1:${port}`,
+    port,
+    reads: {
+      total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
+      byMethod: () => ({ ...counts }),
+      reset: () => {
+        for (const method of Object.keys(counts)) counts[method] = 0;
+      },
+    },
+    close: async () => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // Clients keep their sessions open; without this the server would never close.
+      for (const session of sessions) session.destroy();
+      upstream?.destroy();
+      await closed;
+    },
+  };
+}

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "../test/support/stripe";
+import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "./lib/stripe-events";
 
 interface StackInfo {
   functionsBaseUrl: string;

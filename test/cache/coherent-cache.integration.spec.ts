@@ -7,9 +7,10 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { firestore } from "../../functions/src/firestore";
 import { bumpMarkers } from "../../functions/src/redis/markers";
-import { Instance, useInstancePair } from "../support/instance";
+import { Instance } from "../../scripts/lib/instance";
+import { useInstancePair } from "../support/instance";
 import { stack } from "../support/stack";
-import { unsignedIdToken } from "../support/tokens";
+import { unsignedIdToken } from "../../scripts/lib/id-tokens";
 import { waitUntil } from "../support/wait";
 
 const probeModule = path.join(__dirname, "../support/probe-functions.ts");

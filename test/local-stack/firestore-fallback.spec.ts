@@ -1,13 +1,30 @@
 /**
- * The offline Firestore's gaps that scripts/lib/firestore-fallback-fixes.ts closes: these
- * behaviours are what the webhook's idempotency and the admin callables rely on.
+ * The offline stand-in Firestore's gaps that scripts/lib/firestore-fallback-fixes.ts closes:
+ * these behaviours are what the webhook's idempotency and the admin callables rely on. The
+ * stand-in runs only where no official emulator can (scripts/lib/firestore-emulator.ts), so
+ * this spec starts one of its own: the global stack runs the official emulator.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { firestore } from "../../functions/src/firestore";
+import type * as AdminFirestore from "../../functions/node_modules/firebase-admin/lib/firestore/index";
+import { FirestoreFallback, startFirestoreFallback } from "../../scripts/lib/firestore-fallback";
+import { firestoreOn } from "../support/firestore-on";
 
-describe("offline Firestore: transactions and commits", function () {
+describe("offline stand-in Firestore: transactions and commits", function () {
   this.timeout(30_000);
+  let fallback: FirestoreFallback;
+  let db: AdminFirestore.Firestore;
+  const firestore = () => db;
+
+  before(async () => {
+    fallback = await startFirestoreFallback();
+    ({ db } = firestoreOn(fallback.host, "demo-stand-in-spec", "stand-in-spec"));
+  });
+
+  after(async () => {
+    await db.terminate();
+    await fallback.close();
+  });
 
   it("isolates concurrent read-modify-write transactions: 10 increments leave 10", async () => {
     const ref = firestore().collection("fallback-gaps").doc(randomUUID());

@@ -11,6 +11,7 @@ import path from "node:path";
 import Redis from "ioredis";
 import type * as AdminApp from "../../functions/node_modules/firebase-admin/lib/app/index";
 import type * as AdminFirestore from "../../functions/node_modules/firebase-admin/lib/firestore/index";
+import { chooseFirestoreEmulator } from "../../scripts/lib/firestore-emulator";
 import { LocalStack, startLocalStack } from "../../scripts/start";
 
 const functionsRequire = createRequire(path.join(__dirname, "../../functions/src/index.ts"));
@@ -98,8 +99,12 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
     await stack?.stop();
   });
 
-  it("serves the functions and the Auth emulator with the seeded users, on the offline Firestore", async () => {
-    assert.equal(stack.firestoreMode, "fallback", "no official emulator jar on this machine");
+  it("serves the functions and the Auth emulator with the seeded users, on the Firestore emulator it found", async () => {
+    const expected = chooseFirestoreEmulator();
+    console.log(`      Firestore: ${stack.firestoreEmulator.description}`);
+    assert.equal(stack.firestoreEmulator.kind, expected.kind);
+    assert.equal(stack.firestoreMode, expected.kind === "stand-in" ? "fallback" : "official");
+    assert.ok(lines.some((line) => line.includes(`Firestore: ${expected.description}`)), "the start log says which Firestore runs");
     assert.ok(stack.users.alice && stack.users.bob);
     assert.ok(stack.callables.ping?.startsWith(`${stack.functionsBaseUrl}/ping`));
     assert.ok(lines.some((line) => line.includes("local stack ready")));
@@ -117,6 +122,20 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
     const { status, body } = await callPing(stack);
     assert.equal(status, 401);
     assert.equal(body.error?.status, "UNAUTHENTICATED");
+  });
+
+  it("the rules deny Alice's client read of testers/<her uid> through the Firestore REST API, and allow her users doc", async function () {
+    if (stack.firestoreMode === "fallback") {
+      console.log("      [rules] NOT evaluated: the offline stand-in has no security rules (no official emulator here)");
+      this.skip();
+    }
+    const alice = await signIn(stack, "alice@example.com");
+    const documents = `http://${stack.firestoreHost}/v1/projects/${stack.projectId}/databases/(default)/documents`;
+    const get = (docPath: string) => fetch(`${documents}/${docPath}`, { headers: { authorization: `Bearer ${alice.idToken}` } });
+    const tester = await get(`testers/${alice.localId}`);
+    assert.equal(tester.status, 403, await tester.text());
+    const own = await get(`users/${alice.localId}`);
+    assert.equal(own.status, 200, await own.text());
   });
 
   it("Bob's ID token carries the admin claim", async () => {

@@ -5,9 +5,9 @@
  * test/support/stack.ts sets up). A probe trigger made with the functions' own
  * firebase-functions checks what a handler sees (params, Change before/after).
  *
- * This spec runs its own offline Firestore and bridge, written through its own admin app:
- * the global stack's bridge delivers to the same triggers, and sharing its Firestore would
- * deliver every change twice.
+ * The bridge exists only for the offline stand-in Firestore, used where no official emulator
+ * can run (see scripts/lib/firestore-emulator.ts); the official emulator delivers triggers
+ * itself. This spec runs its own stand-in and bridge, written through its own admin app.
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -25,29 +25,12 @@ import {
   startTriggerBridge,
   triggersFromModule,
 } from "../../scripts/lib/trigger-bridge";
+import { firestoreOn } from "../support/firestore-on";
 import { projectId, stack } from "../support/stack";
 
 const writtenType = "google.cloud.firestore.document.v1.written";
 // The functions' own copies of firebase-admin / firebase-functions (the root has none).
 const functionsRequire = createRequire(path.join(__dirname, "../../functions/src/index.ts"));
-
-/**
- * An admin Firestore client on `host`. FIRESTORE_EMULATOR_HOST (the global stack's
- * Firestore) wins over `settings.host`, and the client reads it once, when constructed.
- */
-function firestoreOn(host: string, project: string, appName: string) {
-  const { initializeApp } = functionsRequire("firebase-admin/app") as typeof AdminApp;
-  const { getFirestore } = functionsRequire("firebase-admin/firestore") as typeof AdminFirestore;
-  const app = initializeApp({ projectId: project }, appName);
-  const saved = process.env.FIRESTORE_EMULATOR_HOST;
-  process.env.FIRESTORE_EMULATOR_HOST = host;
-  try {
-    return { app, db: getFirestore(app) };
-  } finally {
-    if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-    else process.env.FIRESTORE_EMULATOR_HOST = saved;
-  }
-}
 
 interface ProbeCall {
   params: Record<string, string>;

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
-import { CallableError, Instance, useInstancePair } from "../support/instance";
+import { CallableError, Instance } from "../../scripts/lib/instance";
+import { useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";

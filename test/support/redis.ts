@@ -3,8 +3,8 @@ import { stack } from "./stack";
 
 /** An official Upstash client on the test stack's gateway, for assertions on Redis state. */
 export function testRedis(): Redis {
-  const { gateway, gatewayToken } = stack();
-  return new Redis({ url: gateway.url, token: gatewayToken, automaticDeserialization: false });
+  const { gatewayUrl, gatewayToken } = stack().local;
+  return new Redis({ url: gatewayUrl, token: gatewayToken, automaticDeserialization: false });
 }
 
 export async function markerVersion(scope: string): Promise<string | null> {

@@ -2,7 +2,8 @@
  * One function instance in its own process (own module scope), serving every export of
  * functions/src/index.ts through its real onCall / onRequest / trigger wrapper, the way the
  * Functions Framework does: express, raw body kept as `req.rawBody`.
- * Control routes (prefixed `__`) let a test read cache figures and move the instance clock.
+ * Control routes (prefixed `__`) let a test or the benchmark read cache figures and move the
+ * instance clock. Started by `startInstance` (instance.ts).
  */
 import express from "express";
 import type { AddressInfo } from "node:net";

@@ -1,0 +1,75 @@
+/**
+ * The servers `npm test` and `npm run bench` run against: the emulator suite as `npm start`
+ * runs it (firebase-tools with the official Firestore emulator, which delivers the Firestore
+ * triggers to the Functions emulator itself; Auth; Redis behind the Upstash gateway), isolated
+ * on random ports, unseeded, plus a read-counting proxy in front of Firestore. This process's
+ * environment (and so every instance process it forks) points at the proxy and the gateway
+ * through the same variables production reads.
+ */
+import { localStripePricePlans, localStripeWebhookSecret, LocalStack, startLocalStack } from "../start";
+import { ReadCounter, startReadCountingProxy } from "./firestore-read-proxy";
+
+export interface SuiteStack {
+  local: LocalStack;
+  firestore: {
+    mode: LocalStack["firestoreMode"];
+    /** The emulator itself (REST and gRPC), bypassing the read counter. */
+    emulatorHost: string;
+    /** Which emulator, in one line. */
+    description: string;
+  };
+  /** Billable document reads of every client that goes through FIRESTORE_EMULATOR_HOST. */
+  reads: ReadCounter;
+  /** Resolves once the triggers of every write made so far have run. */
+  triggersSettled(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Time for the Firestore emulator to begin delivering a committed write's trigger. */
+const triggerDeliveryQuietMs = 400;
+const triggerSettleTimeoutMs = 30_000;
+
+export async function startSuiteStack(
+  options: { env?: Record<string, string>; log?: (line: string) => void; firestore?: "auto" | "fallback" } = {},
+): Promise<SuiteStack> {
+  const local = await startLocalStack({
+    isolated: true,
+    seed: false,
+    auth: false,
+    log: options.log,
+    firestore: options.firestore,
+    env: options.env,
+  });
+  try {
+    const proxy = await startReadCountingProxy({ targetHost: local.firestoreHost });
+    Object.assign(process.env, {
+      // No metadata server on loopback: don't let the admin SDK probe for one.
+      METADATA_SERVER_DETECTION: "none",
+      GCLOUD_PROJECT: local.projectId,
+      GOOGLE_CLOUD_PROJECT: local.projectId,
+      FIRESTORE_EMULATOR_HOST: proxy.host,
+      FIREBASE_AUTH_EMULATOR_HOST: local.authEmulatorHost,
+      UPSTASH_REDIS_REST_URL: local.gatewayUrl,
+      UPSTASH_REDIS_REST_TOKEN: local.gatewayToken,
+      STRIPE_WEBHOOK_SECRET: localStripeWebhookSecret,
+      STRIPE_PRICE_PLANS: JSON.stringify(localStripePricePlans),
+      ...options.env,
+    });
+    return {
+      local,
+      firestore: { mode: local.firestoreMode, emulatorHost: local.firestoreHost, description: local.firestoreEmulator.description },
+      reads: proxy.reads,
+      triggersSettled: async () => {
+        await local.bridge?.waitForIdle();
+        await local.functionRuns.settled({ quietMs: triggerDeliveryQuietMs, timeoutMs: triggerSettleTimeoutMs });
+      },
+      stop: async () => {
+        await proxy.close();
+        await local.stop();
+      },
+    };
+  } catch (err) {
+    await local.stop();
+    throw err;
+  }
+}

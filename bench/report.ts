@@ -82,7 +82,14 @@ export function costPerMillion(result: PolicyResult): number {
   return perRequestUsd * 1_000_000;
 }
 
-export function renderTable(results: PolicyResult[], cfg: ReportConfig): string {
+/** What ran the functions and Firestore, one line each, for the table's header. */
+export interface ReportEnvironment {
+  firestore: string;
+  functions: string;
+  node: string;
+}
+
+export function renderTable(results: PolicyResult[], cfg: ReportConfig, environment?: ReportEnvironment): string {
   const none = results.find((r) => r.policy === "none");
   const ours = results.find((r) => r.policy === "ours");
   const cut = (r: PolicyResult) => (none && r !== none ? 1 - r.reads.total / r.requests.total / (none.reads.total / none.requests.total) : undefined);
@@ -96,11 +103,18 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig): string 
     `Workload: ${cfg.instances} instances (processes), ${cfg.seed.users} users (${cfg.seed.heavyUsers} with a usage document for every hour of the month), ` +
       `${cfg.liveSessions} live sessions, ${cfg.seed.publicApps} public + ${cfg.seed.privateApps} private + ${cfg.seed.unapprovedApps} unapproved apps, ` +
       `${cfg.seed.testers} testers; ${cfg.simulatedMinutes} simulated minutes per policy (tick ${cfg.tickMs} ms), a change every ${cfg.changeEveryMs / 1000} s.`,
+    ...(environment
+      ? [
+          "",
+          `Stack: ${environment.firestore}; Firestore triggers delivered by it to the ${environment.functions}; ` +
+            `reads counted by the gRPC proxy in front of the emulator; Node ${environment.node}.`,
+        ]
+      : []),
     "",
     `| figure | ${results.map((r) => r.policy).join(" | ")} | goal (ours) |`,
     `|---|${results.map(() => "---:").join("|")}|---|`,
     row("requests served (workload + probes + changes)", (r) => `${fmtInt(r.requests.total)} (${fmtInt(r.requests.workload)} + ${fmtInt(r.requests.probes)} + ${fmtInt(r.requests.changes)})`),
-    row("Firestore document reads (billed, counted at the server)", (r) => fmtInt(r.reads.total)),
+    row("Firestore document reads (billed, counted by the proxy)", (r) => fmtInt(r.reads.total)),
     row("reads / request", (r) => r.reads.perRequest.toFixed(3)),
     row("reads per request cut vs none", (r) => (cut(r) === undefined ? "–" : `${(cut(r)! * 100).toFixed(2)}%`), oursCut === undefined ? "" : `≥ 95%: ${mark(oursCut >= goals.readCutVsNone)}`),
     row("Redis commands / request (all)", (r) => r.redis.perRequest.toFixed(3), "(2 per getAvailableApps are the contract's fresh enrichment)"),

@@ -3,30 +3,35 @@
  *
  * For each cache policy (none, reference, ours; see functions/src/cache/policy.ts) on the
  * same seeded data and the same deterministic workload:
- * - a real redis-server behind the Upstash gateway, the offline Firestore server with its
- *   reads counted at the server, and the trigger bridge delivering document changes to the
- *   deployed triggers (in this process), exactly as `npm test` runs them;
+ * - the stack `npm test` runs on (scripts/lib/suite-stack.ts): the official Cloud Firestore
+ *   emulator delivering document changes to the deployed Firestore triggers in the Functions
+ *   emulator (functions/lib), a real redis-server behind the Upstash gateway, and billable
+ *   reads counted by the gRPC proxy every client reaches Firestore through;
  * - several function instances, each its own process serving functions/src/index.ts through
- *   the real onCall / onRequest wrappers, on manual clocks that the harness advances together
- *   (compressed time: a simulated second takes as long as its calls take, the same code runs);
+ *   the real onCall / onRequest wrappers (scripts/lib/instance.ts), on manual clocks that the
+ *   harness advances together (compressed time: a simulated second takes as long as its calls
+ *   take, the same code runs);
  * - live sessions calling getAvailableApps and getMentorNotificationFrequency once a
  *   simulated second and recordTranscriptionUsage once a simulated minute, on random
  *   instances; changes during the run (testers, app approval/privacy, mentor settings,
  *   Stripe upgrades as signed webhooks), each probed on every instance until every instance
- *   serves the new state. Every answer is checked against the model of the data.
+ *   serves the new state. Every answer is checked against the model of the data;
+ * - the same starting point for every policy: Firestore cleared and seeded, Redis flushed and
+ *   seeded, with the Functions emulator's background triggers paused (its hub's
+ *   disable/enableBackgroundTriggers), so the seed fires no trigger.
  *
  * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg. Exits 1 when
  * `ours` served any answer staler than the contract allows, or any wrong answer.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Firestore } from "../functions/node_modules/firebase-admin/lib/firestore/index";
 import Redis from "ioredis";
-import { ReadCounter } from "../scripts/lib/firestore-read-counter";
-import { TriggerBridge } from "../scripts/lib/trigger-bridge";
-import { CallableError, Instance, startInstance } from "../test/support/instance";
-import { bridgeToTriggers, deployedFunctions, startLocalServers } from "../test/support/stack";
-import { sendEvent, subscriptionEvent } from "../test/support/stripe";
+import { CallableError, Instance, startInstance } from "../scripts/lib/instance";
+import { requireProductionNode } from "../scripts/lib/project-node";
+import { startSuiteStack, SuiteStack } from "../scripts/lib/suite-stack";
+import { sendEvent, subscriptionEvent } from "../scripts/lib/stripe-events";
 import { Change, ChangeKind, Checker, createChecker, ModelState, rng, seed, SeedConfig, uidOf, Verdict } from "./model";
 import { PolicyResult, renderSvg, renderTable } from "./report";
 
@@ -66,6 +71,16 @@ export const benchConfig = {
 
 const policies: Policy[] = ((process.env.BENCH_POLICIES ?? "none,reference,ours").split(",") as Policy[]).filter(Boolean);
 const changeCycle: ChangeKind[] = ["addTester", "approveApp", "setMentor", "stripeUpgrade", "makePrivate", "removeTester"];
+/** The Firestore trigger each change's write fires (functions/src/index.ts), which bumps its markers. */
+const triggerOf: Record<ChangeKind, string> = {
+  addTester: "onTesterWritten",
+  removeTester: "onTesterWritten",
+  approveApp: "onAppWritten",
+  makePrivate: "onAppWritten",
+  setMentor: "onUserWritten",
+  stripeUpgrade: "onUserWritten",
+};
+const triggerRunTimeoutMs = 30_000;
 const adminAs = { uid: "bench-admin", claims: { admin: true } };
 
 interface Session {
@@ -102,7 +117,30 @@ function parseCommandStats(info: string): Record<string, number> {
 /** Commands the harness itself sends to redis-server (not through the gateway). */
 const harnessCommands = new Set(["info", "config", "flushall", "sadd", "mset", "ping", "select", "client", "hello"]);
 
+/** Pauses or resumes the Functions emulator's background (Firestore) triggers through its hub. */
+async function setBackgroundTriggers(stack: SuiteStack, enabled: boolean): Promise<void> {
+  const route = enabled ? "enableBackgroundTriggers" : "disableBackgroundTriggers";
+  const response = await fetch(`${stack.local.hubUrl}/functions/${route}`, { method: "PUT" });
+  if (!response.ok) throw new Error(`emulator hub ${route}: ${response.status} ${await response.text()}`);
+}
+
+/** Deletes every document of the stack's project, on the emulator itself (not through the read counter). */
+async function clearFirestore(stack: SuiteStack): Promise<void> {
+  if (stack.local.fallback) {
+    stack.local.fallback.clear(); // the offline stand-in has no REST API
+    return;
+  }
+  const url = `http://${stack.firestore.emulatorHost}/emulator/v1/projects/${stack.local.projectId}/databases/(default)/documents`;
+  const response = await fetch(url, { method: "DELETE" });
+  if (!response.ok) throw new Error(`clearing the Firestore emulator: ${response.status} ${await response.text()}`);
+}
+
+function firebaseToolsVersion(): string {
+  return (JSON.parse(readFileSync(require.resolve("firebase-tools/package.json"), "utf8")) as { version: string }).version;
+}
+
 async function main(): Promise<void> {
+  requireProductionNode();
   const startedAt = Date.now();
   const cfg = benchConfig;
   console.log(
@@ -110,34 +148,49 @@ async function main(): Promise<void> {
       `${cfg.simulatedMinutes} simulated minutes, tick ${cfg.tickMs} ms (node ${process.version})`,
   );
 
-  // --- the stack npm test uses (test/support/stack.ts), without its bridge: the bench starts one per policy
-  const servers = await startLocalServers({ BASIC_PLAN_TRANSCRIPTION_SECONDS: String(cfg.seed.basicLimitSeconds) });
-  const { redis: redisServer, firestore: firestoreServer, reads } = servers;
-  delete process.env.CACHE_POLICY; // this process runs the triggers only; instances get their policy
-  const deployed = deployedFunctions();
+  // The Functions emulator inherits this process's environment: it runs the triggers as they
+  // ship (no policy); each instance process gets its policy. The bench flushes Redis, so it
+  // always starts its own redis-server, never the shell's REDIS_URL.
+  delete process.env.CACHE_POLICY;
+  delete process.env.REDIS_URL;
+  // --- the stack npm test uses (scripts/lib/suite-stack.ts), started once for all the policies
+  const stack = await startSuiteStack({
+    env: { BASIC_PLAN_TRANSCRIPTION_SECONDS: String(cfg.seed.basicLimitSeconds) },
+    log: (line) => console.log(`  [stack] ${line}`),
+  });
+  const environment = {
+    firestore: stack.firestore.description,
+    functions: `Functions emulator (firebase-tools ${firebaseToolsVersion()}) running functions/lib`,
+    node: process.version,
+  };
+  console.log(`  Firestore: ${environment.firestore}; triggers: ${environment.functions}`);
+  const { reads } = stack;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { firestore } = require("../functions/src/firestore") as typeof import("../functions/src/firestore");
-  const redisAdmin = new Redis(redisServer.url, { lazyConnect: false });
+  const redisAdmin = new Redis(stack.local.redisUrl, { lazyConnect: false });
   const db = firestore();
 
   const results: PolicyResult[] = [];
-  let bridge: TriggerBridge | undefined;
   try {
     for (const policy of policies) {
-      // --- identical starting point for every policy
-      await bridge?.close();
-      firestoreServer.clear();
+      // --- identical starting point for every policy, written with the triggers paused
+      await stack.triggersSettled();
+      await setBackgroundTriggers(stack, false);
+      await clearFirestore(stack);
       await redisAdmin.flushall();
       const seeded = await seed(db, cfg.seed, new Date());
       for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);
       await redisAdmin.mset(Object.entries(seeded.redisSeed.counters).flatMap(([k, v]) => [k, String(v)]));
-      bridge = bridgeToTriggers(firestoreServer, deployed);
+      // Registers the triggers with the Firestore emulator afresh: deliveries of the seed's
+      // writes still in flight reach the paused registration and run nothing.
+      await setBackgroundTriggers(stack, true);
+      await stack.triggersSettled();
       const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance({ CACHE_POLICY: policy })));
       try {
         await Promise.all(instances.map((instance) => instance.useManualClock()));
         reads.reset();
         await redisAdmin.config("RESETSTAT");
-        const result = await runPolicy(policy, instances, seeded.state, db, reads, bridge);
+        const result = await runPolicy(policy, instances, seeded.state, db, stack);
         const stats = parseCommandStats(await redisAdmin.info("commandstats"));
         result.redis = redisFigures(stats, result, policy);
         results.push(result);
@@ -151,20 +204,19 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await bridge?.close();
     redisAdmin.disconnect();
-    await servers.stop();
+    await stack.stop();
   }
 
   const outDir = path.join(__dirname, "results");
   mkdirSync(outDir, { recursive: true });
-  const table = renderTable(results, cfg);
+  const table = renderTable(results, cfg, environment);
   console.log("");
   console.log(table);
   writeFileSync(path.join(outDir, "latest.md"), table + "\n");
   writeFileSync(
     path.join(outDir, "latest.json"),
-    JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, config: cfg, wallMs: Date.now() - startedAt, results }, null, 2) + "\n",
+    JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, environment, config: cfg, wallMs: Date.now() - startedAt, results }, null, 2) + "\n",
   );
   writeFileSync(path.join(outDir, "reads-per-minute.svg"), renderSvg(results, cfg));
   console.log(`\nwritten: bench/results/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`);
@@ -200,8 +252,10 @@ function redisFigures(stats: Record<string, number>, result: PolicyResult, polic
   };
 }
 
-async function runPolicy(policy: Policy, instances: Instance[], state: ModelState, db: Firestore, reads: ReadCounter, bridge: TriggerBridge): Promise<PolicyResult> {
+async function runPolicy(policy: Policy, instances: Instance[], state: ModelState, db: Firestore, stack: SuiteStack): Promise<PolicyResult> {
   const cfg = benchConfig;
+  const { reads } = stack;
+  const functionRuns = stack.local.functionRuns;
   const wallStart = Date.now();
   const random = rng(7);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
@@ -275,6 +329,8 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
 
   /** Applies one change at simulated time `atMs` (all instance clocks stopped) and waits for its trigger. */
   const applyChange = async (kind: ChangeKind, atMs: number): Promise<Change | undefined> => {
+    const triggerId = `${stack.local.region}-${triggerOf[kind]}`;
+    const triggerRunsBefore = functionRuns.finishedCount(triggerId);
     const handledBy = Math.floor(random() * instances.length);
     const on = instances[handledBy]!;
     const liveUsers = sessions.map((s) => s.uid);
@@ -340,8 +396,14 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
         break;
       }
     }
-    // The change's trigger has run (its marker is written) before the clocks move again.
-    await bridge.waitForIdle();
+    // The change's trigger has run (its marker is written) before the clocks move again. The
+    // Firestore emulator delivers it to the Functions emulator asynchronously after the commit.
+    const waitedFrom = Date.now();
+    while (functionRuns.finishedCount(triggerId) <= triggerRunsBefore) {
+      if (Date.now() - waitedFrom > triggerRunTimeoutMs) throw new Error(`${kind}: ${triggerId} did not run within ${triggerRunTimeoutMs / 1000} s of its write`);
+      await sleep(10);
+    }
+    await stack.triggersSettled();
     change.id = checker.changes.length + 1;
     checker.changes.push(change);
     changesByKind[kind] = (changesByKind[kind] ?? 0) + 1;

@@ -17,33 +17,37 @@
  * functions directory (symlinks to functions/lib and node_modules) with its own env files,
  * so it can run next to `npm start` without touching its ports or its functions/.env.local.
  */
-import { ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { writeEnvFiles } from "./lib/dotenv-files";
+import {
+  configPorts,
+  defaultProjectId,
+  FirebaseJson,
+  functionsDir,
+  makePrivateFunctionsDir,
+  randomPorts,
+  readJson,
+  repoRoot,
+  writeIsolatedConfig,
+} from "./lib/emulator-config";
+import { cachedEmulatorTriggers, defaultRegion, emulatorEnv, listHttpFunctions, startEmulators } from "./lib/firebase-emulators";
 import { chooseFirestoreEmulator, firebaseToolsEnvFor, FirestoreEmulatorChoice } from "./lib/firestore-emulator";
 import { FirestoreFallback, startFirestoreFallback } from "./lib/firestore-fallback";
 import { FunctionRuns } from "./lib/function-runs";
 import { freePort } from "./lib/ports";
+import { killGroup, run } from "./lib/processes";
 import { requireProductionNode } from "./lib/project-node";
 import { RunningRedis, startRedisServer } from "./lib/redis-server";
-import {
-  deliverToFunctionsEmulator,
-  FirestoreTrigger,
-  startTriggerBridge,
-  TriggerBridge,
-  triggersFromFunctionsEmulator,
-} from "./lib/trigger-bridge";
+import { deliverToFunctionsEmulator, startTriggerBridge, TriggerBridge } from "./lib/trigger-bridge";
 import { seed, SeedUser } from "./seed";
 import { startUpstashGateway, UpstashGateway } from "./upstash-gateway";
 
-const repoRoot = path.resolve(__dirname, "..");
-const functionsDir = path.join(repoRoot, "functions");
 const localDir = path.join(repoRoot, ".local");
-const firebaseBin = path.join(repoRoot, "node_modules", ".bin", "firebase");
-const region = "us-central1";
+const region = defaultRegion;
 
 /** A local dev value only (Stripe CLI's `stripe listen` prints a real one; put it in .secret.local). */
 export const localStripeWebhookSecret = "whsec_local_dev_only_not_a_real_secret";
@@ -51,8 +55,6 @@ export const localStripeWebhookSecret = "whsec_local_dev_only_not_a_real_secret"
 export const localStripePricePlans = { price_pro_monthly: "pro", price_unlimited_monthly: "unlimited" };
 /** Preferred gateway port for `npm start` (the gateway's documented example); any free port if taken. */
 const preferredGatewayPort = 8079;
-const emulatorReadyTimeoutMs = 90_000;
-const emulatorStopGraceMs = 10_000;
 
 export interface LocalStackOptions {
   /** Random ports and a private functions directory (tests). Default: firebase.json's ports, functions/ env files. */
@@ -125,17 +127,6 @@ export interface LocalStack extends LocalStackEndpoints {
   /** Settles when firebase-tools exits (after stop(), or on its own: then the stack is broken). */
   emulatorsExited: Promise<void>;
   stop(): Promise<void>;
-}
-
-interface Ports {
-  functions: number;
-  auth: number;
-  firestore: number;
-  firestoreWebsocket: number;
-  hub: number;
-  logging: number;
-  eventarc: number;
-  tasks: number;
 }
 
 /** Starts the stack; on any failure, stops what was already started and rethrows. */
@@ -263,7 +254,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
       const running = bridge;
       // Deliveries still running when we stop are the emulator's to finish or drop.
-      cleanups.push(() => Promise.race([running.close(), delay(5_000)]).then(() => undefined));
+      cleanups.push(() => Promise.race([running.close(), sleep(5_000)]).then(() => undefined));
     }
 
     // (g) demo data
@@ -309,154 +300,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-// ---------------------------------------------------------------------------------------
-// Ports and configuration
-
-interface FirebaseJson {
-  functions?: { source?: string; [key: string]: unknown }[] | { source?: string; [key: string]: unknown };
-  firestore?: { rules?: string; indexes?: string };
-  emulators?: Record<string, { port?: number; host?: string } | unknown>;
-}
-
-function readJson(file: string): unknown {
-  return JSON.parse(readFileSync(file, "utf8"));
-}
-
-function defaultProjectId(): string {
-  const rc = readJson(path.join(repoRoot, ".firebaserc")) as { projects?: { default?: string } };
-  return rc.projects?.default ?? "demo-voice-cache";
-}
-
-/** firebase.json's ports, with firebase-tools' defaults for the ones it does not name. */
-function configPorts(config: FirebaseJson): Ports {
-  const port = (name: string, fallback: number) => {
-    const entry = config.emulators?.[name] as { port?: number } | undefined;
-    return typeof entry?.port === "number" ? entry.port : fallback;
-  };
-  return {
-    functions: port("functions", 5001),
-    auth: port("auth", 9099),
-    firestore: port("firestore", 8080),
-    firestoreWebsocket: (config.emulators?.firestore as { websocketPort?: number } | undefined)?.websocketPort ?? 9150,
-    hub: port("hub", 4400),
-    logging: port("logging", 4500),
-    eventarc: port("eventarc", 9299),
-    tasks: port("tasks", 9499),
-  };
-}
-
-async function randomPorts(): Promise<Ports> {
-  const ports = new Set<number>();
-  while (ports.size < 8) ports.add(await freePort());
-  const [functions = 0, auth = 0, firestore = 0, firestoreWebsocket = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0] = [...ports];
-  return { functions, auth, firestore, firestoreWebsocket, hub, logging, eventarc, tasks };
-}
-
-/**
- * A firebase.json for an isolated stack: every emulator (also the ones firebase-tools starts
- * implicitly: hub, logging, eventarc, tasks) on its own random port.
- */
-function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports: Ports, functionsSource: string): string {
-  const entries = Array.isArray(config.functions) ? config.functions : config.functions ? [config.functions] : [{}];
-  const functions = entries.map(({ predeploy: _predeploy, ...entry }) => ({ ...entry, source: functionsSource }));
-  // firebase-tools refuses files outside the config's directory: the stack gets copies.
-  const rebase = (file?: string) => {
-    if (!file) return undefined;
-    copyFileSync(path.join(repoRoot, file), path.join(runDir, path.basename(file)));
-    return path.basename(file);
-  };
-  const host = "127.0.0.1";
-  const isolatedConfig = {
-    functions,
-    ...(config.firestore
-      ? { firestore: { rules: rebase(config.firestore.rules), indexes: rebase(config.firestore.indexes) } }
-      : {}),
-    emulators: {
-      functions: { host, port: ports.functions },
-      auth: { host, port: ports.auth },
-      firestore: { host, port: ports.firestore, websocketPort: ports.firestoreWebsocket },
-      hub: { host, port: ports.hub },
-      logging: { host, port: ports.logging },
-      eventarc: { host, port: ports.eventarc },
-      tasks: { host, port: ports.tasks },
-      ui: { enabled: false },
-      singleProjectMode: true,
-    },
-  };
-  const file = path.join(runDir, "firebase.json");
-  writeFileSync(file, JSON.stringify(isolatedConfig, null, 2));
-  return file;
-}
-
-/**
- * functions/ seen through symlinks (package.json, lib, node_modules) plus env files of its
- * own: the emulator reads .env.local / .secret.local from the functions source directory
- * and reloads when they change, so a test stack must not write functions/'s files.
- */
-function makePrivateFunctionsDir(runDir: string): string {
-  const dir = path.join(runDir, "functions");
-  mkdirSync(dir, { recursive: true });
-  for (const entry of ["package.json", "lib", "node_modules"]) {
-    symlinkSync(path.join(functionsDir, entry), path.join(dir, entry));
-  }
-  // The developer's values, and param values firebase-tools already resolved (carrying them
-  // over spares the reload it does after writing them back); the stack's keys are set later.
-  for (const file of [".env.local", ".secret.local"]) {
-    const shared = path.join(functionsDir, file);
-    if (existsSync(shared)) writeFileSync(path.join(dir, file), readFileSync(shared), { mode: 0o600 });
-  }
-  return dir;
-}
-
-/**
- * Sets the stack's keys in the dotenv files, keeping every other line (firebase-tools writes
- * resolved param defaults into .env.local; a developer may keep their own values there).
- */
-function writeEnvFiles(
-  dir: string,
-  values: {
-    env: Record<string, string | undefined>;
-    secrets: Record<string, string>;
-    secretDefaults: Record<string, string>;
-  },
-) {
-  upsertDotenv(path.join(dir, ".env.local"), values.env, {});
-  upsertDotenv(path.join(dir, ".secret.local"), values.secrets, values.secretDefaults);
-}
-
-/** `set`: written (undefined: removed); `defaults`: written only when the key is absent. */
-function upsertDotenv(file: string, set: Record<string, string | undefined>, defaults: Record<string, string>) {
-  const lines = existsSync(file) ? readFileSync(file, "utf8").split("\n") : [];
-  const keyOf = (line: string) => /^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=/.exec(line)?.[1];
-  const present = new Set(lines.map(keyOf).filter((k): k is string => k !== undefined));
-  const kept = lines.filter((line) => {
-    const key = keyOf(line);
-    return key === undefined || !(key in set);
-  });
-  while (kept.length > 0 && kept[kept.length - 1] === "") kept.pop();
-  for (const [key, value] of Object.entries(set)) if (value !== undefined) kept.push(`${key}=${value}`);
-  for (const [key, value] of Object.entries(defaults)) if (!present.has(key)) kept.push(`${key}=${value}`);
-  writeFileSync(file, kept.join("\n") + "\n", { mode: 0o600 });
-}
-
-// ---------------------------------------------------------------------------------------
-// Processes
-
-/** Runs a command to completion; its output is shown only if it fails. */
-function run(command: string, args: string[], cwd: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
-    const output: Buffer[] = [];
-    child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
-    child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
-    child.on("error", reject);
-    child.on("exit", (code) => {
-      if (code === 0) resolve();
-      else reject(new Error(`${command} ${args.join(" ")} failed (exit ${code}):\n${Buffer.concat(output).toString()}`));
-    });
-  });
-}
-
 async function startGateway(redisUrl: string, token: string, isolated: boolean): Promise<UpstashGateway> {
   if (!isolated) {
     try {
@@ -466,180 +309,6 @@ async function startGateway(redisUrl: string, token: string, isolated: boolean):
     }
   }
   return startUpstashGateway({ port: 0, redisUrl, token });
-}
-
-interface RunningEmulators {
-  processGroup: number;
-  exited: Promise<void>;
-  stop(): Promise<void>;
-}
-
-/**
- * The environment of firebase-tools, which passes its own to every function worker: the
- * values this stack owns come from the env files only, never from the caller's shell
- * (a test process has the test stack's Redis and Firestore there).
- */
-function emulatorEnv(fallbackFirestoreHost: string | undefined): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const key of [
-    "UPSTASH_REDIS_REST_URL",
-    "UPSTASH_REDIS_REST_TOKEN",
-    "STRIPE_WEBHOOK_SECRET",
-    "FIRESTORE_EMULATOR_HOST",
-    "FIREBASE_AUTH_EMULATOR_HOST",
-    "GCLOUD_PROJECT",
-    "GOOGLE_CLOUD_PROJECT",
-  ]) {
-    delete env[key];
-  }
-  if (fallbackFirestoreHost) env.FIRESTORE_EMULATOR_HOST = fallbackFirestoreHost;
-  return env;
-}
-
-/**
- * Runs firebase-tools detached (its own process group, so Ctrl-C reaches it only through
- * us, and its function workers can be killed with it) and resolves once it is ready.
- */
-async function startEmulators(options: {
-  args: string[];
-  cwd: string;
-  env: NodeJS.ProcessEnv;
-  logFile: string;
-  echoAfterReady: boolean;
-  /** Every line firebase-tools prints, --debug lines included. */
-  onLine: (line: string) => void;
-}): Promise<RunningEmulators> {
-  const logStream = createWriteStream(options.logFile, { flags: "w" });
-  const child: ChildProcess = spawn(firebaseBin, options.args, {
-    cwd: options.cwd,
-    env: options.env,
-    detached: true,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const processGroup = child.pid;
-  if (processGroup === undefined) throw new Error("could not start firebase-tools");
-  // Last resort if this process dies without stop(): no emulator outlives it.
-  const killOnExit = () => killGroup(processGroup, "SIGKILL");
-  process.once("exit", killOnExit);
-
-  // --debug lines (they start with "[<ISO time>Z]") go to the log file and onLine only.
-  const isDebugLine = (line: string) => /^\[\d{4}-\d\d-\d\dT[^\]]*Z\]/.test(line);
-  let output = "";
-  let readyAt: number | undefined;
-  let reloadsAfterReady = 0;
-  let paramsWritten = false;
-  const onLine = (text: string) => {
-    options.onLine(text);
-    if (isDebugLine(text)) return;
-    if (options.echoAfterReady && readyAt !== undefined) process.stdout.write(text + "\n");
-    output = (output + text + "\n").slice(-20_000);
-    if (text.includes("Writing new parameter values to disk")) paramsWritten = true;
-    if (readyAt !== undefined && text.includes("Loaded functions definitions from source")) reloadsAfterReady++;
-    if (readyAt === undefined && text.includes("All emulators ready")) readyAt = Date.now();
-  };
-  // Each stream is split into lines of its own: chunks of stdout and stderr interleave.
-  for (const stream of [child.stdout, child.stderr]) {
-    stream?.on("data", (chunk: Buffer) => logStream.write(chunk));
-    if (stream) createInterface({ input: stream, crlfDelay: Infinity }).on("line", onLine);
-  }
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  let hasExited = false;
-  void exited.then(() => (hasExited = true));
-
-  const stop = async () => {
-    process.removeListener("exit", killOnExit);
-    if (!hasExited) {
-      // SIGTERM to firebase-tools alone: it shuts its emulators and workers down cleanly.
-      try {
-        process.kill(processGroup, "SIGTERM");
-      } catch {
-        // already gone
-      }
-      await Promise.race([exited, delay(emulatorStopGraceMs)]);
-    }
-    // Whatever is left in its group (workers, a Java emulator): killed.
-    killGroup(processGroup, "SIGKILL");
-    await waitForGroupExit(processGroup, 5_000);
-    logStream.end();
-  };
-
-  const deadline = Date.now() + emulatorReadyTimeoutMs;
-  for (;;) {
-    if (hasExited) {
-      await stop();
-      throw new Error(`firebase emulators:start exited before it was ready:\n${output.slice(-4_000)}`);
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`the emulators were not ready within ${emulatorReadyTimeoutMs} ms:\n${output.slice(-4_000)}`);
-    }
-    // firebase-tools reloads the functions once after writing resolved params to .env.local
-    // (its own file watcher); until that reload is done, triggers can answer 404.
-    const settled = readyAt !== undefined && (!paramsWritten || reloadsAfterReady > 0 || Date.now() - readyAt > 15_000);
-    if (settled) return { processGroup, exited: exited.then(() => undefined), stop };
-    await delay(100);
-  }
-}
-
-function killGroup(processGroup: number, signal: NodeJS.Signals) {
-  try {
-    process.kill(-processGroup, signal);
-  } catch {
-    // no process left in the group
-  }
-}
-
-async function waitForGroupExit(processGroup: number, timeoutMs: number) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      process.kill(-processGroup, 0);
-    } catch {
-      return;
-    }
-    await delay(50);
-  }
-}
-
-function delay(ms: number) {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-// ---------------------------------------------------------------------------------------
-// What the Functions emulator serves
-
-interface BackendTrigger {
-  name?: string;
-  region?: string;
-  httpsTrigger?: unknown;
-  labels?: Record<string, string>;
-}
-
-async function listHttpFunctions(functionsEmulatorUrl: string, projectId: string) {
-  const response = await fetch(`${functionsEmulatorUrl}/backends`, { signal: AbortSignal.timeout(5_000) });
-  const body = (await response.json()) as { backends?: { functionTriggers?: BackendTrigger[] }[] };
-  const callables: Record<string, string> = {};
-  const httpFunctions: Record<string, string> = {};
-  for (const trigger of (body.backends ?? []).flatMap((b) => b.functionTriggers ?? [])) {
-    if (!trigger.httpsTrigger || !trigger.name) continue;
-    const url = `${functionsEmulatorUrl}/${projectId}/${trigger.region ?? region}/${trigger.name}`;
-    if (trigger.labels?.["deployment-callable"] === "true") callables[trigger.name] = url;
-    else httpFunctions[trigger.name] = url;
-  }
-  return { callables, httpFunctions };
-}
-
-/** The emulator's Firestore triggers, re-read at most every 2 s (they change on reload). */
-function cachedEmulatorTriggers(functionsEmulatorUrl: string): () => Promise<FirestoreTrigger[]> {
-  let cached: { at: number; triggers: Promise<FirestoreTrigger[]> } | undefined;
-  return () => {
-    if (!cached || Date.now() - cached.at > 2_000) {
-      const triggers = triggersFromFunctionsEmulator(functionsEmulatorUrl);
-      cached = { at: Date.now(), triggers };
-      triggers.catch(() => (cached = undefined));
-    }
-    return cached.triggers;
-  };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,117 @@
+/**
+ * firebase.json and .firebaserc as the launcher reads them, the ports of a stack, and the
+ * private copy of the project an isolated stack (tests, bench) runs from.
+ */
+import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { freePort } from "./ports";
+
+export const repoRoot = path.resolve(__dirname, "..", "..");
+export const functionsDir = path.join(repoRoot, "functions");
+
+export interface Ports {
+  functions: number;
+  auth: number;
+  firestore: number;
+  firestoreWebsocket: number;
+  hub: number;
+  logging: number;
+  eventarc: number;
+  tasks: number;
+}
+
+export interface FirebaseJson {
+  functions?: { source?: string; [key: string]: unknown }[] | { source?: string; [key: string]: unknown };
+  firestore?: { rules?: string; indexes?: string };
+  emulators?: Record<string, { port?: number; host?: string } | unknown>;
+}
+
+export function readJson(file: string): unknown {
+  return JSON.parse(readFileSync(file, "utf8"));
+}
+
+export function defaultProjectId(): string {
+  const rc = readJson(path.join(repoRoot, ".firebaserc")) as { projects?: { default?: string } };
+  return rc.projects?.default ?? "demo-voice-cache";
+}
+
+/** firebase.json's ports, with firebase-tools' defaults for the ones it does not name. */
+export function configPorts(config: FirebaseJson): Ports {
+  const port = (name: string, fallback: number) => {
+    const entry = config.emulators?.[name] as { port?: number } | undefined;
+    return typeof entry?.port === "number" ? entry.port : fallback;
+  };
+  return {
+    functions: port("functions", 5001),
+    auth: port("auth", 9099),
+    firestore: port("firestore", 8080),
+    firestoreWebsocket: (config.emulators?.firestore as { websocketPort?: number } | undefined)?.websocketPort ?? 9150,
+    hub: port("hub", 4400),
+    logging: port("logging", 4500),
+    eventarc: port("eventarc", 9299),
+    tasks: port("tasks", 9499),
+  };
+}
+
+export async function randomPorts(): Promise<Ports> {
+  const ports = new Set<number>();
+  while (ports.size < 8) ports.add(await freePort());
+  const [functions = 0, auth = 0, firestore = 0, firestoreWebsocket = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0] = [...ports];
+  return { functions, auth, firestore, firestoreWebsocket, hub, logging, eventarc, tasks };
+}
+
+/**
+ * A firebase.json for an isolated stack: every emulator (also the ones firebase-tools starts
+ * implicitly: hub, logging, eventarc, tasks) on its own random port.
+ */
+export function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports: Ports, functionsSource: string): string {
+  const entries = Array.isArray(config.functions) ? config.functions : config.functions ? [config.functions] : [{}];
+  const functions = entries.map(({ predeploy: _predeploy, ...entry }) => ({ ...entry, source: functionsSource }));
+  // firebase-tools refuses files outside the config's directory: the stack gets copies.
+  const rebase = (file?: string) => {
+    if (!file) return undefined;
+    copyFileSync(path.join(repoRoot, file), path.join(runDir, path.basename(file)));
+    return path.basename(file);
+  };
+  const host = "127.0.0.1";
+  const isolatedConfig = {
+    functions,
+    ...(config.firestore
+      ? { firestore: { rules: rebase(config.firestore.rules), indexes: rebase(config.firestore.indexes) } }
+      : {}),
+    emulators: {
+      functions: { host, port: ports.functions },
+      auth: { host, port: ports.auth },
+      firestore: { host, port: ports.firestore, websocketPort: ports.firestoreWebsocket },
+      hub: { host, port: ports.hub },
+      logging: { host, port: ports.logging },
+      eventarc: { host, port: ports.eventarc },
+      tasks: { host, port: ports.tasks },
+      ui: { enabled: false },
+      singleProjectMode: true,
+    },
+  };
+  const file = path.join(runDir, "firebase.json");
+  writeFileSync(file, JSON.stringify(isolatedConfig, null, 2));
+  return file;
+}
+
+/**
+ * functions/ seen through symlinks (package.json, lib, node_modules) plus env files of its
+ * own: the emulator reads .env.local / .secret.local from the functions source directory
+ * and reloads when they change, so a test stack must not write functions/'s files.
+ */
+export function makePrivateFunctionsDir(runDir: string): string {
+  const dir = path.join(runDir, "functions");
+  mkdirSync(dir, { recursive: true });
+  for (const entry of ["package.json", "lib", "node_modules"]) {
+    symlinkSync(path.join(functionsDir, entry), path.join(dir, entry));
+  }
+  // The developer's values, and param values firebase-tools already resolved (carrying them
+  // over spares the reload it does after writing them back); the stack's keys are set later.
+  for (const file of [".env.local", ".secret.local"]) {
+    const shared = path.join(functionsDir, file);
+    if (existsSync(shared)) writeFileSync(path.join(dir, file), readFileSync(shared), { mode: 0o600 });
+  }
+  return dir;
+}

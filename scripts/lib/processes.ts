@@ -1,0 +1,38 @@
+/** Child processes of the launcher: one-shot commands, and detached process groups. */
+import { spawn } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+
+/** Runs a command to completion; its output is shown only if it fails. */
+export function run(command: string, args: string[], cwd: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const output: Buffer[] = [];
+    child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
+    child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
+    child.on("error", reject);
+    child.on("exit", (code) => {
+      if (code === 0) resolve();
+      else reject(new Error(`${command} ${args.join(" ")} failed (exit ${code}):\n${Buffer.concat(output).toString()}`));
+    });
+  });
+}
+
+export function killGroup(processGroup: number, signal: NodeJS.Signals) {
+  try {
+    process.kill(-processGroup, signal);
+  } catch {
+    // no process left in the group
+  }
+}
+
+export async function waitForGroupExit(processGroup: number, timeoutMs: number) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(-processGroup, 0);
+    } catch {
+      return;
+    }
+    await sleep(50);
+  }
+}

@@ -14,6 +14,7 @@ import { CoherentCache } from "../functions/src/cache/coherent-cache";
 import { LocalCache } from "../functions/src/cache/local-cache";
 import { MarkerWatcher } from "../functions/src/cache/marker-watcher";
 import { deepFreeze } from "../functions/src/cache/values";
+import { markerKey, scopes as markerScopes } from "../functions/src/redis/markers";
 import { startRedisServer } from "../scripts/lib/redis-server";
 import { startUpstashGateway } from "../scripts/upstash-gateway";
 
@@ -53,7 +54,7 @@ async function coherentHitThroughput() {
   const clock = new ManualClock();
   const watcher = new MarkerWatcher({ read: async (scopes) => scopes.map(() => "1"), clock, pollIntervalMs: 1000 });
   const cache = new CoherentCache<number>({ name: "bench", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 * 1024 * 1024, clock }, () => watcher);
-  const scopes = Array.from({ length: 1000 }, (_, i) => [`mentor:user-${i}`]);
+  const scopes = Array.from({ length: 1000 }, (_, i) => [markerScopes.mentor(`user-${i}`)]);
   for (let i = 0; i < 1000; i++) await cache.get(`mentor:user-${i}`, scopes[i]!, async () => i);
   const calls = 500_000;
   const run = async () => {
@@ -108,7 +109,7 @@ async function redisCommandsPerRequest() {
       pollIntervalMs: 1000,
       read: async (scopes) => {
         commands++;
-        return redis.mget<(string | null)[]>(...scopes.map((s) => `inv:${s}`));
+        return redis.mget<(string | null)[]>(...scopes.map(markerKey));
       },
     });
     const mentor = new CoherentCache<number>({ name: "mentor", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 << 20, clock }, () => watcher);
@@ -117,9 +118,9 @@ async function redisCommandsPerRequest() {
     const requests = 60_000; // one simulated minute at 1,000 requests/s
     for (let i = 0; i < requests; i++) {
       const uid = `u${(i * 31) % users}`;
-      if (i % 2 === 0) await mentor.get(`mentor:${uid}`, [`mentor:${uid}`], async () => 0);
-      else await tester.get(`tester:${uid}`, [`tester:${uid}`], async () => false);
-      if (i % 5_000 === 0) await redis.incr(`inv:mentor:u${i % users}`); // a change now and then
+      if (i % 2 === 0) await mentor.get(`mentor:${uid}`, [markerScopes.mentor(uid)], async () => 0);
+      else await tester.get(`tester:${uid}`, [markerScopes.tester(uid)], async () => false);
+      if (i % 5_000 === 0) await redis.incr(markerKey(markerScopes.mentor(`u${i % users}`))); // a change now and then
       clock.advance(1);
     }
     return { requests, commands, perRequest: commands / requests, markerChecks: watcher.stats().markerChecks };

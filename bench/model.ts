@@ -3,7 +3,12 @@
  * policy), the model of what each user must be served, and the checker every answer goes
  * through (workload calls and freshness probes alike).
  */
-import { Firestore, Timestamp } from "../functions/node_modules/firebase-admin/lib/firestore/index";
+import type { Firestore } from "firebase-admin/firestore";
+import { enabledAppsKey, installsKey } from "../functions/src/apps/enrichment";
+import type { Plan } from "../functions/src/credits/plans";
+import { hourlyUsageDocId } from "../functions/src/credits/time";
+import { firebaseAdminFirestore } from "../scripts/lib/functions-deps";
+import { localStripePriceId } from "../scripts/lib/local-stripe";
 
 /** Deterministic PRNG (mulberry32): every policy sees the same data and the same workload. */
 export function rng(seed: number): () => number {
@@ -35,8 +40,6 @@ export interface AppState {
   disabled: boolean;
 }
 
-export type Plan = "basic" | "pro" | "unlimited";
-
 export interface ModelState {
   apps: Map<string, AppState>;
   testers: Map<string, Set<string>>;
@@ -61,10 +64,9 @@ export function expectedApps(state: ModelState, uid: string): Set<string> {
   return ids;
 }
 
-const pad2 = (n: number) => String(n).padStart(2, "0");
-
 /** Writes the seed data; returns the model of it. */
 export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Promise<{ state: ModelState; redisSeed: { sets: Record<string, string[]>; counters: Record<string, number> } }> {
+  const { Timestamp } = firebaseAdminFirestore();
   const random = rng(20261125);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const users = Array.from({ length: config.users }, (_, i) => uidOf(i));
@@ -100,7 +102,7 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
         status: "active",
         current_period_end: periodEndS,
         stripe_subscription_id: `sub_seed_${uid}`,
-        current_price_id: `price_${plan}_monthly`,
+        current_price_id: localStripePriceId(plan),
         cancel_at_period_end: false,
         stripe_event_id: "evt_seed",
         stripe_event_created: 1,
@@ -117,7 +119,7 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
     }
     const perHour = i < config.heavyUsers ? 1 : 5 + Math.floor(random() * 40);
     for (const [day, hour] of hours) {
-      const id = `${year}-${pad2(month)}-${pad2(day)}-${pad2(hour)}`;
+      const id = hourlyUsageDocId(new Date(Date.UTC(year, month - 1, day, hour)));
       write(`users/${uid}/hourly_usage/${id}`, { transcription_seconds: perHour, words_transcribed: perHour * 2, year, month, day, hour, id });
     }
   });
@@ -167,9 +169,9 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
   const publicIds = [...state.apps.keys()].filter((id) => id.startsWith("pub-"));
   for (const uid of users) {
     const n = Math.floor(random() * 4);
-    if (n > 0) sets[`users:${uid}:enabled_apps`] = Array.from({ length: n }, () => pick(publicIds));
+    if (n > 0) sets[enabledAppsKey(uid)] = Array.from({ length: n }, () => pick(publicIds));
   }
-  for (const id of publicIds) counters[`apps:${id}:installs`] = Math.floor(random() * 500);
+  for (const id of publicIds) counters[installsKey(id)] = Math.floor(random() * 500);
   return { state, redisSeed: { sets, counters } };
 }
 

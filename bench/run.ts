@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: the read-cost and freshness benchmark (issue 7). One command, offline.
+ * `npm run bench`: the read-cost and freshness benchmark. One command, offline.
  *
  * For each cache policy (none, reference, ours; see functions/src/cache/policy.ts) on the
  * same seeded data and the same deterministic workload:
@@ -26,9 +26,11 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { Firestore } from "../functions/node_modules/firebase-admin/lib/firestore/index";
+import type { Firestore } from "firebase-admin/firestore";
 import Redis from "ioredis";
+import type { AvailableApp } from "../functions/src/apps/model";
 import { CallableError, Instance, startInstance } from "../scripts/lib/instance";
+import { localStripePriceId } from "../scripts/lib/local-stripe";
 import { requireProductionNode } from "../scripts/lib/project-node";
 import { startSuiteStack, SuiteStack } from "../scripts/lib/suite-stack";
 import { sendEvent, subscriptionEvent } from "../scripts/lib/stripe-events";
@@ -317,7 +319,7 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
     (latencies[call.name] ??= []).push(performance.now() - startedAt);
     let verdict: Verdict;
     if (call.name === "getAvailableApps") {
-      verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: { id: string }[] }).apps.map((app) => app.id));
+      verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: AvailableApp[] }).apps.map((app) => app.id));
     } else if (call.name === "getMentorNotificationFrequency") {
       verdict = checker.checkMentor(call.uid, call.instance, atMs, (result as { frequency: number }).frequency);
     } else {
@@ -388,7 +390,7 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
         const candidates = liveUsers.filter((uid) => state.plan.get(uid) === "basic");
         if (candidates.length === 0) return undefined;
         const uid = pick(candidates);
-        const event = subscriptionEvent({ customer: `cus_bench_${uid}`, uid, priceId: "price_pro_monthly", subscriptionId: `sub_bench_${uid}` });
+        const event = subscriptionEvent({ customer: `cus_bench_${uid}`, uid, priceId: localStripePriceId("pro"), subscriptionId: `sub_bench_${uid}` });
         const response = await sendEvent(on, event);
         if (response.status !== 200) throw new Error(`stripeWebhook answered ${response.status}: ${JSON.stringify(response.body)}`);
         change = { id: 0, kind, uid, before: { plan: "basic" }, probe: { name: "getCredits", uid }, ...base };

@@ -23,6 +23,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Writable } from "node:stream";
+import { parseArgs } from "node:util";
 import * as ts from "typescript";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -1007,18 +1008,14 @@ export async function runDeployCheck(options: CollectOptions = {}): Promise<Chec
 }
 
 async function main(argv: string[]): Promise<number> {
-  const options: CollectOptions = { log: (line) => console.log(line) };
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
-    if (arg === "--no-build") options.build = false;
-    else if (arg === "--project" && argv[i + 1]) options.projectId = argv[++i];
-    else if (arg?.startsWith("--project=")) options.projectId = arg.slice("--project=".length);
-    else {
-      console.error(`usage: npm run deploy:check [-- --project <projectId>] [--no-build]\nunknown argument: ${arg}`);
-      return 2;
-    }
+  let values: { project?: string; "no-build"?: boolean };
+  try {
+    ({ values } = parseArgs({ args: argv, options: { project: { type: "string" }, "no-build": { type: "boolean" } }, strict: true }));
+  } catch (error) {
+    console.error(`usage: npm run deploy:check [-- --project <projectId>] [--no-build]\n${error instanceof Error ? error.message : String(error)}`);
+    return 2;
   }
-  const result = await runDeployCheck(options);
+  const result = await runDeployCheck({ log: (line) => console.log(line), build: values["no-build"] ? false : undefined, projectId: values.project });
   console.log(formatResult(result));
   return result.problems.length === 0 ? 0 : 1;
 }

@@ -6,17 +6,16 @@
  * and the users created so far). Steps should be idempotent, so seeding twice is harmless.
  */
 import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import path from "node:path";
 import { Redis } from "@upstash/redis";
-import { basicPlanTranscriptionSeconds, intParam } from "../functions/src/config";
+import type { Firestore } from "firebase-admin/firestore";
+import { basicMonthlySeconds } from "../functions/src/credits/plans";
 import { freemiumThresholdSeconds } from "../functions/src/credits/threshold";
 import { hourlyUsageDocId } from "../functions/src/credits/time";
-import type * as AdminApp from "../functions/node_modules/firebase-admin/lib/app/index";
-import type * as AdminFirestore from "../functions/node_modules/firebase-admin/lib/firestore/index";
-
-// The functions' own firebase-admin: the root package has none, and one copy means one set of types.
-const functionsRequire = createRequire(path.join(__dirname, "../functions/src/index.ts"));
+import { signInWithPassword } from "./lib/emulator-client";
+import { firestoreOn } from "./lib/firestore-on";
+import { firebaseAdminApp } from "./lib/functions-deps";
+import { localStripePriceId } from "./lib/local-stripe";
 
 export interface SeedUser {
   uid: string;
@@ -29,7 +28,7 @@ export interface SeedContext {
   projectId: string;
   /** e.g. `http://127.0.0.1:9099` */
   authUrl: string;
-  firestore: AdminFirestore.Firestore;
+  firestore: Firestore;
   /** Users created by the steps so far, by short name (`alice`, `bob`). */
   users: Record<string, SeedUser>;
   /** The local Upstash gateway (enabled apps, install counters), when given. */
@@ -98,7 +97,7 @@ export const seedSteps: SeedStep[] = [
     async run(context) {
       const periodEndS = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
       await context.firestore.doc(`users/${userKeyToUid(context, "bob")}`).set(
-        { subscription: { plan: "pro", status: "active", current_period_end: periodEndS, stripe_subscription_id: "sub_demo_bob", current_price_id: "price_pro_monthly", cancel_at_period_end: false } },
+        { subscription: { plan: "pro", status: "active", current_period_end: periodEndS, stripe_subscription_id: "sub_demo_bob", current_price_id: localStripePriceId("pro"), cancel_at_period_end: false } },
         { merge: true },
       );
     },
@@ -107,7 +106,7 @@ export const seedSteps: SeedStep[] = [
     name: `transcription usage (carol: ${carolSecondsAboveThreshold} s above the freemium threshold)`,
     async run(context) {
       const uid = userKeyToUid(context, "carol");
-      const usedSeconds = intParam(basicPlanTranscriptionSeconds) - freemiumThresholdSeconds - carolSecondsAboveThreshold;
+      const usedSeconds = basicMonthlySeconds() - freemiumThresholdSeconds - carolSecondsAboveThreshold;
       // A few hours of this month's sessions (never reaching into last month).
       const now = new Date();
       const hoursThisMonthSoFar = (now.getUTCDate() - 1) * 24 + now.getUTCHours() + 1;
@@ -172,23 +171,10 @@ export interface SeedOptions {
 /** Runs every seed step against the emulators; returns the users it made. */
 export async function seed(options: SeedOptions): Promise<Record<string, SeedUser>> {
   const log = options.log ?? ((message: string) => console.log(message));
-  const { initializeApp, deleteApp } = functionsRequire("firebase-admin/app") as typeof AdminApp;
-  const { getFirestore } = functionsRequire("firebase-admin/firestore") as typeof AdminFirestore;
-  // A named app of its own, so the caller's default app (if any) is left untouched.
-  const app = initializeApp({ projectId: options.projectId }, `seed-${process.pid}-${Date.now()}`);
+  // A named app of its own, so the caller's default app (if any) is left untouched; the
+  // caller's FIRESTORE_EMULATOR_HOST may name another emulator (a test stack's).
+  const { app, db: firestore } = firestoreOn(options.firestoreHost, options.projectId, `seed-${process.pid}-${Date.now()}`);
   try {
-    // The SDK reads FIRESTORE_EMULATOR_HOST once, when the client is built, and prefers it to
-    // settings.host; the caller's may name another emulator (a test stack's), so it is
-    // swapped for this one meanwhile. Emulator mode sends the admin token ("owner"): no rules.
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = options.firestoreHost;
-    let firestore: AdminFirestore.Firestore;
-    try {
-      firestore = getFirestore(app);
-    } finally {
-      if (saved === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;
-      else process.env.FIRESTORE_EMULATOR_HOST = saved;
-    }
     const context: SeedContext = {
       projectId: options.projectId,
       authUrl: `http://${options.authEmulatorHost}`,
@@ -203,7 +189,7 @@ export async function seed(options: SeedOptions): Promise<Record<string, SeedUse
     }
     return context.users;
   } finally {
-    await deleteApp(app);
+    await firebaseAdminApp().deleteApp(app);
   }
 }
 
@@ -213,9 +199,7 @@ async function ensureAuthUser(context: SeedContext, email: string, password: str
   if (signUp.ok) return ((await signUp.json()) as { localId: string }).localId;
   const error = await signUp.text();
   if (!error.includes("EMAIL_EXISTS")) throw new Error(`Auth emulator signUp for ${email} failed: ${error}`);
-  const signIn = await authPost(context, "accounts:signInWithPassword?key=any", { email, password, returnSecureToken: true });
-  if (!signIn.ok) throw new Error(`Auth emulator signIn for ${email} failed: ${await signIn.text()}`);
-  return ((await signIn.json()) as { localId: string }).localId;
+  return (await signInWithPassword(new URL(context.authUrl).host, email, password)).uid;
 }
 
 /** Custom claims through the Auth emulator's admin API (`Bearer owner` is its admin credential). */

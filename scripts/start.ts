@@ -38,21 +38,22 @@ import { cachedEmulatorTriggers, defaultRegion, emulatorEnv, listHttpFunctions, 
 import { chooseFirestoreEmulator, firebaseToolsEnvFor, FirestoreEmulatorChoice } from "./lib/firestore-emulator";
 import { FirestoreFallback, startFirestoreFallback } from "./lib/firestore-fallback";
 import { FunctionRuns } from "./lib/function-runs";
+import { localStripePricePlans, localStripeWebhookSecret } from "./lib/local-stripe";
 import { freePort } from "./lib/ports";
 import { killGroup, run } from "./lib/processes";
 import { requireProductionNode } from "./lib/project-node";
 import { RunningRedis, startRedisServer } from "./lib/redis-server";
-import { deliverToFunctionsEmulator, startTriggerBridge, TriggerBridge } from "./lib/trigger-bridge";
+import { startTriggerBridge, TriggerBridge } from "./lib/trigger-bridge";
+import { deliverToFunctionsEmulator } from "./lib/trigger-delivery";
 import { seed, SeedUser } from "./seed";
 import { startUpstashGateway, UpstashGateway } from "./upstash-gateway";
+
+// Re-exported for lib/suite-stack.ts; everything else imports them from lib/local-stripe.ts.
+export { localStripePricePlans, localStripeWebhookSecret };
 
 const localDir = path.join(repoRoot, ".local");
 const region = defaultRegion;
 
-/** A local dev value only (Stripe CLI's `stripe listen` prints a real one; put it in .secret.local). */
-export const localStripeWebhookSecret = "whsec_local_dev_only_not_a_real_secret";
-/** The demo's Stripe prices (send them with test/support/stripe.ts); production sets its own map. */
-export const localStripePricePlans = { price_pro_monthly: "pro", price_unlimited_monthly: "unlimited" };
 /** Preferred gateway port for `npm start` (the gateway's documented example); any free port if taken. */
 const preferredGatewayPort = 8079;
 

@@ -17,6 +17,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, IncomingMessage, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
+import { parseArgs } from "node:util";
 import Redis, { ReplyError } from "ioredis";
 
 export interface UpstashGateway {
@@ -361,33 +362,30 @@ function sha256(text: string): Buffer {
   return createHash("sha256").update(text).digest();
 }
 
-const CLI_FLAGS = new Set(["port", "host", "redis-url", "token"]);
 const CLI_USAGE = "usage: upstash-gateway --token <t> [--port <p>] [--host <h>] [--redis-url <url>]";
 
-function parseCliArgs(argv: string[]): Map<string, string> {
-  const values = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i] ?? "";
-    const equalsAt = flag.indexOf("=");
-    const name = flag.slice(2, equalsAt === -1 ? undefined : equalsAt);
-    if (!flag.startsWith("--") || !CLI_FLAGS.has(name)) throw new Error(`unexpected argument: ${flag}\n${CLI_USAGE}`);
-    const value = equalsAt === -1 ? argv[++i] : flag.slice(equalsAt + 1);
-    if (value === undefined) throw new Error(`missing value for --${name}`);
-    values.set(name, value);
+function parseCliArgs(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: { port: { type: "string" }, host: { type: "string" }, "redis-url": { type: "string" }, token: { type: "string" } },
+      strict: true,
+    }).values;
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${CLI_USAGE}`);
   }
-  return values;
 }
 
 async function main(): Promise<void> {
   const args = parseCliArgs(process.argv.slice(2));
-  const token = args.get("token") ?? process.env.UPSTASH_REDIS_REST_TOKEN;
+  const token = args.token ?? process.env.UPSTASH_REDIS_REST_TOKEN;
   if (!token) throw new Error(CLI_USAGE);
-  const port = Number(args.get("port") ?? 0);
-  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`invalid --port: ${args.get("port")}`);
+  const port = Number(args.port ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`invalid --port: ${args.port}`);
   const gateway = await startUpstashGateway({
     port,
-    host: args.get("host"),
-    redisUrl: args.get("redis-url") ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
+    host: args.host,
+    redisUrl: args["redis-url"] ?? process.env.REDIS_URL ?? "redis://127.0.0.1:6379",
     token,
   });
   console.log(`Upstash REST gateway listening on ${gateway.url}`);

@@ -9,8 +9,8 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "./emulator-config";
+import { FirestoreTrigger, triggersFromFunctionsEmulator } from "./firestore-triggers";
 import { killGroup, waitForGroupExit } from "./processes";
-import { FirestoreTrigger, triggersFromFunctionsEmulator } from "./trigger-bridge";
 
 const firebaseBin = path.join(repoRoot, "node_modules", ".bin", "firebase");
 export const defaultRegion = "us-central1";

@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createConnection } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import { freePort } from "./ports";
 
 export interface RunningRedis {
@@ -79,7 +80,7 @@ async function waitForPong(port: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await ping(port)) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
   throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
 }

@@ -6,8 +6,8 @@ import { randomUUID } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { stripeWebhooks } from "../../functions/src/stripe/client";
-import { localStripeWebhookSecret } from "../start";
 import type { Instance } from "./instance";
+import { localStripePriceId, localStripeWebhookSecret } from "./local-stripe";
 
 let eventCounter = 0;
 export const newEventId = () => `evt_test_${randomUUID().replace(/-/g, "")}_${++eventCounter}`;
@@ -45,7 +45,7 @@ export function subscriptionEvent(options: SubscriptionEventOptions) {
         metadata: options.uid ? { uid: options.uid } : {},
         items: {
           object: "list",
-          data: [{ id: "si_1", object: "subscription_item", price: { id: options.priceId ?? "price_pro_monthly", object: "price" }, current_period_end: periodEndS }],
+          data: [{ id: "si_1", object: "subscription_item", price: { id: options.priceId ?? localStripePriceId("pro"), object: "price" }, current_period_end: periodEndS }],
         },
       },
     },

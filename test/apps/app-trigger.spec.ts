@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { staleAppScopes } from "../../functions/src/apps/triggers";
 import { firestore } from "../../functions/src/firestore";
+import { scopes } from "../../functions/src/redis/markers";
 import { markerVersion } from "../support/redis";
 import { triggersSettled } from "../support/stack";
 
@@ -10,32 +11,32 @@ describe("apps/{appId} trigger", () => {
 
   describe("staleAppScopes", () => {
     it("a public approved app created or deleted: the public list and the owner", () => {
-      assert.deepEqual(staleAppScopes(undefined, app({})).sort(), ["apps:owner:dev", "apps:public"]);
-      assert.deepEqual(staleAppScopes(app({}), undefined).sort(), ["apps:owner:dev", "apps:public"]);
+      assert.deepEqual(staleAppScopes(undefined, app({})).sort(), [scopes.appOwner("dev"), scopes.publicApps]);
+      assert.deepEqual(staleAppScopes(app({}), undefined).sort(), [scopes.appOwner("dev"), scopes.publicApps]);
     });
 
     it("public -> private: the public list (it was public) and the owner, not testers' views", () => {
-      assert.deepEqual(staleAppScopes(app({}), app({ private: true })).sort(), ["apps:owner:dev", "apps:public"]);
+      assert.deepEqual(staleAppScopes(app({}), app({ private: true })).sort(), [scopes.appOwner("dev"), scopes.publicApps]);
     });
 
     it("approved -> unapproved, or an edit of an unapproved app: testers' views too", () => {
-      assert.deepEqual(staleAppScopes(app({}), app({ approved: false })).sort(), ["apps:owner:dev", "apps:public", "apps:unapproved"]);
+      assert.deepEqual(staleAppScopes(app({}), app({ approved: false })).sort(), [scopes.appOwner("dev"), scopes.publicApps, scopes.unapprovedApps]);
       assert.deepEqual(staleAppScopes(app({ approved: false, private: true }), app({ approved: false, private: true, name: "m" })).sort(), [
-        "apps:owner:dev",
-        "apps:unapproved",
+        scopes.appOwner("dev"),
+        scopes.unapprovedApps,
       ]);
     });
 
     it("a disabled flip of a public approved app refreshes the public list", () => {
-      assert.ok(staleAppScopes(app({}), app({ disabled: true })).includes("apps:public"));
+      assert.ok(staleAppScopes(app({}), app({ disabled: true })).includes(scopes.publicApps));
     });
 
     it("an owner transfer refreshes both owners", () => {
-      assert.deepEqual(staleAppScopes(app({ private: true }), app({ private: true, uid: "new" })).sort(), ["apps:owner:dev", "apps:owner:new"]);
+      assert.deepEqual(staleAppScopes(app({ private: true }), app({ private: true, uid: "new" })).sort(), [scopes.appOwner("dev"), scopes.appOwner("new")]);
     });
 
     it("a missing or non-boolean flag reads as private / unapproved, like the read path", () => {
-      assert.deepEqual(staleAppScopes(undefined, { uid: "dev", approved: "yes" }).sort(), ["apps:owner:dev", "apps:unapproved"]);
+      assert.deepEqual(staleAppScopes(undefined, { uid: "dev", approved: "yes" }).sort(), [scopes.appOwner("dev"), scopes.unapprovedApps]);
     });
 
     it("a write that changes no field bumps nothing", () => {
@@ -47,9 +48,9 @@ describe("apps/{appId} trigger", () => {
     const dev = `trigger-dev-${randomUUID()}`;
     const ref = firestore().collection("apps").doc(`trigger-${randomUUID()}`);
     const versions = async () => ({
-      public: Number(await markerVersion("apps:public")),
-      unapproved: Number(await markerVersion("apps:unapproved")),
-      owner: Number(await markerVersion(`apps:owner:${dev}`)),
+      public: Number(await markerVersion(scopes.publicApps)),
+      unapproved: Number(await markerVersion(scopes.unapprovedApps)),
+      owner: Number(await markerVersion(scopes.appOwner(dev))),
     });
     await ref.set({ uid: dev, private: true, approved: false, status: "under-review", name: "x" });
     await triggersSettled();

@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
+import { enabledAppsKey, installsKey } from "../../functions/src/apps/enrichment";
+import type { AvailableApp } from "../../functions/src/apps/model";
 import { firestore } from "../../functions/src/firestore";
+import { scopes } from "../../functions/src/redis/markers";
 import { CallableError, CallAs, Instance } from "../../scripts/lib/instance";
 import { useInstancePair } from "../support/instance";
 import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
-
-interface ServedApp {
-  id: string;
-  name: string;
-  uid: string;
-  private: boolean;
-  approved: boolean;
-  status: string;
-  enabled: boolean;
-  installs: number;
-  rejected: boolean;
-  [field: string]: unknown;
-}
 
 const admin: CallAs = { uid: "apps-admin", claims: { admin: true } };
 
@@ -49,8 +40,8 @@ describe("apps marketplace", function () {
     });
   }
 
-  async function served(instance: Instance, uid: string): Promise<ServedApp[]> {
-    return (await instance.call<{ apps: ServedApp[] }>("getAvailableApps", {}, { uid })).apps;
+  async function served(instance: Instance, uid: string): Promise<AvailableApp[]> {
+    return (await instance.call<{ apps: AvailableApp[] }>("getAvailableApps", {}, { uid })).apps;
   }
 
   /** The ids served to `uid` among `ids` (other specs' apps are in the public list too). */
@@ -65,8 +56,6 @@ describe("apps marketplace", function () {
   async function untilServed(instance: Instance, uid: string, ids: readonly string[]): Promise<void> {
     await waitUntil(async () => (await servedIds(instance, uid, ids)).length === ids.length, 3_000, `${ids.join(", ")} to be served`);
   }
-
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
   const rejectsWith = (status: string, pattern?: RegExp) => (e: CallableError) => {
     assert.equal(e.status, status);
@@ -160,8 +149,8 @@ describe("apps marketplace", function () {
       const redis = testRedis();
       const fan = `fan-${r}`;
       const bystander = `bystander-${r}`;
-      await redis.sadd(`users:${fan}:enabled_apps`, ids.publicApproved);
-      await redis.set(`apps:${ids.publicApproved}:installs`, "7");
+      await redis.sadd(enabledAppsKey(fan), ids.publicApproved);
+      await redis.set(installsKey(ids.publicApproved), "7");
       const pick = async (uid: string) => (await served(a, uid)).find((app) => app.id === ids.publicApproved);
       // Warm the caches first so the command count below is enrichment (and marker polls) only.
       await served(a, fan);
@@ -208,19 +197,19 @@ describe("apps marketplace", function () {
       await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId]), untilServed(a, `second-${r}`, [appId])]);
       assert.deepEqual(await a.call("enableApp", { appId }, { uid: user }), { enabled: true });
       assert.deepEqual(await b.call("enableApp", { appId }, { uid: user }), { enabled: true });
-      assert.equal(await redis.get(`apps:${appId}:installs`), "1");
-      assert.equal(await redis.sismember(`users:${user}:enabled_apps`, appId), 1);
+      assert.equal(await redis.get(installsKey(appId)), "1");
+      assert.equal(await redis.sismember(enabledAppsKey(user), appId), 1);
       const shown = (await served(b, user)).find((app) => app.id === appId);
       assert.equal(shown?.enabled, true);
       assert.equal(shown?.installs, 1);
 
       assert.deepEqual(await a.call("enableApp", { appId }, { uid: `second-${r}` }), { enabled: true });
-      assert.equal(await redis.get(`apps:${appId}:installs`), "2");
+      assert.equal(await redis.get(installsKey(appId)), "2");
 
       assert.deepEqual(await a.call("disableApp", { appId }, { uid: user }), { enabled: false });
       assert.deepEqual(await a.call("disableApp", { appId }, { uid: user }), { enabled: false });
-      assert.equal(await redis.get(`apps:${appId}:installs`), "1");
-      assert.equal(await redis.sismember(`users:${user}:enabled_apps`, appId), 0);
+      assert.equal(await redis.get(installsKey(appId)), "1");
+      assert.equal(await redis.sismember(enabledAppsKey(user), appId), 0);
       assert.equal((await served(a, user)).find((app) => app.id === appId)?.enabled, false);
     });
 
@@ -230,7 +219,7 @@ describe("apps marketplace", function () {
         await assert.rejects(a.call("enableApp", { appId: id }, { uid }), rejectsWith("NOT_FOUND"));
         await assert.rejects(a.call("disableApp", { appId: id }, { uid }), rejectsWith("NOT_FOUND"));
       }
-      assert.equal(await testRedis().exists(`users:${uid}:enabled_apps`, `apps:${hiddenId}:installs`), 0);
+      assert.equal(await testRedis().exists(enabledAppsKey(uid), installsKey(hiddenId)), 0);
     });
 
     it("bad input: unauthenticated, or invalid-argument naming the field, and nothing written", async () => {
@@ -241,7 +230,7 @@ describe("apps marketplace", function () {
       for (const data of [{}, { appId: 5 }, { appId: "" }, { appId: "x".repeat(129) }, { appId: `apps/${appId}` }, { appId: ".." }, { appId, extra: 1 }]) {
         await assert.rejects(a.call("enableApp", data, { uid }), rejectsWith("INVALID_ARGUMENT", "extra" in data ? /extra/ : /appId/), JSON.stringify(data));
       }
-      assert.equal(await testRedis().exists(`users:${uid}:enabled_apps`), 0);
+      assert.equal(await testRedis().exists(enabledAppsKey(uid)), 0);
     });
   });
 
@@ -315,9 +304,9 @@ describe("apps marketplace", function () {
       assert.deepEqual(await servedIds(a, tester, [appId]), [appId]);
       assert.deepEqual(await servedIds(b, tester, [appId]), [appId]);
 
-      const markerBefore = await markerVersion(`tester:${tester}`);
+      const markerBefore = await markerVersion(scopes.tester(tester));
       await a.call("removeTester", { uid: tester }, admin);
-      await waitUntil(async () => (await markerVersion(`tester:${tester}`)) !== markerBefore, 5_000, "the tester marker");
+      await waitUntil(async () => (await markerVersion(scopes.tester(tester))) !== markerBefore, 5_000, "the tester marker");
       const elapsedMs = await waitUntil(
         async () => {
           const [fromA, fromB] = await Promise.all([servedIds(a, tester, [appId]), servedIds(b, tester, [appId])]);
@@ -342,9 +331,9 @@ describe("apps marketplace", function () {
         "both instances to serve the public app",
       );
 
-      const markerBefore = await markerVersion("apps:public");
+      const markerBefore = await markerVersion(scopes.publicApps);
       await appDoc(appId).update({ private: true });
-      await waitUntil(async () => (await markerVersion("apps:public")) !== markerBefore, 5_000, "the public-apps marker");
+      await waitUntil(async () => (await markerVersion(scopes.publicApps)) !== markerBefore, 5_000, "the public-apps marker");
       const elapsedMs = await waitUntil(
         async () => {
           const [fromA, fromB] = await Promise.all([servedIds(a, user, [appId]), servedIds(b, user, [appId])]);

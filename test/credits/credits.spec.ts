@@ -1,19 +1,16 @@
 import assert from "node:assert/strict";
-import { FieldValue } from "../../functions/node_modules/firebase-admin/lib/firestore/index";
-import { hourlyUsageWrite } from "../../functions/src/credits/usage";
+import type * as AdminFirestore from "firebase-admin/firestore";
+import { thresholdKey } from "../../functions/src/credits/threshold";
+import { hourlyUsageWrite, UsageResult } from "../../functions/src/credits/usage";
 import { newUid, paidSubscription, seedUsage, usageCol, userDoc } from "../support/credits";
+import { firebaseAdminFirestore } from "../../scripts/lib/functions-deps";
 import { CallableError, Instance } from "../../scripts/lib/instance";
 import { useInstancePair } from "../support/instance";
 import { testRedis } from "../support/redis";
 import { waitUntil } from "../support/wait";
 import { stack, triggersSettled } from "../support/stack";
 
-interface UsageResult {
-  remainingSeconds: number | null;
-  hasCredits: boolean;
-  freemiumThresholdReached: boolean;
-  action: string;
-}
+const { FieldValue } = firebaseAdminFirestore();
 
 describe("transcription credits", function () {
   this.timeout(60_000);
@@ -82,8 +79,8 @@ describe("transcription credits", function () {
     it("the one write carries server increments for both counters", () => {
       const { id, data } = hourlyUsageWrite(new Date(Date.UTC(2026, 0, 31, 23, 59)), 42, 7);
       assert.equal(id, "2026-01-31-23");
-      assert.ok((data.transcription_seconds as FieldValue).isEqual(FieldValue.increment(42)));
-      assert.ok((data.words_transcribed as FieldValue).isEqual(FieldValue.increment(7)));
+      assert.ok((data.transcription_seconds as AdminFirestore.FieldValue).isEqual(FieldValue.increment(42)));
+      assert.ok((data.words_transcribed as AdminFirestore.FieldValue).isEqual(FieldValue.increment(7)));
       assert.deepEqual([data.year, data.month, data.day, data.hour, data.id], [2026, 1, 31, 23, "2026-01-31-23"]);
     });
 
@@ -198,7 +195,7 @@ describe("transcription credits", function () {
         await a.advanceClock(nextMonthMs - now.getTime());
         const fresh = await record(a, uid, 60, "long");
         assert.deepEqual([fresh.remainingSeconds, fresh.freemiumThresholdReached], [1740, false], "a new month's allowance");
-        assert.equal(await testRedis().get(`credits:threshold:${uid}:long`), null, "the session's threshold key is deleted");
+        assert.equal(await testRedis().get(thresholdKey(uid, "long")), null, "the session's threshold key is deleted");
         const next = new Date(nextMonthMs);
         const ids = (await usageCol(uid).get()).docs.map((d) => d.id);
         assert.ok(ids.some((id) => id.startsWith(`${next.getUTCFullYear()}-${String(next.getUTCMonth() + 1).padStart(2, "0")}-01-`)), `usage went to the new month: ${ids}`);

@@ -6,6 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { monthUsageByAggregation, monthUsageByScan } from "../../functions/src/credits/remaining";
+import { hourlyUsageDocId } from "../../functions/src/credits/time";
 import { firestore } from "../../functions/src/firestore";
 import { newUid, usageCol } from "../support/credits";
 import { stack } from "../support/stack";
@@ -17,12 +18,11 @@ describe("monthly usage sum: aggregation vs scan", function () {
     const uid = newUid("sum");
     const month = { year: 2026, month: 1 };
     let expected = 0;
-    const pad2 = (n: number) => String(n).padStart(2, "0");
     for (let day = 1; day <= 31; day += 10) {
       const batch = firestore().batch();
       for (let d = day; d < Math.min(day + 10, 32); d++) {
         for (let hour = 0; hour < 24; hour++) {
-          const id = `2026-01-${pad2(d)}-${pad2(hour)}`;
+          const id = hourlyUsageDocId(new Date(Date.UTC(2026, 0, d, hour)));
           const seconds = (d * 24 + hour) % 50;
           expected += seconds;
           batch.set(usageCol(uid).doc(id), { transcription_seconds: seconds, words_transcribed: 1, year: 2026, month: 1, day: d, hour, id });
@@ -31,7 +31,8 @@ describe("monthly usage sum: aggregation vs scan", function () {
       await batch.commit();
     }
     // Another month's documents must not count.
-    await usageCol(uid).doc("2026-02-01-00").set({ transcription_seconds: 999, year: 2026, month: 2, day: 1, hour: 0, id: "2026-02-01-00" });
+    const february = hourlyUsageDocId(new Date(Date.UTC(2026, 1, 1, 0)));
+    await usageCol(uid).doc(february).set({ transcription_seconds: 999, year: 2026, month: 2, day: 1, hour: 0, id: february });
 
     const measure = async (label: string, run: () => Promise<number>) => {
       await run(); // warm the channel

@@ -6,14 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import type * as AdminFirestore from "../../functions/node_modules/firebase-admin/lib/firestore/index";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Firestore } from "firebase-admin/firestore";
 import { FirestoreFallback, startFirestoreFallback } from "../../scripts/lib/firestore-fallback";
-import { firestoreOn } from "../support/firestore-on";
+import { firestoreOn } from "../../scripts/lib/firestore-on";
 
 describe("offline stand-in Firestore: transactions and commits", function () {
   this.timeout(30_000);
   let fallback: FirestoreFallback;
-  let db: AdminFirestore.Firestore;
+  let db: Firestore;
   const firestore = () => db;
 
   before(async () => {
@@ -33,7 +34,7 @@ describe("offline stand-in Firestore: transactions and commits", function () {
       Array.from({ length: 10 }, () =>
         firestore().runTransaction(async (tx) => {
           const n = ((await tx.get(ref)).get("n") as number) ?? 0;
-          await new Promise((r) => setTimeout(r, 5)); // let the others try to interleave
+          await sleep(5); // let the others try to interleave
           tx.set(ref, { n: n + 1 });
         }),
       ),

@@ -5,14 +5,11 @@
  *
  * The spec runs its own proxy and client, so the counts are not disturbed by other specs.
  */
-// The SDK's types declare an ambient module, so they are referenced rather than imported by path.
-/// <reference path="../../functions/node_modules/@google-cloud/firestore/types/firestore.d.ts" />
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import { createRequire } from "node:module";
-import path from "node:path";
 import type * as FirestoreModule from "@google-cloud/firestore";
 import { startReadCountingProxy, ReadCountingProxy } from "../../scripts/lib/firestore-read-proxy";
+import { googleCloudFirestore } from "../../scripts/lib/functions-deps";
 import { stack } from "../support/stack";
 
 /** The emulator the proxy fronts: the global stack's, unless a developer points at their own. */
@@ -20,10 +17,7 @@ function emulatorHost(): string {
   return process.env.READ_PROXY_SPEC_EMULATOR_HOST ?? stack().firestore.emulatorHost;
 }
 
-// The functions' own copy of the SDK (the root has none).
-const { Firestore, AggregateField, GrpcStatus } = createRequire(path.join(__dirname, "../../functions/package.json"))(
-  "@google-cloud/firestore",
-) as typeof FirestoreModule;
+const { Firestore, AggregateField, GrpcStatus } = googleCloudFirestore();
 
 describe("Firestore read-counting proxy", function () {
   this.timeout(60_000);

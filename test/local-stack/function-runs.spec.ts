@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { setTimeout as sleep } from "node:timers/promises";
 import { FunctionRuns } from "../../scripts/lib/function-runs";
 
 const queueLine = (queued: number, running: number) =>
@@ -20,12 +21,12 @@ describe("FunctionRuns (the Functions emulator's work queue, from its --debug ou
     runs.read(queueLine(0, 1));
     let settled = false;
     const waiting = runs.settled({ quietMs: 400, timeoutMs: 10_000 }).then(() => (settled = true));
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.equal(settled, false, "a running execution holds it");
     nowMs = 1_000;
     runs.read(queueLine(0, 0));
     nowMs = 1_300;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
     assert.equal(settled, false, "quiet for 300 ms only");
     nowMs = 1_400;
     await waiting;

@@ -5,16 +5,16 @@
  */
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
 import { createConnection } from "node:net";
-import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
-import type * as AdminApp from "../../functions/node_modules/firebase-admin/lib/app/index";
-import type * as AdminFirestore from "../../functions/node_modules/firebase-admin/lib/firestore/index";
+import { markerKey, scopes } from "../../functions/src/redis/markers";
+import { CallableError, callCallable, signInWithPassword } from "../../scripts/lib/emulator-client";
 import { chooseFirestoreEmulator } from "../../scripts/lib/firestore-emulator";
+import { firestoreOn } from "../../scripts/lib/firestore-on";
+import { firebaseAdminApp } from "../../scripts/lib/functions-deps";
+import { demoPassword } from "../../scripts/seed";
 import { LocalStack, startLocalStack } from "../../scripts/start";
-
-const functionsRequire = createRequire(path.join(__dirname, "../../functions/src/index.ts"));
 
 /** Pids whose parent is this process (e.g. the global test stack's redis-server). */
 function childPids(): Set<number> {
@@ -55,28 +55,13 @@ function groupAlive(processGroup: number): boolean {
 
 const portOf = (urlOrHost: string) => Number(new URL(urlOrHost.includes("://") ? urlOrHost : `http://${urlOrHost}`).port);
 
-async function signIn(stack: LocalStack, email: string): Promise<{ idToken: string; localId: string }> {
-  const response = await fetch(
-    `http://${stack.authEmulatorHost}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any`,
-    {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email, password: "password", returnSecureToken: true }),
-    },
-  );
-  assert.equal(response.status, 200, await response.clone().text());
-  return (await response.json()) as { idToken: string; localId: string };
-}
+const signIn = (stack: LocalStack, email: string) => signInWithPassword(stack.authEmulatorHost, email, demoPassword);
 
-async function callPing(stack: LocalStack, idToken?: string) {
-  const url = stack.callables.ping;
-  assert.ok(url, "ping is listed among the callables");
-  const response = await fetch(url, {
-    method: "POST",
-    headers: { "content-type": "application/json", ...(idToken ? { authorization: `Bearer ${idToken}` } : {}) },
-    body: JSON.stringify({ data: {} }),
-  });
-  return { status: response.status, body: (await response.json()) as { result?: { uid: string }; error?: { status: string } } };
+/** ping, as listed among the stack's callables. */
+function callPing(stack: LocalStack, idToken?: string): Promise<{ uid: string }> {
+  assert.ok(stack.callables.ping, "ping is listed among the callables");
+  assert.equal(stack.callables.ping, `${stack.functionsBaseUrl}/ping`);
+  return callCallable(stack.functionsBaseUrl, "ping", {}, idToken);
 }
 
 describe("local stack launcher (startLocalStack, end to end)", function () {
@@ -112,16 +97,18 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
 
   it("ping with Alice's ID token from the Auth emulator answers her uid", async () => {
     const alice = await signIn(stack, "alice@example.com");
-    assert.equal(alice.localId, stack.users.alice?.uid);
-    const { status, body } = await callPing(stack, alice.idToken);
-    assert.equal(status, 200);
-    assert.deepEqual(body, { result: { uid: alice.localId } });
+    assert.equal(alice.uid, stack.users.alice?.uid);
+    // An HTTP 200 with a `result` (callCallable rejects anything else).
+    assert.deepEqual(await callPing(stack, alice.idToken), { uid: alice.uid });
   });
 
   it("ping without a token answers 401 unauthenticated", async () => {
-    const { status, body } = await callPing(stack);
-    assert.equal(status, 401);
-    assert.equal(body.error?.status, "UNAUTHENTICATED");
+    await assert.rejects(callPing(stack), (error: unknown) => {
+      assert.ok(error instanceof CallableError, String(error));
+      assert.equal(error.httpStatus, 401);
+      assert.equal(error.status, "UNAUTHENTICATED");
+      return true;
+    });
   });
 
   it("the rules deny Alice's client read of testers/<her uid> through the Firestore REST API, and allow her users doc", async function () {
@@ -132,9 +119,9 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
     const alice = await signIn(stack, "alice@example.com");
     const documents = `http://${stack.firestoreHost}/v1/projects/${stack.projectId}/databases/(default)/documents`;
     const get = (docPath: string) => fetch(`${documents}/${docPath}`, { headers: { authorization: `Bearer ${alice.idToken}` } });
-    const tester = await get(`testers/${alice.localId}`);
+    const tester = await get(`testers/${alice.uid}`);
     assert.equal(tester.status, 403, await tester.text());
-    const own = await get(`users/${alice.localId}`);
+    const own = await get(`users/${alice.uid}`);
     assert.equal(own.status, 200, await own.text());
   });
 
@@ -146,31 +133,26 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
 
   it("a write to testers/<uid> reaches onTesterWritten in the Functions emulator, which bumps inv:tester:<uid>", async () => {
     const uid = stack.users.alice?.uid ?? "";
-    const { initializeApp, deleteApp } = functionsRequire("firebase-admin/app") as typeof AdminApp;
-    const { getFirestore } = functionsRequire("firebase-admin/firestore") as typeof AdminFirestore;
-    const app = initializeApp({ projectId: stack.projectId }, "start-e2e-spec");
-    // The client reads FIRESTORE_EMULATOR_HOST (the global test stack's) once, when built.
-    const saved = process.env.FIRESTORE_EMULATOR_HOST;
-    process.env.FIRESTORE_EMULATOR_HOST = stack.firestoreHost;
-    const db = getFirestore(app);
-    process.env.FIRESTORE_EMULATOR_HOST = saved;
+    const testerMarker = markerKey(scopes.tester(uid));
+    // Not the global test stack's Firestore: this stack's.
+    const { app, db } = firestoreOn(stack.firestoreHost, stack.projectId, "start-e2e-spec");
     const redis = new Redis(stack.redisUrl);
     try {
       // The seed made alice a tester already, so the marker starts at that version.
-      const seededVersion = Number((await redis.get(`inv:tester:${uid}`)) ?? 0);
+      const seededVersion = Number((await redis.get(testerMarker)) ?? 0);
       const writtenAt = Date.now();
       await db.doc(`testers/${uid}`).set({ uid, apps: ["e2e-app"], added_at: writtenAt });
       let marker = seededVersion;
       while (marker === seededVersion && Date.now() - writtenAt < 10_000) {
-        marker = Number((await redis.get(`inv:tester:${uid}`)) ?? 0);
-        if (marker === seededVersion) await new Promise((r) => setTimeout(r, 50));
+        marker = Number((await redis.get(testerMarker)) ?? 0);
+        if (marker === seededVersion) await sleep(50);
       }
       assert.equal(marker, seededVersion + 1, "the emulated trigger bumped the marker within 10 s");
       await stack.bridge?.waitForIdle();
-      assert.equal(Number(await redis.get(`inv:tester:${uid}`)), seededVersion + 1, "delivered once");
+      assert.equal(Number(await redis.get(testerMarker)), seededVersion + 1, "delivered once");
     } finally {
       redis.disconnect();
-      await deleteApp(app);
+      await firebaseAdminApp().deleteApp(app);
     }
   });
 

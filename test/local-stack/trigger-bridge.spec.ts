@@ -11,26 +11,20 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { createRequire } from "node:module";
-import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
-import type * as AdminApp from "../../functions/node_modules/firebase-admin/lib/app/index";
-import type * as AdminFirestore from "../../functions/node_modules/firebase-admin/lib/firestore/index";
-import type * as V2Firestore from "../../functions/node_modules/firebase-functions/lib/v2/providers/firestore";
+import type { App } from "firebase-admin/app";
+import type { Firestore } from "firebase-admin/firestore";
+import { markerKey, scopes } from "../../functions/src/redis/markers";
+import { FirestoreCloudEvent } from "../../scripts/lib/firestore-cloud-event";
 import { startFirestoreFallback, FirestoreFallback } from "../../scripts/lib/firestore-fallback";
-import {
-  FirestoreCloudEvent,
-  FirestoreTrigger,
-  TriggerBridge,
-  startTriggerBridge,
-  triggersFromModule,
-} from "../../scripts/lib/trigger-bridge";
-import { firestoreOn } from "../support/firestore-on";
+import { firestoreOn } from "../../scripts/lib/firestore-on";
+import { FirestoreTrigger, triggersFromModule } from "../../scripts/lib/firestore-triggers";
+import { firebaseAdminApp, firebaseAdminFirestore, firebaseFunctionsFirestore } from "../../scripts/lib/functions-deps";
+import { TriggerBridge, startTriggerBridge } from "../../scripts/lib/trigger-bridge";
 import { projectId, stack } from "../support/stack";
 
 const writtenType = "google.cloud.firestore.document.v1.written";
-// The functions' own copies of firebase-admin / firebase-functions (the root has none).
-const functionsRequire = createRequire(path.join(__dirname, "../../functions/src/index.ts"));
 
 interface ProbeCall {
   params: Record<string, string>;
@@ -44,9 +38,9 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
   let fallback: FirestoreFallback;
   let redisClient: Redis;
   let bridge: TriggerBridge;
-  let adminApp: AdminApp.App;
-  let db: AdminFirestore.Firestore;
-  let FieldValue: typeof AdminFirestore.FieldValue;
+  let adminApp: App;
+  let db: Firestore;
+  const { FieldValue } = firebaseAdminFirestore();
   let functionsModule: Record<string, unknown>;
   let triggers: FirestoreTrigger[];
   const deliveries: { triggerId: string; event: FirestoreCloudEvent }[] = [];
@@ -55,7 +49,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
   let failNextDelivery = false;
   let deliveryDelayMs = 0;
 
-  const marker = (uid: string) => redisClient.get(`inv:tester:${uid}`);
+  const marker = (uid: string) => redisClient.get(markerKey(scopes.tester(uid)));
   const deliveriesFor = (documentPath: string, triggerId = "onTesterWritten") =>
     deliveries.filter((d) => d.triggerId === triggerId && d.event.document === documentPath);
   const newUid = () => `u-${randomBytes(4).toString("hex")}`;
@@ -67,10 +61,9 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
     // The deployed functions as the global stack loaded them (its environment: Redis gateway).
     functionsModule = require("../../functions/src/index") as Record<string, unknown>;
     ({ app: adminApp, db } = firestoreOn(fallback.host, projectId, "trigger-bridge-spec"));
-    FieldValue = (functionsRequire("firebase-admin/firestore") as typeof AdminFirestore).FieldValue;
 
     // A probe written with the functions' SDK: shows the params and Change a handler gets.
-    const { onDocumentWritten } = functionsRequire("firebase-functions/v2/firestore") as typeof V2Firestore;
+    const { onDocumentWritten } = firebaseFunctionsFirestore();
     const probe = onDocumentWritten("probes/{group}/items/{item}", async (event) => {
       probeCalls.push({
         params: { ...event.params },
@@ -90,7 +83,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
       log: (message) => logged.push(message),
       deliver: async (triggerId, event) => {
         deliveries.push({ triggerId, event });
-        if (deliveryDelayMs > 0) await new Promise((r) => setTimeout(r, deliveryDelayMs));
+        if (deliveryDelayMs > 0) await sleep(deliveryDelayMs);
         if (failNextDelivery) {
           failNextDelivery = false;
           throw new Error("simulated delivery failure");
@@ -104,7 +97,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
   after(async function () {
     this.timeout(20_000);
     await bridge?.close();
-    if (adminApp) await (functionsRequire("firebase-admin/app") as typeof AdminApp).deleteApp(adminApp);
+    if (adminApp) await firebaseAdminApp().deleteApp(adminApp);
     redisClient?.disconnect();
     await fallback?.close();
   });
@@ -321,7 +314,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
       await bridge.waitForIdle();
       assert.equal(deliveriesFor(`testers/${uid}`).length, 2);
     } finally {
-      await (functionsRequire("firebase-admin/app") as typeof AdminApp).deleteApp(other.app);
+      await firebaseAdminApp().deleteApp(other.app);
     }
   });
 });

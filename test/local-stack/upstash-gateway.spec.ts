@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import IORedis from "ioredis";
 import { Redis } from "@upstash/redis";
 import { RunningRedis, startRedisServer } from "../../scripts/lib/redis-server";
@@ -155,7 +156,7 @@ describe("local Upstash REST gateway", function () {
       assert.equal(await redis.expire(key("missing"), 50), 0);
 
       await redis.set(shortLived, "v", { px: 100 });
-      await new Promise((resolve) => setTimeout(resolve, 250));
+      await sleep(250);
       assert.equal(await redis.get(shortLived), null);
     });
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
+import { scopes } from "../../functions/src/redis/markers";
 import { CallableError, Instance } from "../../scripts/lib/instance";
 import { useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
@@ -64,9 +65,9 @@ describe("mentor notification frequency", function () {
     await userDoc(uid).set({ mentor_notification_frequency: 1 });
     await triggersSettled();
     assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 });
-    const markerBefore = await markerVersion(`mentor:${uid}`);
+    const markerBefore = await markerVersion(scopes.mentor(uid));
     await a.call("setMentorNotificationFrequency", { frequency: 5 }, { uid });
-    await waitUntil(async () => (await markerVersion(`mentor:${uid}`)) !== markerBefore, 5_000, "the mentor marker");
+    await waitUntil(async () => (await markerVersion(scopes.mentor(uid))) !== markerBefore, 5_000, "the mentor marker");
     const elapsedMs = await waitUntil(
       async () => ((await b.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency === 5),
       5_000,
@@ -107,13 +108,13 @@ describe("mentor notification frequency", function () {
     const uid = newUid();
     await userDoc(uid).set({ mentor_notification_frequency: 2, display_name: "a" });
     await triggersSettled();
-    const v1 = await markerVersion(`mentor:${uid}`);
+    const v1 = await markerVersion(scopes.mentor(uid));
     assert.notEqual(v1, null);
     await userDoc(uid).set({ display_name: "b" }, { merge: true });
     await triggersSettled();
-    assert.equal(await markerVersion(`mentor:${uid}`), v1, "another field changed: no bump");
+    assert.equal(await markerVersion(scopes.mentor(uid)), v1, "another field changed: no bump");
     await userDoc(uid).set({ mentor_notification_frequency: 3 }, { merge: true });
     await triggersSettled();
-    assert.equal(Number(await markerVersion(`mentor:${uid}`)), Number(v1) + 1);
+    assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(v1) + 1);
   });
 });

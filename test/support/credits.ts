@@ -1,18 +1,18 @@
 /** Test data for the credits path: users with a subscription and this month's usage. */
 import { randomUUID } from "node:crypto";
+import { hourlyUsageDocId } from "../../functions/src/credits/time";
 import { firestore } from "../../functions/src/firestore";
+import { localStripePriceId } from "../../scripts/lib/local-stripe";
 
 export const newUid = (prefix = "credits") => `${prefix}-${randomUUID()}`;
 export const userDoc = (uid: string) => firestore().collection("users").doc(uid);
 export const usageCol = (uid: string) => userDoc(uid).collection("hourly_usage");
 
-const pad2 = (n: number) => String(n).padStart(2, "0");
-
 /** Writes `seconds` of usage into one hour document of the UTC month of `at` (default now). */
 export async function seedUsage(uid: string, seconds: number, at: Date = new Date(), hour = 0): Promise<void> {
   const year = at.getUTCFullYear();
   const month = at.getUTCMonth() + 1;
-  const id = `${year}-${pad2(month)}-01-${pad2(hour)}`;
+  const id = hourlyUsageDocId(new Date(Date.UTC(year, month - 1, 1, hour)));
   await usageCol(uid).doc(id).set({ transcription_seconds: seconds, words_transcribed: 0, year, month, day: 1, hour, id });
 }
 
@@ -23,7 +23,7 @@ export function paidSubscription(plan: "pro" | "unlimited", periodEndS = Math.fl
     status: "active",
     current_period_end: periodEndS,
     stripe_subscription_id: `sub_${randomUUID()}`,
-    current_price_id: `price_${plan}_monthly`,
+    current_price_id: localStripePriceId(plan),
     cancel_at_period_end: false,
     stripe_event_created: 1,
     stripe_event_rank: 0,

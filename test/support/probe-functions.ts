@@ -5,9 +5,9 @@
  */
 import { createCache } from "../../functions/src/cache/instance";
 import { firestore } from "../../functions/src/firestore";
-import { httpsV2 } from "./functions-deps";
+import { firebaseFunctionsHttps } from "../../scripts/lib/functions-deps";
 
-const { onCall } = httpsV2;
+const { onCall } = firebaseFunctionsHttps();
 
 const sensitiveCache = createCache<unknown>({ name: "probeSensitive", ttlMs: 30_000, maxEntries: 100, maxBytes: 100_000, securitySensitive: true });
 const openCache = createCache<unknown>({ name: "probeOpen", ttlMs: 30_000, maxEntries: 100, maxBytes: 100_000 });

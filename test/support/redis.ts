@@ -1,4 +1,5 @@
 import { Redis } from "@upstash/redis";
+import { markerKey } from "../../functions/src/redis/markers";
 import { stack } from "./stack";
 
 /** An official Upstash client on the test stack's gateway, for assertions on Redis state. */
@@ -8,5 +9,5 @@ export function testRedis(): Redis {
 }
 
 export async function markerVersion(scope: string): Promise<string | null> {
-  return testRedis().get<string>(`inv:${scope}`);
+  return testRedis().get<string>(markerKey(scope));
 }

@@ -4,13 +4,25 @@
  * Signs with STRIPE_WEBHOOK_SECRET, else the one `npm start` wrote to functions/.secret.local,
  * else the local stack's default. The events and signing: scripts/lib/stripe-events.ts.
  */
-import { localStripeWebhookSecret } from "../../scripts/start";
+import { parseArgs } from "node:util";
+import { localStripePriceId, localStripeWebhookSecret } from "../../scripts/lib/local-stripe";
 import { localSuiteSecret, signatureHeader, subscriptionEvent } from "../../scripts/lib/stripe-events";
 
+const usage = "usage: test/support/stripe.ts <webhook-url> <uid> [price-id] [status]";
+
+/** The positional arguments, or undefined when they do not fit the usage. */
+function parseCommandLine(argv: string[]): string[] | undefined {
+  try {
+    return parseArgs({ args: argv, allowPositionals: true, strict: true }).positionals;
+  } catch {
+    return undefined; // an option: this command takes none
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
-  const [url, uid, priceId = "price_pro_monthly", status = "active"] = argv;
+  const [url, uid, priceId = localStripePriceId("pro"), status = "active"] = parseCommandLine(argv) ?? [];
   if (!url || !uid) {
-    console.error("usage: test/support/stripe.ts <webhook-url> <uid> [price-id] [status]");
+    console.error(usage);
     process.exitCode = 2;
     return;
   }

@@ -5,7 +5,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { AvailableApp } from "../functions/src/apps/model";
+import type { FleetView } from "../functions/src/cache/fleet-view";
+import { callCallable, signInWithPassword } from "./lib/emulator-client";
+import { localStripePriceId } from "./lib/local-stripe";
 import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "./lib/stripe-events";
+import { demoPassword } from "./seed";
 
 interface StackInfo {
   functionsBaseUrl: string;
@@ -21,39 +27,26 @@ function stackInfo(): StackInfo {
 }
 
 const info = stackInfo();
-const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function signIn(email: string): Promise<{ uid: string; idToken: string }> {
-  const response = await fetch(`http://${info.authEmulatorHost}/identitytoolkit.googleapis.com/v1/accounts:signInWithPassword?key=any`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ email, password: "password", returnSecureToken: true }),
-  });
-  if (!response.ok) throw new Error(`sign-in of ${email} failed (is \`npm start\` running?): ${await response.text()}`);
-  const body = (await response.json()) as { localId: string; idToken: string };
-  return { uid: body.localId, idToken: body.idToken };
+  try {
+    return await signInWithPassword(info.authEmulatorHost, email, demoPassword);
+  } catch (error) {
+    throw new Error(`sign-in of ${email} failed (is \`npm start\` running?): ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 
-async function call<T = unknown>(name: string, data: unknown, as: { idToken: string }): Promise<T> {
-  const response = await fetch(`${info.functionsBaseUrl}/${name}`, {
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${as.idToken}` },
-    body: JSON.stringify({ data }),
-  });
-  const body = (await response.json()) as { result?: T; error?: { status: string; message: string } };
-  if (body.error) throw new Error(`${name}: ${body.error.status} ${body.error.message}`);
-  return body.result as T;
-}
+const call = <T = unknown>(name: string, data: unknown, as: { idToken: string }): Promise<T> => callCallable<T>(info.functionsBaseUrl, name, data, as.idToken);
 
 function show(label: string, value: unknown): void {
   console.log(`  ${label.padEnd(58)} ${typeof value === "string" ? value : JSON.stringify(value)}`);
 }
 
-type Apps = { apps: { id: string; enabled: boolean; installs: number; rejected: boolean }[] };
+type Apps = { apps: AvailableApp[] };
 const appList = (result: Apps) => result.apps.map((a) => `${a.id}${a.enabled ? "(enabled)" : ""}${a.rejected ? "(rejected)" : ""}`).join(", ");
 
 async function sendSubscription(uid: string, status: string, created: number): Promise<number> {
-  const event = subscriptionEvent({ customer: `cus_demo_${uid.slice(0, 12)}`, uid, status, priceId: "price_pro_monthly", subscriptionId: `sub_demo_${uid.slice(0, 12)}`, created });
+  const event = subscriptionEvent({ customer: `cus_demo_${uid.slice(0, 12)}`, uid, status, priceId: localStripePriceId("pro"), subscriptionId: `sub_demo_${uid.slice(0, 12)}`, created });
   const payload = JSON.stringify(event);
   const secret = localSuiteSecret();
   const response = await fetch(`${info.functionsBaseUrl}/stripeWebhook`, {
@@ -68,6 +61,7 @@ async function main() {
   console.log(`Demo against ${info.functionsBaseUrl}\n`);
   const [alice, bob, carol] = await Promise.all(["alice", "bob", "carol"].map((name) => signIn(`${name}@example.com`)));
   if (!alice || !bob || !carol) throw new Error("demo users missing: restart `npm start` to seed them");
+  const startedAtMs = Date.now();
 
   console.log("Marketplace (alice: developer and tester; carol: plain user)");
   show("alice getAvailableApps", appList(await call<Apps>("getAvailableApps", {}, alice)));
@@ -78,11 +72,12 @@ async function main() {
 
   console.log("\nTester flip (bob is an admin; the testers/{uid} trigger bumps alice's marker)");
   show("bob removeTester alice", await call("removeTester", { uid: alice.uid }, bob));
-  await pause(markerPollMs + 500);
+  await sleep(markerPollMs + 500);
   show("alice getAvailableApps (no tester apps)", appList(await call<Apps>("getAvailableApps", {}, alice)));
   show("bob addTester alice", await call("addTester", { uid: alice.uid, apps: ["bob-beta-voice", "alice-journal"] }, bob));
-  await pause(markerPollMs + 500);
+  await sleep(markerPollMs + 500);
   show("alice getAvailableApps (tester apps back)", appList(await call<Apps>("getAvailableApps", {}, alice)));
+  const flipSeenAtMs = Date.now();
 
   console.log("\nMentor notification frequency");
   show("alice getMentorNotificationFrequency", await call("getMentorNotificationFrequency", {}, alice));
@@ -93,28 +88,78 @@ async function main() {
 
   console.log("\nCredits (carol: basic plan, near the freemium threshold)");
   show("Stripe: carol's subscription canceled (reset for this demo)", `HTTP ${await sendSubscription(carol.uid, "canceled", nowS() - 1)}`);
-  await pause(markerPollMs + 500);
+  await sleep(markerPollMs + 500);
   const sessionId = `demo-${Date.now()}`;
   show("carol getCredits", await call("getCredits", {}, carol));
   show("carol recordTranscriptionUsage 60 s", await call("recordTranscriptionUsage", { sessionId, transcriptionSeconds: 60 }, carol));
   show("carol recordTranscriptionUsage 60 s", await call("recordTranscriptionUsage", { sessionId, transcriptionSeconds: 60 }, carol));
   show("Stripe: carol upgrades to pro (signed customer.subscription.updated)", `HTTP ${await sendSubscription(carol.uid, "active", nowS())}`);
-  await pause(markerPollMs + 500);
+  await sleep(markerPollMs + 500);
   show("carol recordTranscriptionUsage 60 s (same session)", await call("recordTranscriptionUsage", { sessionId, transcriptionSeconds: 60 }, carol));
   show("carol getCredits", await call("getCredits", {}, carol));
 
-  console.log("\nLive cache figures of the instance (cacheStats, as bob)");
-  const response = await fetch(`${info.functionsBaseUrl}/cacheStats`, { headers: { authorization: `Bearer ${bob.idToken}` } });
-  const stats = (await response.json()) as {
-    caches: { name: string; entries: number; bytes: number; hits: number; misses: number; hitRate: number; fetches: number; collapsedFetches: number }[];
-    markers: { markerChecks: number; markerChangesSeen: number; trackedScopes: number; markersHealthy: boolean };
-  };
+  console.log("\nThe fleet's cache figures (cacheStats, as bob)");
+  // Each function's instances publish their figures at most once a minute (riding on a marker
+  // poll), so the snapshots carrying this demo's calls arrive within about a minute: keep a
+  // little traffic going until they do.
+  process.stdout.write("  instances publish at most once a minute; waiting for this demo's figures ");
+  const deadline = Date.now() + 90_000;
+  let stats = await fleet(bob);
+  while (!demoFiguresIn(stats, startedAtMs, flipSeenAtMs) && Date.now() < deadline) {
+    await sleep(5_000);
+    process.stdout.write(".");
+    await call<Apps>("getAvailableApps", {}, alice);
+    await call("getMentorNotificationFrequency", {}, alice);
+    await call("getCredits", {}, carol);
+    stats = await fleet(bob);
+  }
+  console.log(demoFiguresIn(stats, startedAtMs, flipSeenAtMs) ? " here" : " (not all yet: showing what has been published)");
+  printFleet(stats);
+}
+
+async function fleet(as: { idToken: string }): Promise<FleetView> {
+  const response = await fetch(`${info.functionsBaseUrl}/cacheStats`, { headers: { authorization: `Bearer ${as.idToken}` } });
+  if (!response.ok) throw new Error(`cacheStats answered ${response.status}: ${await response.text()}`);
+  return (await response.json()) as FleetView;
+}
+
+/**
+ * Published by now: getAvailableApps's measurement of the tester flip (a snapshot taken after
+ * it), and figures of at least two functions (snapshots taken since the demo started).
+ */
+function demoFiguresIn(stats: FleetView, startedAtMs: number, flipSeenAtMs: number): boolean {
+  const ageBelow = (sinceMs: number) => stats.instances.filter((i) => i.snapshotAgeMs < Date.now() - sinceMs);
+  const functions = new Set(ageBelow(startedAtMs).filter((i) => i.lookups > 0).map((i) => i.function));
+  return ageBelow(flipSeenAtMs).some((i) => i.function === "getAvailableApps" && i.changesMeasured > 0) && functions.size >= 2;
+}
+
+function printFleet(stats: FleetView): void {
+  const f = stats.freshness;
+  const ms = (value: number | null) => (value === null ? "-" : String(value)).padStart(8);
+  console.log(`  freshness (marker write -> first answer from the new version), promise ${f.promiseMs} ms: ${f.verdict}`);
+  console.log("    family      samples   p50 ms   p99 ms   max ms  over 2 s");
+  for (const [family, s] of Object.entries(f.byFamily)) {
+    console.log(`    ${family.padEnd(10)} ${String(s.samples).padStart(8)} ${ms(s.p50Ms)} ${ms(s.p99Ms)} ${ms(s.maxMs)} ${String(s.overPromise).padStart(9)}`);
+  }
+  const skew = f.clockSkew.maxAbsOffsetMs;
+  console.log(`    instance clocks vs Redis: max offset ${skew === null ? "-" : `${skew} ms`} over ${f.clockSkew.instancesMeasured} instances`);
+  const ages = stats.instances.map((i) => i.snapshotAgeMs / 1000);
+  const ageRange = ages.length === 0 ? "-" : `${Math.min(...ages).toFixed(1)}-${Math.max(...ages).toFixed(1)} s`;
+  console.log(`  live instances: ${stats.fleet.liveInstances} of ${stats.fleet.functions} functions (snapshot ages ${ageRange})`);
+  console.log("    function                          instances  lookups  hit rate");
+  for (const [name, fn] of Object.entries(stats.functions)) {
+    const caches = Object.values(fn.caches);
+    const hits = caches.reduce((sum, c) => sum + c.hits, 0);
+    const lookups = hits + caches.reduce((sum, c) => sum + c.misses, 0);
+    const rate = lookups === 0 ? "-" : `${((hits / lookups) * 100).toFixed(0)}%`;
+    console.log(`    ${name.padEnd(34)} ${String(fn.instances).padStart(9)} ${String(lookups).padStart(8)} ${rate.padStart(9)}`);
+  }
   console.log("  cache              entries    bytes   hits  misses  hit rate  fetches");
-  for (const c of stats.caches) {
-    console.log(`  ${c.name.padEnd(16)} ${String(c.entries).padStart(8)} ${String(c.bytes).padStart(8)} ${String(c.hits).padStart(6)} ${String(c.misses).padStart(7)} ${(c.hitRate * 100).toFixed(0).padStart(8)}% ${String(c.fetches).padStart(8)}`);
+  for (const [name, c] of Object.entries(stats.caches)) {
+    console.log(`  ${name.padEnd(16)} ${String(c.entries).padStart(8)} ${String(c.bytes).padStart(8)} ${String(c.hits).padStart(6)} ${String(c.misses).padStart(7)} ${(c.hitRate * 100).toFixed(0).padStart(8)}% ${String(c.fetches).padStart(8)}`);
   }
   const m = stats.markers;
-  console.log(`  markers: ${m.markerChecks} checks, ${m.markerChangesSeen} changes seen, ${m.trackedScopes} scopes tracked, healthy: ${m.markersHealthy}`);
+  console.log(`  markers: ${m.markerChecks} checks, ${m.markerChangesSeen} changes seen, ${m.trackedScopes} scopes tracked, ${m.healthyInstances} instances healthy, ${m.unhealthyInstances} not`);
 }
 
 main().catch((error: unknown) => {

@@ -2,9 +2,9 @@
  * The edge between our code and the client: input validation with zod, and the mapping of
  * internal failures to standard HttpsError codes (without leaking internals).
  */
-import { logger } from "firebase-functions/v2";
 import { HttpsError } from "firebase-functions/v2/https";
 import { z } from "zod";
+import * as logs from "./logs";
 
 /** Parses callable `data`, or throws `invalid-argument` naming the first bad field. Writes nothing. */
 export function parseData<S extends z.ZodType>(schema: S, data: unknown): z.infer<S> {
@@ -36,11 +36,42 @@ export class DependencyUnavailableError extends Error {
   }
 }
 
+/**
+ * How long a callable (or the Stripe webhook) waits on Firestore and Redis before answering
+ * `unavailable` (503). Answers normally take milliseconds; without a bound, an unreachable
+ * Firestore keeps a request waiting while the SDK retries (about 40 s for a read, minutes for
+ * a commit), past the function's timeout, and the client sees a timeout instead of a code it
+ * can act on. The work is not cancelled: a write may still land after the answer (see
+ * docs/operations.md); the webhook and the admin and settings writes are idempotent.
+ */
+export const dependencyDeadlineMs = 10_000;
+
+/** The dependencies did not answer within `dependencyDeadlineMs`. */
+export class DeadlineExceededError extends Error {
+  constructor(deadlineMs: number) {
+    super(`no answer from a dependency within ${deadlineMs} ms`);
+    this.name = "DeadlineExceededError";
+  }
+}
+
+/** `work`, or DeadlineExceededError once `deadlineMs` has passed. */
+export async function withinDeadline<T>(work: Promise<T>, deadlineMs: number = dependencyDeadlineMs): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new DeadlineExceededError(deadlineMs)), deadlineMs);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 // gRPC codes a retry can fix: CANCELLED, UNKNOWN, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED, ABORTED, INTERNAL, UNAVAILABLE.
 const retryableGrpcCodes = new Set([1, 2, 4, 8, 10, 13, 14]);
 
 function isDependencyFailure(error: unknown): boolean {
-  if (error instanceof DependencyUnavailableError) return true;
+  if (error instanceof DependencyUnavailableError || error instanceof DeadlineExceededError) return true;
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "number" && retryableGrpcCodes.has(code)) return true;
@@ -54,15 +85,14 @@ function isDependencyFailure(error: unknown): boolean {
 export function atEdge<Req, Res>(name: string, handler: (request: Req) => Promise<Res>): (request: Req) => Promise<Res> {
   return async (request) => {
     try {
-      return await handler(request);
+      return await withinDeadline(handler(request));
     } catch (error) {
       if (error instanceof HttpsError) throw error;
-      const message = error instanceof Error ? error.message : String(error);
       if (isDependencyFailure(error)) {
-        logger.warn(`${name}: dependency unavailable`, { error: message });
+        logs.callableDependencyUnavailable({ callable: name, error });
         throw new HttpsError("unavailable", "A backend service is unavailable; retry shortly.");
       }
-      logger.error(`${name} failed`, { error: message, stack: error instanceof Error ? error.stack : undefined });
+      logs.callableFailed({ callable: name, error });
       throw new HttpsError("internal", "Internal error.");
     }
   };

@@ -13,7 +13,7 @@ import {
 } from "./apps/testers-admin";
 import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
 import { cacheStats as cacheStatsHandler } from "./cache/stats-endpoint";
-import { stripeWebhookSecret, upstashRedisRestToken } from "./config";
+import { appCheckEnforced, stripeWebhookSecret, upstashRedisRestToken } from "./config";
 import { getCredits as getCreditsHandler } from "./credits/get-credits";
 import { recordTranscriptionUsage as recordTranscriptionUsageHandler } from "./credits/usage";
 import { atEdge } from "./errors";
@@ -27,26 +27,29 @@ import { onUserWrittenHandler } from "./users/user-written";
 
 setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80 });
 
+// ENFORCE_APP_CHECK (config.ts): every callable, or none, holds app clients to App Check.
+const callable = { enforceAppCheck: appCheckEnforced() };
 const withRedis = { secrets: [upstashRedisRestToken] };
-// Marker bumps are idempotent in effect, so a failed trigger is safe to retry.
+const callableWithRedis = { ...callable, ...withRedis };
+// Marker bumps are applied once per event, so a failed trigger is safe to retry.
 const triggerOptions = { ...withRedis, retry: true };
 
-export const ping = onCall(pingHandler);
-export const cacheStats = onRequest(cacheStatsHandler);
+export const ping = onCall(callable, pingHandler);
+export const cacheStats = onRequest(withRedis, cacheStatsHandler);
 
-export const getMentorNotificationFrequency = onCall(withRedis, atEdge("getMentorNotificationFrequency", getMentorFrequencyHandler));
-export const setMentorNotificationFrequency = onCall(withRedis, atEdge("setMentorNotificationFrequency", setMentorFrequencyHandler));
+export const getMentorNotificationFrequency = onCall(callableWithRedis, atEdge("getMentorNotificationFrequency", getMentorFrequencyHandler));
+export const setMentorNotificationFrequency = onCall(callableWithRedis, atEdge("setMentorNotificationFrequency", setMentorFrequencyHandler));
 
-export const getAvailableApps = onCall(withRedis, atEdge("getAvailableApps", getAvailableAppsHandler));
-export const enableApp = onCall(withRedis, atEdge("enableApp", enableAppHandler));
-export const disableApp = onCall(withRedis, atEdge("disableApp", disableAppHandler));
-export const addTester = onCall(withRedis, atEdge("addTester", addTesterHandler));
-export const removeTester = onCall(withRedis, atEdge("removeTester", removeTesterHandler));
-export const grantTesterAppAccess = onCall(withRedis, atEdge("grantTesterAppAccess", grantTesterAppAccessHandler));
-export const revokeTesterAppAccess = onCall(withRedis, atEdge("revokeTesterAppAccess", revokeTesterAppAccessHandler));
+export const getAvailableApps = onCall(callableWithRedis, atEdge("getAvailableApps", getAvailableAppsHandler));
+export const enableApp = onCall(callableWithRedis, atEdge("enableApp", enableAppHandler));
+export const disableApp = onCall(callableWithRedis, atEdge("disableApp", disableAppHandler));
+export const addTester = onCall(callableWithRedis, atEdge("addTester", addTesterHandler));
+export const removeTester = onCall(callableWithRedis, atEdge("removeTester", removeTesterHandler));
+export const grantTesterAppAccess = onCall(callableWithRedis, atEdge("grantTesterAppAccess", grantTesterAppAccessHandler));
+export const revokeTesterAppAccess = onCall(callableWithRedis, atEdge("revokeTesterAppAccess", revokeTesterAppAccessHandler));
 
-export const recordTranscriptionUsage = onCall(withRedis, atEdge("recordTranscriptionUsage", recordTranscriptionUsageHandler));
-export const getCredits = onCall(withRedis, atEdge("getCredits", getCreditsHandler));
+export const recordTranscriptionUsage = onCall(callableWithRedis, atEdge("recordTranscriptionUsage", recordTranscriptionUsageHandler));
+export const getCredits = onCall(callableWithRedis, atEdge("getCredits", getCreditsHandler));
 export const stripeWebhook = onRequest({ secrets: [stripeWebhookSecret, upstashRedisRestToken] }, stripeWebhookHandler);
 
 export const onAppWritten = onDocumentWritten({ document: "apps/{appId}", ...triggerOptions }, onAppWrittenHandler);

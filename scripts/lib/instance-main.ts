@@ -42,7 +42,9 @@ app.get("/__stats", (_req, res) => {
 app.post("/__clock", (req, res) => {
   const body = req.body as { manual?: boolean; advanceMs?: number };
   if (body.manual === true) {
-    manualClock = new ManualClock(systemClock.now());
+    // Whole milliseconds: a fractional start makes `start + 59_000 + 1_000 - start` come out
+    // a hair under 60_000 about one time in seven, and a TTL check at exactly 60 s flaky.
+    manualClock = new ManualClock(Math.ceil(systemClock.now()));
     useClock(manualClock);
   }
   if (body.manual === false) {

@@ -30,7 +30,13 @@ export interface Instance {
   /** Raw HTTP to an onRequest function. */
   request(name: string, init: RequestInit): Promise<Response>;
   trigger(name: string, cloudEvent: unknown): Promise<void>;
-  stats(): Promise<{ caches: { name: string; hits: number; misses: number; fetches: number }[]; markers: { markerChecks: number } }>;
+  /** This process's figures (functions/src/cache/instance.ts `instanceCacheStats`). */
+  stats(): Promise<{
+    instance: { function: string; instance: string };
+    caches: { name: string; hits: number; misses: number; fetches: number }[];
+    markers: { markerChecks: number; markerCheckErrors: number; markersHealthy: boolean };
+    freshness: Record<string, { samples: number; maxMs: number | null }>;
+  }>;
   useManualClock(): Promise<void>;
   useSystemClock(): Promise<void>;
   advanceClock(ms: number): Promise<void>;

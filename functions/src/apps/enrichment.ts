@@ -7,17 +7,14 @@
 import { LRUCache } from "lru-cache";
 import { instanceClock } from "../cache/instance";
 import { redis } from "../redis/client";
-import { ThrottledWarning } from "../throttled-warning";
+import * as logs from "../logs";
+import { Throttle } from "../throttle";
 import { App, AvailableApp } from "./model";
 
 export const enabledAppsKey = (uid: string) => `users:${uid}:enabled_apps`;
 export const installsKey = (appId: string) => `apps:${appId}:installs`;
 
-const enrichmentUnavailable = new ThrottledWarning(
-  "App enrichment unavailable (Redis): serving apps with enabled=false and last known install counts",
-  60_000,
-  instanceClock,
-);
+const enrichmentWarning = new Throttle(60_000, instanceClock);
 
 /** Install counts seen last, served while Redis cannot be read (a count is public, not per user). */
 const lastKnownInstalls = new LRUCache<string, number>({ max: 50_000 });
@@ -67,7 +64,7 @@ export async function enrich(uid: string, apps: readonly App[]): Promise<Availab
       return toAvailable(app, enabled.has(app.id), installs);
     });
   } catch (error) {
-    enrichmentUnavailable.warn(error);
+    enrichmentWarning.run((skipped) => logs.enrichmentUnavailable(error, { failuresSinceLastLine: skipped + 1 }));
     return apps.map((app) => toAvailable(app, false, lastKnownInstalls.get(app.id) ?? 0));
   }
 }

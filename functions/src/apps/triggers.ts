@@ -1,13 +1,24 @@
 import { isDeepStrictEqual } from "node:util";
 import { FirestoreEvent, Change, DocumentSnapshot } from "firebase-functions/v2/firestore";
+import * as logs from "../logs";
 import { bumpMarkers, scopes } from "../redis/markers";
 import { storedAppFlags } from "./model";
 
 type WrittenEvent<P> = FirestoreEvent<Change<DocumentSnapshot> | undefined, P>;
 
+/**
+ * Bumps `scopes` once per event: Firestore delivers at least once, and a second delivery of
+ * the same event (same CloudEvent id) bumps nothing, so readers do not refetch again.
+ */
+export async function bumpOncePerEvent(trigger: string, eventId: string, stale: readonly string[]): Promise<void> {
+  if (stale.length === 0) return;
+  const applied = await bumpMarkers(stale, { onceForEvent: eventId });
+  if (!applied) logs.triggerDuplicateIgnored({ trigger, eventId });
+}
+
 /** `testers/{uid}` written: every instance must drop that user's tester flag and tester apps. */
 export async function onTesterWrittenHandler(event: WrittenEvent<{ uid: string }>): Promise<void> {
-  await bumpMarkers([scopes.tester(event.params.uid)]);
+  await bumpOncePerEvent("onTesterWritten", event.id, [scopes.tester(event.params.uid)]);
 }
 
 /**
@@ -28,7 +39,7 @@ export function staleAppScopes(before: Record<string, unknown> | undefined, afte
   return [...stale];
 }
 
-/** `apps/{appId}` written: bump every view the change can touch. Idempotent (bumps only). */
+/** `apps/{appId}` written: bump every view the change can touch, once per event. */
 export async function onAppWrittenHandler(event: WrittenEvent<{ appId: string }>): Promise<void> {
-  await bumpMarkers(staleAppScopes(event.data?.before?.data(), event.data?.after?.data()));
+  await bumpOncePerEvent("onAppWritten", event.id, staleAppScopes(event.data?.before?.data(), event.data?.after?.data()));
 }

@@ -13,6 +13,8 @@ export interface CoherentCacheOptions extends LocalCacheOptions {
    * is served within its TTL (fail open).
    */
   securitySensitive?: boolean;
+  /** Called on every fail-closed read (for the operators' log line; see cache/instance.ts). */
+  onFailClosedBypass?: (cacheName: string) => void;
 }
 
 export interface CoherentCacheStats extends LocalCacheStats {
@@ -24,6 +26,7 @@ export interface CoherentCacheStats extends LocalCacheStats {
 export class CoherentCache<V> {
   readonly local: LocalCache<V>;
   private readonly securitySensitive: boolean;
+  private readonly onFailClosedBypass: (cacheName: string) => void;
   private bypassed = 0;
   private servedUnchecked = 0;
 
@@ -33,6 +36,7 @@ export class CoherentCache<V> {
   ) {
     this.local = new LocalCache<V>(options);
     this.securitySensitive = options.securitySensitive ?? false;
+    this.onFailClosedBypass = options.onFailClosedBypass ?? (() => undefined);
   }
 
   /**
@@ -44,6 +48,7 @@ export class CoherentCache<V> {
     if (!view.fresh) {
       if (this.securitySensitive) {
         this.bypassed++;
+        this.onFailClosedBypass(this.local.name);
         return this.local.getOrFetch(key, fetch, { ...options, tag: view.tag, store: false });
       }
       this.servedUnchecked++;
@@ -54,6 +59,15 @@ export class CoherentCache<V> {
   /** This instance made the change itself: drop the entry now, without waiting for markers. */
   invalidate(key: string): void {
     this.local.invalidate(key);
+  }
+
+  /**
+   * Markers are readable again after an outage: fail-closed data stored before it is dropped.
+   * A change committed during the outage could not bump its marker; its trigger's retry will,
+   * but tester-derived data must not wait for that (nor for the TTL).
+   */
+  dropFailClosedEntries(): void {
+    if (this.securitySensitive) this.local.clear();
   }
 
   invalidatePrefix(prefix: string): number {

@@ -5,12 +5,35 @@
  * marker was written at time t is seen by every request from t + pollIntervalMs (+ one
  * round trip) on. A scope seen for the first time is read before its data is fetched, so a
  * change committed during the fetch always shows up as a version change.
+ *
+ * It also measures that promise where it matters, in production: for every change it sees
+ * (a marker whose reading carries its write time, `version:writtenAtMs`), how long after the
+ * write this instance could still answer from the old version. See `noteChange`.
  */
 import { LRUCache } from "lru-cache";
 import { Clock, systemClock } from "./clock";
 
-/** Reads marker versions for scopes, in order; `null` for a marker that does not exist. */
+/**
+ * Reads marker readings for scopes, in order; `null` for a marker that does not exist. A
+ * reading is the version, optionally followed by `:` and the write time (Unix ms, as the
+ * writer stamped it: Redis's own clock, see redis/markers.ts): `"7"` or `"7:1767225600000"`.
+ * Only the version decides what is current.
+ */
 export type MarkerReader = (scopes: readonly string[]) => Promise<(string | null)[]>;
+
+export interface MarkerReading {
+  version: string | null;
+  writtenAtMs?: number;
+}
+
+/** Parses a reading; a plain version (what markers held before they carried a time) stays readable. */
+export function parseMarkerReading(raw: string | null): MarkerReading {
+  if (raw === null) return { version: null };
+  const colon = raw.indexOf(":");
+  if (colon === -1) return { version: raw };
+  const writtenAtMs = Number(raw.slice(colon + 1));
+  return Number.isFinite(writtenAtMs) && writtenAtMs > 0 ? { version: raw.slice(0, colon), writtenAtMs } : { version: raw.slice(0, colon) };
+}
 
 export interface MarkerWatcherOptions {
   read: MarkerReader;
@@ -21,6 +44,18 @@ export interface MarkerWatcherOptions {
   batchSize?: number;
   clock?: Clock;
   onReadError?: (error: unknown) => void;
+  /** The first successful poll after failed ones, with how long markers were unreadable. */
+  onReadRecovered?: (unreadableMs: number) => void;
+  /**
+   * Converts a marker's write time (Unix ms, as stamped) to `clock`. Without it, changes are
+   * still followed but not measured.
+   */
+  writeTimeToClockMs?: (writtenAtMs: number) => number;
+  /**
+   * Every change seen: `delayMs` is how long after the write this instance could still answer
+   * from the old version (undefined when the reading carries no write time).
+   */
+  onChangeSeen?: (scope: string, delayMs: number | undefined) => void;
 }
 
 export interface MarkerWatcherStats {
@@ -41,15 +76,27 @@ export interface MarkerView {
 
 const unknownVersion = "?";
 
+interface TrackedScope {
+  version: string | null;
+  /** When the last poll that read this version started (on `clock`). */
+  readStartedAtMs: number;
+}
+
 export class MarkerWatcher {
   private readonly read: MarkerReader;
   private readonly clock: Clock;
   private readonly pollIntervalMs: number;
   private readonly batchSize: number;
   private readonly onReadError: (error: unknown) => void;
-  private readonly versions: LRUCache<string, { version: string | null }>;
+  private readonly onReadRecovered: (unreadableMs: number) => void;
+  private readonly writeTimeToClockMs: ((writtenAtMs: number) => number) | undefined;
+  private readonly onChangeSeen: (scope: string, delayMs: number | undefined) => void;
+  private readonly versions: LRUCache<string, TrackedScope>;
   private lastPollStartedAtMs = -Infinity;
   private lastPollOk = false;
+  private firstFailedPollAtMs: number | undefined;
+  /** When this instance last answered from its current view (see `noteChange`). */
+  private lastAnsweredAtMs = -Infinity;
   private poll: Promise<void> | undefined;
   private readonly pendingScopes = new Set<string>();
   private readonly counts = { markerChecks: 0, markerCheckErrors: 0, markerChangesSeen: 0 };
@@ -60,6 +107,9 @@ export class MarkerWatcher {
     this.pollIntervalMs = options.pollIntervalMs ?? 1000;
     this.batchSize = options.batchSize ?? 500;
     this.onReadError = options.onReadError ?? (() => undefined);
+    this.onReadRecovered = options.onReadRecovered ?? (() => undefined);
+    this.writeTimeToClockMs = options.writeTimeToClockMs;
+    this.onChangeSeen = options.onChangeSeen ?? (() => undefined);
     this.versions = new LRUCache({ max: options.maxScopes ?? 20_000 });
   }
 
@@ -69,10 +119,16 @@ export class MarkerWatcher {
    * decides between failing closed and serving within TTL.
    */
   async view(scopes: readonly string[]): Promise<MarkerView> {
-    const due = this.clock.now() - this.lastPollStartedAtMs >= this.pollIntervalMs;
+    const nowMs = this.clock.now();
+    const due = nowMs - this.lastPollStartedAtMs >= this.pollIntervalMs;
     // While Redis is failing, only the interval retries it: no request waits on a dead Redis.
     const missing = this.lastPollOk && scopes.some((scope) => !this.versions.has(scope));
-    if (due || missing) await this.refresh(scopes);
+    if (due || missing) {
+      await this.refresh(scopes);
+      this.lastAnsweredAtMs = this.clock.now();
+    } else {
+      this.lastAnsweredAtMs = nowMs;
+    }
     return this.currentView(scopes);
   }
 
@@ -112,21 +168,56 @@ export class MarkerWatcher {
       for (let start = 0; start < scopes.length; start += this.batchSize) {
         const batch = scopes.slice(start, start + this.batchSize);
         this.counts.markerChecks++;
-        const versions = await this.read(batch);
+        const readings = await this.read(batch);
+        const readAtMs = this.clock.now();
         batch.forEach((scope, i) => {
-          const version = versions[i] ?? null;
+          const reading = parseMarkerReading(readings[i] ?? null);
           const previous = this.versions.peek(scope);
-          if (previous !== undefined && previous.version !== version) this.counts.markerChangesSeen++;
-          this.versions.set(scope, { version });
+          if (previous !== undefined && previous.version !== reading.version) {
+            this.counts.markerChangesSeen++;
+            this.noteChange(scope, reading, previous, startedAtMs, readAtMs);
+          }
+          this.versions.set(scope, { version: reading.version, readStartedAtMs: startedAtMs });
         });
       }
+      if (!this.lastPollOk && this.firstFailedPollAtMs !== undefined) this.onReadRecovered(startedAtMs - this.firstFailedPollAtMs);
+      this.firstFailedPollAtMs = undefined;
       this.lastPollOk = true;
     } catch (error) {
       this.counts.markerCheckErrors++;
       this.lastPollOk = false;
+      this.firstFailedPollAtMs ??= startedAtMs;
       this.onReadError(error);
     } finally {
       this.lastPollStartedAtMs = startedAtMs;
     }
+  }
+
+  /**
+   * One freshness sample: how long after the marker write this instance could still answer
+   * from the old version, i.e. from the write until this poll's reply (every answer after it
+   * reflects the change; the request that started the poll is the first of them).
+   *
+   * Clock skew. The write time is stamped by Redis (see redis/markers.ts) and converted to
+   * this instance's clock by `writeTimeToClockMs` (an offset measured against Redis's clock
+   * at every stats publish, within half that round trip). Whatever error is left, the true
+   * write lies between the start of the previous read of this marker (it did not see the
+   * write yet) and the reply of this one (it did), both on this instance's own clock: the
+   * write time is clamped into that window. So no sample is negative, and skew can move a
+   * sample by at most the window (one poll interval + one round trip while the instance is
+   * busy); for instances on NTP-synced clocks (Cloud Run) it moves it by milliseconds.
+   *
+   * An instance that answered nothing between the write and this poll (idle) served nothing
+   * stale: its sample is counted from the poll's start (the first request after the write),
+   * not from the write, so idle time is not mistaken for staleness.
+   */
+  private noteChange(scope: string, reading: MarkerReading, previous: TrackedScope, pollStartedAtMs: number, readAtMs: number): void {
+    if (reading.writtenAtMs === undefined || this.writeTimeToClockMs === undefined) {
+      this.onChangeSeen(scope, undefined);
+      return;
+    }
+    const writtenAtMs = Math.min(Math.max(this.writeTimeToClockMs(reading.writtenAtMs), previous.readStartedAtMs), readAtMs);
+    const staleFromMs = this.lastAnsweredAtMs >= writtenAtMs ? writtenAtMs : Math.max(writtenAtMs, pollStartedAtMs);
+    this.onChangeSeen(scope, readAtMs - staleFromMs);
   }
 }

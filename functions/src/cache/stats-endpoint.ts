@@ -1,9 +1,17 @@
 import type { Request, Response } from "firebase-functions/v2/https";
-import { logger } from "firebase-functions/v2";
 import { verifyIdToken } from "../auth";
-import { instanceCacheStats } from "./instance";
+import * as logs from "../logs";
+import { readPublishedSnapshots } from "./fleet-stats";
+import { fleetView } from "./fleet-view";
+import { instanceHasCacheFigures, instanceSnapshot } from "./instance";
 
-/** `GET cacheStats` with an admin's ID token: this instance's cache and marker figures. */
+/**
+ * `GET cacheStats` with an admin's ID token: the fleet's cache figures, measured freshness
+ * first (see fleet-view.ts for the shape, docs/operations.md for how to read it). Built from
+ * the snapshots every instance of every function publishes; this instance's own figures
+ * (if it served cached reads: not so in production, where cacheStats is its own service)
+ * are taken now rather than read back. 503 when Redis cannot be read.
+ */
 export async function cacheStats(req: Request, res: Response): Promise<void> {
   if (req.method !== "GET") {
     res.set("Allow", "GET").status(405).json({ error: "method not allowed" });
@@ -18,7 +26,7 @@ export async function cacheStats(req: Request, res: Response): Promise<void> {
   try {
     ({ admin } = await verifyIdToken(match[1]));
   } catch (error) {
-    logger.info("cacheStats: rejected ID token", { error: error instanceof Error ? error.message : String(error) });
+    logs.cacheStatsTokenRejected(error);
     res.status(401).json({ error: "invalid ID token" });
     return;
   }
@@ -26,5 +34,13 @@ export async function cacheStats(req: Request, res: Response): Promise<void> {
     res.status(403).json({ error: "administrators only" });
     return;
   }
-  res.json(instanceCacheStats());
+  let fleet;
+  try {
+    fleet = await readPublishedSnapshots();
+  } catch (error) {
+    logs.cacheStatsUnavailable(error);
+    res.status(503).json({ error: "fleet figures unavailable (Redis); retry shortly" });
+    return;
+  }
+  res.json(fleetView(fleet.published, fleet.redisNowMs, instanceHasCacheFigures() ? instanceSnapshot() : undefined));
 }

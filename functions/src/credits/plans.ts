@@ -2,7 +2,7 @@
  * Plans and their limits. Limits are configuration (params), not data: only `basic` has a
  * monthly allowance; `pro` and `unlimited` are unlimited while their subscription is valid.
  */
-import { logger } from "firebase-functions/v2";
+import * as logs from "../logs";
 import { z } from "zod";
 import { basicPlanTranscriptionSeconds, intParam, stripePricePlans } from "../config";
 
@@ -58,7 +58,7 @@ export function effectivePlan(stored: unknown, nowS: number, uid?: string): { pl
   if (stored === undefined || stored === null) return { plan: "basic", paidUntilS: null };
   const parsed = storedSubscriptionSchema.safeParse(stored);
   if (!parsed.success) {
-    logger.warn("Stored subscription is malformed; counting it as basic", { uid });
+    logs.malformedSubscription({ uid });
     return { plan: "basic", paidUntilS: null };
   }
   const { plan, status, current_period_end: periodEndS } = parsed.data;

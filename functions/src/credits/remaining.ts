@@ -8,7 +8,7 @@
  * server answers UNIMPLEMENTED) and for the measurement in docs/credits-and-stripe.md.
  */
 import { AggregateField, Firestore, Query } from "firebase-admin/firestore";
-import { logger } from "firebase-functions/v2";
+import * as logs from "../logs";
 import { firestore } from "../firestore";
 import { UtcMonth } from "./time";
 
@@ -51,7 +51,7 @@ export async function monthUsageSeconds(uid: string, month: UtcMonth): Promise<{
     } catch (error) {
       if ((error as { code?: unknown }).code !== grpcUnimplemented) throw error;
       aggregationUnsupported = true;
-      logger.warn("Firestore server has no aggregation queries; summing usage by document scan from now on");
+      logs.aggregationUnsupported();
     }
   }
   return { seconds: await monthUsageByScan(uid, month), method: "scan" };

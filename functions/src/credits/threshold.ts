@@ -5,8 +5,10 @@
  * above the threshold (upgrade, new month) re-arms it by deleting the key; remaining can
  * only rise on a refetch, so each instance deletes it at most once per (entry, session).
  */
-import { logger } from "firebase-functions/v2";
+import { instanceClock } from "../cache/instance";
+import * as logs from "../logs";
 import { redis } from "../redis/client";
+import { Throttle } from "../throttle";
 
 export const freemiumThresholdSeconds = 180;
 /** Longer than any live session; the key only has to outlive the session it belongs to. */
@@ -15,6 +17,10 @@ export const thresholdKeyTtlSeconds = 2 * 24 * 60 * 60;
 export function thresholdKey(uid: string, sessionId: string): string {
   return `credits:threshold:${uid}:${sessionId}`;
 }
+
+// While Redis is down every call fails here: one line a minute per instance, not one per call.
+const rearmWarning = new Throttle(60_000, instanceClock);
+const localDecisionWarning = new Throttle(60_000, instanceClock);
 
 interface SessionMemory {
   rearmedSessions: Set<string>;
@@ -31,7 +37,7 @@ export async function thresholdReached(uid: string, sessionId: string, remaining
         memory.thresholdSeenSessions.delete(sessionId);
       } catch (error) {
         // Not marked as re-armed: the next call tries again.
-        logger.warn("Could not re-arm the freemium threshold", { uid, error: error instanceof Error ? error.message : String(error) });
+        rearmWarning.run((skipped) => logs.thresholdRearmFailed({ uid, error, failuresSinceLastLine: skipped + 1 }));
       }
     }
     return false;
@@ -44,7 +50,7 @@ export async function thresholdReached(uid: string, sessionId: string, remaining
   } catch (error) {
     // Redis unreachable: fire once per session on this instance rather than never, so the
     // client still gets its prompt to set up on-device transcription.
-    logger.warn("Freemium threshold key unwritable; deciding on this instance", { uid, error: error instanceof Error ? error.message : String(error) });
+    localDecisionWarning.run((skipped) => logs.thresholdDecidedLocally({ uid, error, failuresSinceLastLine: skipped + 1 }));
     memory.thresholdSeenSessions.add(sessionId);
     return true;
   }

@@ -3,7 +3,6 @@
  * Served from a per-user module-scope cache (30 s TTL, invalidated by the `users/{uid}`
  * trigger's mentor marker; the instance that handles a set drops its entry at once).
  */
-import { logger } from "firebase-functions/v2";
 import { CallableRequest } from "firebase-functions/v2/https";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
@@ -11,6 +10,7 @@ import { requireUid } from "../auth";
 import { createCache } from "../cache/instance";
 import { parseData, requireNoData } from "../errors";
 import { firestore } from "../firestore";
+import * as logs from "../logs";
 import { scopes } from "../redis/markers";
 
 export const mentorFrequencyField = "mentor_notification_frequency";
@@ -43,7 +43,7 @@ async function readFrequency(uid: string): Promise<number> {
   if (parsed.success) return parsed.data;
   if (!reportedBadValues.has(uid)) {
     reportedBadValues.set(uid, true);
-    logger.warn("Stored mentor notification frequency is invalid; serving the default", { uid, stored: String(stored) });
+    logs.invalidStoredMentorFrequency({ uid, stored: String(stored) });
   }
   return defaultMentorFrequency;
 }

@@ -3,7 +3,7 @@
  * schemas (loose: only the fields we use), not the SDK's types, so an API-version change that
  * moves a field (as `current_period_end` moved to subscription items) is handled, not assumed.
  */
-import { logger } from "firebase-functions/v2";
+import * as logs from "../logs";
 import { z } from "zod";
 import { Plan, pricePlans } from "../credits/plans";
 
@@ -156,11 +156,7 @@ export function subscriptionState(event: StripeEvent, sub: z.infer<typeof subscr
   if (unknownPrice) {
     // Documented behaviour: never grant a plan we cannot name; the user stays basic until the
     // map is fixed and the subscription is updated (or the event is resent).
-    logger.error("Active Stripe subscription has no price in STRIPE_PRICE_PLANS; treating it as basic", {
-      eventId: event.id,
-      subscriptionId: sub.id,
-      priceIds,
-    });
+    logs.stripeUnknownPrice({ eventId: event.id, subscriptionId: sub.id, priceIds });
   }
   return {
     plan,

@@ -7,18 +7,15 @@
  * the effect is committed AND the credits marker is bumped.
  */
 import type { Response } from "express";
-import { logger } from "firebase-functions/v2";
 import type { Request } from "firebase-functions/v2/https";
 import { intParam, requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
+import { withinDeadline } from "../errors";
 import { setReferenceCreditResetFlag } from "../cache/policy";
+import * as logs from "../logs";
 import { bumpMarkers, scopes } from "../redis/markers";
 import { applyEvent } from "./apply";
 import { signatureToleranceSeconds, stripeWebhooks } from "./client";
 import { effectOf, handledEventTypes, stripeEventSchema } from "./events";
-
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 export async function stripeWebhook(req: Request, res: Response): Promise<void> {
   if (req.method !== "POST") {
@@ -44,13 +41,13 @@ export async function stripeWebhook(req: Request, res: Response): Promise<void> 
     verified = stripeWebhooks().constructEvent(rawBody, signature, requiredString(stripeWebhookSecret), signatureToleranceSeconds);
   } catch (error) {
     // Neither the header nor the secret is logged.
-    logger.warn("Stripe webhook signature rejected", { reason: (error as { name?: string }).name ?? "error" });
+    logs.stripeSignatureRejected({ reason: (error as { name?: string }).name ?? "error" });
     res.status(400).json({ error: "invalid signature" });
     return;
   }
   const parsedEvent = stripeEventSchema.safeParse(verified);
   if (!parsedEvent.success) {
-    logger.error("Signed Stripe payload is not an event");
+    logs.stripePayloadNotAnEvent();
     res.status(400).json({ error: "not an event" });
     return;
   }
@@ -62,9 +59,11 @@ export async function stripeWebhook(req: Request, res: Response): Promise<void> 
 
   let outcome;
   try {
-    outcome = await applyEvent(event, effectOf(event));
+    // Bounded: an unreachable Firestore answers 5xx (Stripe retries) instead of a timeout.
+    // A transaction that still commits later is found by the retry (one effect per event).
+    outcome = await withinDeadline(applyEvent(event, effectOf(event)));
   } catch (error) {
-    logger.error("Stripe event not applied; answering 5xx so Stripe retries", { eventId: event.id, type: event.type, error: errorMessage(error) });
+    logs.stripeEventNotApplied({ eventId: event.id, type: event.type, error });
     res.status(500).json({ error: "not applied, retry" });
     return;
   }
@@ -76,14 +75,11 @@ export async function stripeWebhook(req: Request, res: Response): Promise<void> 
       // Benchmark-only reference behaviour (CACHE_POLICY=reference); a no-op otherwise.
       await setReferenceCreditResetFlag(outcome.subscriptionWrittenFor);
     } catch (error) {
-      logger.error("Credits marker not bumped after a subscription write; answering 5xx so Stripe retries", {
-        eventId: event.id,
-        error: errorMessage(error),
-      });
+      logs.stripeCreditResetNotSignalled({ eventId: event.id, error });
       res.status(503).json({ error: "credit reset not signalled, retry" });
       return;
     }
   }
-  logger.info("Stripe event processed", { eventId: event.id, type: event.type, result: outcome.result, duplicate: outcome.duplicate });
+  logs.stripeEventProcessed({ eventId: event.id, type: event.type, result: outcome.result, duplicate: outcome.duplicate });
   res.status(200).json({ received: true, result: outcome.result, duplicate: outcome.duplicate });
 }

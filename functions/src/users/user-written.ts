@@ -1,7 +1,8 @@
 import { isDeepStrictEqual } from "node:util";
 import { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
 import { mentorFrequencyField } from "../notifications/mentor-frequency";
-import { bumpMarkers, scopes } from "../redis/markers";
+import { bumpOncePerEvent } from "../apps/triggers";
+import { scopes } from "../redis/markers";
 
 /** The marker scopes a change of `users/{uid}` makes stale: only fields that actually changed. */
 export function staleUserScopes(uid: string, before: DocumentSnapshot | undefined, after: DocumentSnapshot | undefined): string[] {
@@ -12,8 +13,7 @@ export function staleUserScopes(uid: string, before: DocumentSnapshot | undefine
   return stale;
 }
 
-/** `users/{uid}` written: bump the markers of what changed (a no-op for other fields). */
+/** `users/{uid}` written: bump the markers of what changed (a no-op for other fields), once per event. */
 export async function onUserWrittenHandler(event: FirestoreEvent<Change<DocumentSnapshot> | undefined, { uid: string }>): Promise<void> {
-  const stale = staleUserScopes(event.params.uid, event.data?.before, event.data?.after);
-  await bumpMarkers(stale);
+  await bumpOncePerEvent("onUserWritten", event.id, staleUserScopes(event.params.uid, event.data?.before, event.data?.after));
 }

@@ -1,0 +1,216 @@
+/**
+ * What `cacheStats` answers: the published snapshots of every live instance, added up per
+ * cache, per function and for the fleet, with measured freshness first. Pure: the handler
+ * reads the snapshots (fleet-stats.ts) and passes them here.
+ */
+import { CoherentCacheStats } from "./coherent-cache";
+import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
+import { FreshnessHistogram, freshnessPromiseMs, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
+
+/** Counters summed across instances; `hitRate` is recomputed from the sums. */
+const summedCacheFields = [
+  "entries",
+  "bytes",
+  "hits",
+  "misses",
+  "evictions",
+  "fetches",
+  "fetchErrors",
+  "collapsedFetches",
+  "invalidations",
+  "discardedFetches",
+  "tooLarge",
+  "bypassedWhileMarkersUnreadable",
+  "servedWhileMarkersUnreadable",
+] as const;
+
+type SummedCacheField = (typeof summedCacheFields)[number];
+
+export type CacheTotals = Record<SummedCacheField, number> & { hitRate: number; instances: number; securitySensitive: boolean };
+
+export interface MarkerTotals {
+  markerChecks: number;
+  markerCheckErrors: number;
+  markerChangesSeen: number;
+  trackedScopes: number;
+  healthyInstances: number;
+  unhealthyInstances: number;
+}
+
+export interface InstanceLine {
+  function: string;
+  instance: string;
+  /** Since the snapshot was published (Redis's clock); 0 for the instance answering. */
+  snapshotAgeMs: number;
+  uptimeMs: number;
+  markersHealthy: boolean;
+  lookups: number;
+  hitRate: number;
+  /** Marker changes this instance measured (freshness samples, all families). */
+  changesMeasured: number;
+  /** Redis's clock minus the instance's (ms), as the instance measured it at a publish. */
+  clockOffsetMs: number | null;
+}
+
+export interface FleetView {
+  /** First: how fresh the fleet actually is, against the contract's 2 s. */
+  freshness: {
+    promiseMs: number;
+    /** "kept": no measured change reached an instance later than the promise. */
+    verdict: "kept" | "missed" | "no changes measured yet";
+    overall: FreshnessSummary;
+    byFamily: Record<string, FreshnessSummary>;
+    /** What a sample is, and how far instance clocks can move it. */
+    measuredAs: string;
+    clockSkew: { maxAbsOffsetMs: number | null; instancesMeasured: number };
+  };
+  fleet: {
+    liveInstances: number;
+    functions: number;
+    /** An instance is live while its last snapshot is younger than this. */
+    liveWindowMs: number;
+    publishIntervalMs: number;
+    oldestSnapshotAgeMs: number | null;
+    newestSnapshotAgeMs: number | null;
+  };
+  /** Totals per cache, over every live instance of every function. */
+  caches: Record<string, CacheTotals>;
+  markers: MarkerTotals;
+  /** Totals per function. */
+  functions: Record<string, { instances: number; caches: Record<string, CacheTotals>; markers: MarkerTotals; freshness: FreshnessSummary }>;
+  instances: InstanceLine[];
+}
+
+const measuredAs =
+  "per change an instance saw: from the marker write (Redis's clock, converted with the instance's measured offset) to the " +
+  "instance's first answer from the new version, counted from the first request after the write when the instance was idle; " +
+  "the write time is clamped between the instance's previous and current read of the marker, so skew cannot push a sample " +
+  "outside that window. Percentiles are histogram bucket upper bounds; max is exact.";
+
+function emptyCacheTotals(securitySensitive: boolean): CacheTotals {
+  const totals = { hitRate: 0, instances: 0, securitySensitive } as CacheTotals;
+  for (const field of summedCacheFields) totals[field] = 0;
+  return totals;
+}
+
+function addCache(into: Record<string, CacheTotals>, cache: CoherentCacheStats): void {
+  const totals = (into[cache.name] ??= emptyCacheTotals(cache.securitySensitive === true));
+  for (const field of summedCacheFields) totals[field] += Number(cache[field]) || 0;
+  totals.instances++;
+  const lookups = totals.hits + totals.misses;
+  totals.hitRate = lookups === 0 ? 0 : totals.hits / lookups;
+}
+
+function emptyMarkerTotals(): MarkerTotals {
+  return { markerChecks: 0, markerCheckErrors: 0, markerChangesSeen: 0, trackedScopes: 0, healthyInstances: 0, unhealthyInstances: 0 };
+}
+
+function addMarkers(into: MarkerTotals, snapshot: InstanceSnapshot): void {
+  const m = snapshot.markers;
+  into.markerChecks += Number(m.markerChecks) || 0;
+  into.markerCheckErrors += Number(m.markerCheckErrors) || 0;
+  into.markerChangesSeen += Number(m.markerChangesSeen) || 0;
+  into.trackedScopes += Number(m.trackedScopes) || 0;
+  if (m.markersHealthy === true) into.healthyInstances++;
+  else into.unhealthyInstances++;
+}
+
+function lookupsOf(snapshot: InstanceSnapshot): { lookups: number; hits: number } {
+  let hits = 0;
+  let lookups = 0;
+  for (const cache of snapshot.caches) {
+    hits += Number(cache.hits) || 0;
+    lookups += (Number(cache.hits) || 0) + (Number(cache.misses) || 0);
+  }
+  return { lookups, hits };
+}
+
+/**
+ * The fleet view of the live snapshots (the newest per instance). `own`, the answering
+ * instance's figures taken now, stands in for its published one (fresher, age 0).
+ */
+export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: number, own?: InstanceSnapshot): FleetView {
+  const newest = new Map<string, { snapshot: InstanceSnapshot; ageMs: number; clockOffsetMs: number | null }>();
+  for (const { snapshot, publishedAtRedisMs } of published) {
+    const ageMs = Math.max(0, redisNowMs - publishedAtRedisMs);
+    if (ageMs > snapshotTtlMs) continue;
+    const key = `${snapshot.function}/${snapshot.instance}`;
+    const seen = newest.get(key);
+    // The instance's own measurement (± half a round trip) when it has one; else the entry id
+    // against its send time, which also counts the trip to Redis.
+    const clockOffsetMs = typeof snapshot.clockOffsetMs === "number" ? snapshot.clockOffsetMs : Math.round(publishedAtRedisMs - snapshot.publishedAtMs);
+    if (!seen || ageMs < seen.ageMs) newest.set(key, { snapshot, ageMs, clockOffsetMs });
+  }
+  if (own) {
+    const key = `${own.function}/${own.instance}`;
+    newest.set(key, { snapshot: own, ageMs: 0, clockOffsetMs: typeof own.clockOffsetMs === "number" ? own.clockOffsetMs : (newest.get(key)?.clockOffsetMs ?? null) });
+  }
+
+  const caches: Record<string, CacheTotals> = {};
+  const markers = emptyMarkerTotals();
+  const functions: FleetView["functions"] = {};
+  const familyHistograms = new Map<string, FreshnessHistogram[]>();
+  const functionHistograms = new Map<string, FreshnessHistogram[]>();
+  const instances: InstanceLine[] = [];
+
+  for (const { snapshot, ageMs, clockOffsetMs } of newest.values()) {
+    const fn = (functions[snapshot.function] ??= { instances: 0, caches: {}, markers: emptyMarkerTotals(), freshness: summarize(mergeHistograms([])) });
+    fn.instances++;
+    for (const cache of snapshot.caches) {
+      addCache(caches, cache);
+      addCache(fn.caches, cache);
+    }
+    addMarkers(markers, snapshot);
+    addMarkers(fn.markers, snapshot);
+    for (const [family, histogram] of Object.entries(snapshot.freshness)) {
+      familyHistograms.set(family, [...(familyHistograms.get(family) ?? []), histogram]);
+      functionHistograms.set(snapshot.function, [...(functionHistograms.get(snapshot.function) ?? []), histogram]);
+    }
+    const { lookups, hits } = lookupsOf(snapshot);
+    instances.push({
+      function: snapshot.function,
+      instance: snapshot.instance,
+      snapshotAgeMs: ageMs,
+      uptimeMs: Math.max(0, snapshot.publishedAtMs - snapshot.startedAtMs) + ageMs,
+      markersHealthy: snapshot.markers.markersHealthy === true,
+      lookups,
+      hitRate: lookups === 0 ? 0 : hits / lookups,
+      changesMeasured: Object.values(snapshot.freshness).reduce((total, h) => total + (Number(h.samples) || 0), 0),
+      clockOffsetMs,
+    });
+  }
+  for (const [name, histograms] of functionHistograms) {
+    const fn = functions[name];
+    if (fn) fn.freshness = summarize(mergeHistograms(histograms));
+  }
+
+  const byFamily: Record<string, FreshnessSummary> = {};
+  for (const [family, histograms] of [...familyHistograms].sort(([a], [b]) => a.localeCompare(b))) byFamily[family] = summarize(mergeHistograms(histograms));
+  const overall = summarize(mergeHistograms([...familyHistograms.values()].flat()));
+  const offsets = instances.map((i) => i.clockOffsetMs).filter((o): o is number => o !== null);
+  const ages = instances.map((i) => i.snapshotAgeMs);
+  instances.sort((a, b) => a.function.localeCompare(b.function) || a.snapshotAgeMs - b.snapshotAgeMs);
+
+  return {
+    freshness: {
+      promiseMs: freshnessPromiseMs,
+      verdict: overall.samples === 0 ? "no changes measured yet" : overall.promiseKept ? "kept" : "missed",
+      overall,
+      byFamily,
+      measuredAs,
+      clockSkew: { maxAbsOffsetMs: offsets.length === 0 ? null : Math.max(...offsets.map(Math.abs)), instancesMeasured: offsets.length },
+    },
+    fleet: {
+      liveInstances: newest.size,
+      functions: Object.keys(functions).length,
+      liveWindowMs: snapshotTtlMs,
+      publishIntervalMs: statsPublishIntervalMs,
+      oldestSnapshotAgeMs: ages.length === 0 ? null : Math.max(...ages),
+      newestSnapshotAgeMs: ages.length === 0 ? null : Math.min(...ages),
+    },
+    caches,
+    markers,
+    functions,
+    instances,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Every log line the suite writes, one named function per event (the pattern of the Stripe
+ * Firebase extension's logs.ts). Each line is structured (firebase-functions' logger writes
+ * JSON that Cloud Logging files under `jsonPayload`) and carries a stable `event` field, the
+ * key the log-based metrics and alerts of docs/operations.md filter on: rename an event and
+ * those break. Never pass a token, a secret or a signature header here; uids are fine.
+ */
+import { logger } from "firebase-functions/v2";
+
+type Fields = Record<string, unknown>;
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+// ---------------------------------------------------------------------------------------
+// Cache coherence (cache/instance.ts, cache/coherent-cache.ts)
+
+/** Markers could not be read (at most once a minute per instance while it lasts). */
+export function markersUnreadable(error: unknown, fields: { failedReadsSinceLastLine: number }): void {
+  logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within TTL", {
+    event: "marker_read_failed",
+    error: errorText(error),
+    ...fields,
+  });
+}
+
+export function markersReadableAgain(fields: { unreadableMs: number }): void {
+  logger.info("Invalidation markers readable again", { event: "marker_read_recovered", ...fields });
+}
+
+/**
+ * Tester-derived data read from Firestore because markers could not be read (fail closed;
+ * at most once a minute per instance, with the count since the previous line).
+ */
+export function failClosedBypasses(fields: { caches: string[]; bypassesSinceLastLine: number }): void {
+  logger.warn("Tester-derived data read from Firestore: markers unreadable (fail closed)", { event: "fail_closed_bypass", ...fields });
+}
+
+/**
+ * Stale serving: an instance could answer from the old version of some data more than the
+ * contract's 2 s after its marker write.
+ */
+export function freshnessPromiseMissed(fields: { family: string; delayMs: number; promiseMs: number; lateChangesSinceLastLine: number }): void {
+  logger.warn("Stale serving: a change reached this instance later than the freshness promise", { event: "stale_serving", ...fields });
+}
+
+/** The metric-friendly line: this instance's cache figures, every few minutes. */
+export function cacheFigures(fields: Fields): void {
+  logger.info("Cache figures", { event: "cache_figures", ...fields });
+}
+
+/** This instance's once-a-minute stats snapshot did not reach Redis (cacheStats misses it). */
+export function cacheStatsPublishFailed(error: unknown): void {
+  logger.warn("Cache stats snapshot not published", { event: "cache_stats_publish_failed", error: errorText(error) });
+}
+
+export function cacheStatsTokenRejected(error: unknown): void {
+  logger.info("cacheStats: rejected ID token", { event: "cache_stats_token_rejected", error: errorText(error) });
+}
+
+export function cacheStatsUnavailable(error: unknown): void {
+  logger.warn("cacheStats: fleet snapshots unreadable (Redis)", { event: "cache_stats_unavailable", error: errorText(error) });
+}
+
+// ---------------------------------------------------------------------------------------
+// Triggers (apps/triggers.ts, users/user-written.ts)
+
+/** A Firestore trigger delivered again (at-least-once): its markers were not bumped twice. */
+export function triggerDuplicateIgnored(fields: { trigger: string; eventId: string }): void {
+  logger.info("Trigger event already applied; nothing bumped", { event: "trigger_duplicate_ignored", ...fields });
+}
+
+// ---------------------------------------------------------------------------------------
+// Callables (errors.ts)
+
+export function callableDependencyUnavailable(fields: { callable: string; error: unknown }): void {
+  logger.warn(`${fields.callable}: dependency unavailable`, { event: "callable_unavailable", callable: fields.callable, error: errorText(fields.error) });
+}
+
+export function callableFailed(fields: { callable: string; error: unknown }): void {
+  const { callable, error } = fields;
+  logger.error(`${callable} failed`, { event: "callable_failed", callable, error: errorText(error), stack: error instanceof Error ? error.stack : undefined });
+}
+
+// ---------------------------------------------------------------------------------------
+// Apps and mentor frequency
+
+/** Enrichment (enabled, installs) unreadable (at most once a minute per instance). */
+export function enrichmentUnavailable(error: unknown, fields: { failuresSinceLastLine: number }): void {
+  logger.warn("App enrichment unavailable (Redis): serving apps with enabled=false and last known install counts", {
+    event: "enrichment_unavailable",
+    error: errorText(error),
+    ...fields,
+  });
+}
+
+export function invalidStoredMentorFrequency(fields: { uid: string; stored: string }): void {
+  logger.warn("Stored mentor notification frequency is invalid; serving the default", { event: "invalid_mentor_frequency", ...fields });
+}
+
+// ---------------------------------------------------------------------------------------
+// Credits
+
+/** At most once a minute per instance (while Redis is down, every call would). */
+export function thresholdRearmFailed(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
+  logger.warn("Could not re-arm the freemium threshold", { event: "threshold_rearm_failed", ...fields, error: errorText(fields.error) });
+}
+
+/** At most once a minute per instance. */
+export function thresholdDecidedLocally(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
+  logger.warn("Freemium threshold key unwritable; deciding on this instance", { event: "threshold_decided_locally", ...fields, error: errorText(fields.error) });
+}
+
+export function aggregationUnsupported(): void {
+  logger.warn("Firestore server has no aggregation queries; summing usage by document scan from now on", { event: "aggregation_unsupported" });
+}
+
+export function malformedSubscription(fields: { uid?: string }): void {
+  logger.warn("Stored subscription is malformed; counting it as basic", { event: "malformed_subscription", ...fields });
+}
+
+// ---------------------------------------------------------------------------------------
+// Stripe webhook (stripe/webhook.ts, stripe/events.ts)
+
+export function stripeSignatureRejected(fields: { reason: string }): void {
+  logger.warn("Stripe webhook signature rejected", { event: "stripe_signature_rejected", httpStatus: 400, ...fields });
+}
+
+export function stripePayloadNotAnEvent(): void {
+  logger.error("Signed Stripe payload is not an event", { event: "stripe_payload_not_an_event", httpStatus: 400 });
+}
+
+export function stripeUnknownPrice(fields: { eventId: string; subscriptionId: string; priceIds: string[] }): void {
+  logger.error("Active Stripe subscription has no price in STRIPE_PRICE_PLANS; treating it as basic", { event: "stripe_unknown_price", ...fields });
+}
+
+/** 5xx: the event's effect was not committed; Stripe retries. */
+export function stripeEventNotApplied(fields: { eventId: string; type: string; error: unknown }): void {
+  logger.error("Stripe event not applied; answering 5xx so Stripe retries", {
+    event: "stripe_webhook_5xx",
+    reason: "not_applied",
+    httpStatus: 500,
+    eventId: fields.eventId,
+    type: fields.type,
+    error: errorText(fields.error),
+  });
+}
+
+/** 5xx: the effect is committed but the credits marker was not bumped; Stripe's retry bumps it. */
+export function stripeCreditResetNotSignalled(fields: { eventId: string; error: unknown }): void {
+  logger.error("Credits marker not bumped after a subscription write; answering 5xx so Stripe retries", {
+    event: "stripe_webhook_5xx",
+    reason: "marker_not_bumped",
+    httpStatus: 503,
+    eventId: fields.eventId,
+    error: errorText(fields.error),
+  });
+}
+
+export function stripeEventProcessed(fields: { eventId: string; type: string; result: string; duplicate: boolean }): void {
+  logger.info("Stripe event processed", { event: "stripe_event_processed", httpStatus: 200, ...fields });
+}

@@ -1,0 +1,115 @@
+/**
+ * The cacheStats answer from published snapshots, as a pure function: what counts as live,
+ * how figures add up per cache and per function, and that freshness comes first.
+ */
+import assert from "node:assert/strict";
+import { CoherentCacheStats } from "../../functions/src/cache/coherent-cache";
+import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs } from "../../functions/src/cache/fleet-stats";
+import { fleetView } from "../../functions/src/cache/fleet-view";
+import { addSample, emptyHistogram, FreshnessHistogram } from "../../functions/src/cache/freshness";
+
+const nowMs = 1_800_000_000_000;
+
+function cache(name: string, hits: number, misses: number, entries = 1): CoherentCacheStats {
+  return {
+    name,
+    entries,
+    bytes: entries * 100,
+    maxEntries: 1000,
+    maxBytes: 1 << 20,
+    hits,
+    misses,
+    hitRate: hits / (hits + misses),
+    evictions: 0,
+    fetches: misses,
+    fetchErrors: 0,
+    collapsedFetches: 0,
+    invalidations: 0,
+    discardedFetches: 0,
+    tooLarge: 0,
+    securitySensitive: name.startsWith("tester"),
+    bypassedWhileMarkersUnreadable: 0,
+    servedWhileMarkersUnreadable: 0,
+  };
+}
+
+function histogram(...samplesMs: number[]): FreshnessHistogram {
+  const h = emptyHistogram();
+  for (const ms of samplesMs) addSample(h, ms);
+  return h;
+}
+
+function published(fn: string, instance: string, ageMs: number, fields: Partial<InstanceSnapshot> = {}): PublishedSnapshot {
+  const publishedAtRedisMs = nowMs - ageMs;
+  return {
+    publishedAtRedisMs,
+    snapshot: {
+      v: 1,
+      function: fn,
+      instance,
+      startedAtMs: publishedAtRedisMs - 60_000,
+      publishedAtMs: publishedAtRedisMs - 3,
+      caches: [],
+      markers: { markerChecks: 10, markerCheckErrors: 0, markerChangesSeen: 1, trackedScopes: 4, markersHealthy: true },
+      freshness: {},
+      ...fields,
+    },
+  };
+}
+
+describe("fleetView (the cacheStats answer)", () => {
+  it("freshness first, then live instances, totals per cache and per function, snapshot ages", () => {
+    const view = fleetView(
+      [
+        published("getAvailableApps", "a1", 70_000, { caches: [cache("publicApps", 8, 2), cache("testerRecords", 3, 1)], freshness: { tester: histogram(300, 900) } }),
+        // The same instance a minute later: only the newest counts.
+        published("getAvailableApps", "a1", 10_000, { caches: [cache("publicApps", 18, 2), cache("testerRecords", 6, 2)], freshness: { tester: histogram(300, 900, 400) } }),
+        published("getAvailableApps", "a2", 20_000, { caches: [cache("publicApps", 2, 8)], freshness: { apps: histogram(150) } }),
+        published("getMentorNotificationFrequency", "m1", 5_000, { caches: [cache("mentorFrequency", 30, 10, 7)], freshness: { mentor: histogram(1200) } }),
+        // Gone: older than the live window.
+        published("getCredits", "c1", snapshotTtlMs + 1, { caches: [cache("credits", 5, 5)] }),
+      ],
+      nowMs,
+    );
+    assert.deepEqual(Object.keys(view), ["freshness", "fleet", "caches", "markers", "functions", "instances"]);
+    assert.equal(view.fleet.liveInstances, 3);
+    assert.equal(view.fleet.functions, 2);
+    assert.deepEqual([view.fleet.oldestSnapshotAgeMs, view.fleet.newestSnapshotAgeMs], [20_000, 5_000]);
+
+    assert.deepEqual(
+      [view.caches.publicApps?.hits, view.caches.publicApps?.misses, view.caches.publicApps?.instances, view.caches.publicApps?.hitRate],
+      [20, 10, 2, 20 / 30],
+    );
+    assert.equal(view.caches.credits, undefined, "an expired snapshot counts for nothing");
+    assert.equal(view.functions.getAvailableApps?.instances, 2);
+    assert.equal(view.functions.getMentorNotificationFrequency?.caches.mentorFrequency?.entries, 7);
+    assert.deepEqual([view.markers.markerChecks, view.markers.healthyInstances, view.markers.unhealthyInstances], [30, 3, 0]);
+
+    assert.equal(view.freshness.promiseMs, 2_000);
+    assert.equal(view.freshness.verdict, "kept");
+    assert.deepEqual(Object.keys(view.freshness.byFamily), ["apps", "mentor", "tester"]);
+    assert.deepEqual([view.freshness.byFamily.tester?.samples, view.freshness.byFamily.tester?.maxMs], [3, 900]);
+    assert.deepEqual([view.freshness.overall.samples, view.freshness.overall.maxMs], [5, 1200]);
+    assert.equal(view.functions.getAvailableApps?.freshness.samples, 4);
+
+    const a1 = view.instances.find((i) => i.instance === "a1");
+    assert.deepEqual([a1?.snapshotAgeMs, a1?.clockOffsetMs, a1?.lookups], [10_000, 3, 28]);
+    assert.deepEqual(view.freshness.clockSkew, { maxAbsOffsetMs: 3, instancesMeasured: 3 });
+  });
+
+  it("a sample over 2 s anywhere in the fleet: verdict missed; no sample at all: nothing measured yet", () => {
+    const missed = fleetView([published("getCredits", "c1", 1_000, { freshness: { credits: histogram(100, 2_400) } })], nowMs);
+    assert.deepEqual([missed.freshness.verdict, missed.freshness.byFamily.credits?.overPromise, missed.freshness.byFamily.credits?.promiseKept], ["missed", 1, false]);
+    assert.equal(fleetView([], nowMs).freshness.verdict, "no changes measured yet");
+    assert.equal(fleetView([], nowMs).fleet.liveInstances, 0);
+  });
+
+  it("the answering instance's own figures, taken now, replace its published snapshot", () => {
+    const stale = published("local", "me", 50_000, { caches: [cache("probeOpen", 1, 1)] });
+    const own = { ...stale.snapshot, caches: [cache("probeOpen", 9, 1)] };
+    const view = fleetView([stale], nowMs, own);
+    assert.equal(view.fleet.liveInstances, 1);
+    assert.equal(view.caches.probeOpen?.hits, 9);
+    assert.equal(view.instances[0]?.snapshotAgeMs, 0);
+  });
+});

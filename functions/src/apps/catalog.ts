@@ -19,7 +19,7 @@ import { createHash } from "node:crypto";
 import { createCache } from "../cache/instance";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
-import { App, appFromSnapshot, appsCollection, idSchema, isPublicApproved, testersCollection } from "./model";
+import { App, appFromSnapshot, appsCollection, isPublicApproved, storedTesterApps, testersCollection } from "./model";
 
 export const appsCacheTtlMs = 30_000;
 
@@ -76,9 +76,7 @@ async function readOwnApps(uid: string): Promise<App[]> {
 async function readTesterRecord(uid: string): Promise<TesterRecord> {
   const snapshot = await firestore().collection(testersCollection).doc(uid).get();
   if (!snapshot.exists) return notATester;
-  const stored: unknown = snapshot.get("apps");
-  const ids = Array.isArray(stored) ? stored.filter((id): id is string => idSchema.safeParse(id).success) : [];
-  return { tester: true, apps: [...new Set(ids)].sort() };
+  return { tester: true, apps: storedTesterApps(snapshot.get("apps")).sort() };
 }
 
 /** The unapproved, enabled apps of a tester list (one batched get, however long the list). */

@@ -5,6 +5,7 @@
  */
 import { DocumentSnapshot, Timestamp } from "firebase-admin/firestore";
 import { z } from "zod";
+import { documentIdSchema } from "../firestore";
 
 export const appsCollection = "apps";
 export const testersCollection = "testers";
@@ -36,16 +37,27 @@ export interface AvailableApp extends Omit<App, "disabled"> {
 /** The longest id we accept from a client; Firestore allows 1,500 bytes, nothing real needs that. */
 export const maxIdLength = 128;
 
+/** A document id a client may send (and a uid): a safe document id of at most 128 chars. */
+export const idSchema = documentIdSchema.max(maxIdLength);
+
+/** Bounds one tester document (and one batched get of their apps) to a sane size. */
+export const maxTesterApps = 500;
+
 /**
- * A document id a client may send: 1..128 chars, no `/` (it would address another path),
- * and none of Firestore's reserved ids (`.`, `..`, `__x__`).
+ * `testers/{uid}.apps`: the ids of the unapproved apps a tester may see, as the admin
+ * callables write it (and as `addTester` accepts it).
  */
-export const idSchema = z
-  .string()
-  .min(1)
-  .max(maxIdLength)
-  .refine((id) => !id.includes("/"), "must not contain '/'")
-  .refine((id) => id !== "." && id !== ".." && !/^__.*__$/.test(id), "is a reserved id");
+export const testerAppsSchema = z.array(idSchema).max(maxTesterApps);
+
+/**
+ * A stored `apps` field, read: its ids that `testerAppsSchema` accepts, each once, in stored
+ * order. Anything else (a missing field included) reads as no apps: a malformed entry grants
+ * nothing and is dropped by the next write.
+ */
+export function storedTesterApps(stored: unknown): string[] {
+  const ids = Array.isArray(stored) ? stored.filter((id): id is string => idSchema.safeParse(id).success) : [];
+  return [...new Set(ids)];
+}
 
 function asString(value: unknown): string {
   return typeof value === "string" ? value : "";

@@ -5,18 +5,15 @@
  * whatever shape a stored document has (a missing `apps` field included).
  */
 import { FieldValue } from "firebase-admin/firestore";
-import { CallableRequest, HttpsError } from "firebase-functions/v2/https";
+import { CallableRequest, HttpsError } from "firebase-functions/https";
 import { z } from "zod";
 import { requireAdmin } from "../auth";
 import { parseData } from "../errors";
 import { firestore } from "../firestore";
 import { forgetTester } from "./catalog";
-import { idSchema, testersCollection } from "./model";
+import { idSchema, maxTesterApps, storedTesterApps, testerAppsSchema, testersCollection } from "./model";
 
-/** Bounds one tester document (and one batched get of their apps) to a sane size. */
-export const maxTesterApps = 500;
-
-const addRequest = z.object({ uid: idSchema, apps: z.array(idSchema).max(maxTesterApps).optional() }).strict();
+const addRequest = z.object({ uid: idSchema, apps: testerAppsSchema.optional() }).strict();
 const removeRequest = z.object({ uid: idSchema }).strict();
 const accessRequest = z.object({ uid: idSchema, appId: idSchema }).strict();
 
@@ -30,12 +27,8 @@ function testerDoc(uid: string) {
   return firestore().collection(testersCollection).doc(uid);
 }
 
-function storedApps(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((id): id is string => typeof id === "string") : [];
-}
-
 /** Makes `uid` a tester whose list is exactly `apps` (keeping the first `added_at`). */
-export async function addTester(request: CallableRequest<unknown>): Promise<TesterResult> {
+export async function addTesterHandler(request: CallableRequest<unknown>): Promise<TesterResult> {
   requireAdmin(request);
   const { uid, apps = [] } = parseData(addRequest, request.data);
   const list = [...new Set(apps)];
@@ -43,14 +36,14 @@ export async function addTester(request: CallableRequest<unknown>): Promise<Test
     const ref = testerDoc(uid);
     const existing = await tx.get(ref);
     const addedAt: unknown = existing.exists ? existing.get("added_at") : undefined;
-    tx.set(ref, { uid, apps: list, added_at: addedAt ?? FieldValue.serverTimestamp() });
+    tx.set(ref, { uid, apps: testerAppsSchema.parse(list), added_at: addedAt ?? FieldValue.serverTimestamp() });
   });
   forgetTester(uid);
   return { uid, tester: true, apps: list };
 }
 
 /** Idempotent: removing a user who is not a tester succeeds and writes nothing new. */
-export async function removeTester(request: CallableRequest<unknown>): Promise<TesterResult> {
+export async function removeTesterHandler(request: CallableRequest<unknown>): Promise<TesterResult> {
   requireAdmin(request);
   const { uid } = parseData(removeRequest, request.data);
   await testerDoc(uid).delete();
@@ -67,24 +60,24 @@ async function changeAccess(request: CallableRequest<unknown>, grant: boolean): 
     const existing = await tx.get(ref);
     // Granting must not silently make someone a tester: that is addTester's explicit job.
     if (!existing.exists) throw new HttpsError("not-found", `User "${uid}" is not a tester.`);
-    const current = storedApps(existing.get("apps"));
+    const current = storedTesterApps(existing.get("apps"));
     const changed = grant !== current.includes(appId) || !Array.isArray(existing.get("apps"));
     const next = grant ? [...new Set([...current, appId])] : current.filter((id) => id !== appId);
     if (grant && next.length > maxTesterApps) {
       throw new HttpsError("resource-exhausted", `A tester may have at most ${maxTesterApps} apps.`);
     }
     // No write when nothing changes: a repeated grant or revoke costs no trigger, no bump.
-    if (changed) tx.update(ref, { apps: next });
+    if (changed) tx.update(ref, { apps: testerAppsSchema.parse(next) });
     return next;
   });
   forgetTester(uid);
   return { uid, tester: true, apps };
 }
 
-export function grantTesterAppAccess(request: CallableRequest<unknown>): Promise<TesterResult> {
+export function grantTesterAppAccessHandler(request: CallableRequest<unknown>): Promise<TesterResult> {
   return changeAccess(request, true);
 }
 
-export function revokeTesterAppAccess(request: CallableRequest<unknown>): Promise<TesterResult> {
+export function revokeTesterAppAccessHandler(request: CallableRequest<unknown>): Promise<TesterResult> {
   return changeAccess(request, false);
 }

@@ -42,12 +42,34 @@ export function pricePlans(): ReadonlyMap<string, Plan> {
   return parsedPricePlans.map;
 }
 
-/** What is stored at `users/{uid}.subscription` (the webhook writes it; extra fields allowed). */
-export const storedSubscriptionSchema = z.looseObject({
+/**
+ * What `users/{uid}.subscription` holds (and `stripe_pending/{customerId}.state` until the
+ * customer is linked): written whole by the Stripe webhook, checked against this schema before
+ * every write; read through parts of it (`pick`), so a document that carries only what a reader
+ * needs (one written by hand, say) is still read.
+ */
+export const storedSubscriptionSchema = z.object({
   plan: planSchema,
   status: z.enum(["active", "inactive"]),
-  current_period_end: z.number().nullish(),
+  current_period_end: z.number().nullable(),
+  stripe_subscription_id: z.string(),
+  current_price_id: z.string().nullable(),
+  cancel_at_period_end: z.boolean(),
+  /** Stripe's own status (active, trialing, past_due, canceled, ...), for support. */
+  stripe_status: z.string(),
+  /** Ordering guard: the event that wrote this state (see `isNewer` in stripe/events.ts). */
+  stripe_event_id: z.string(),
+  stripe_event_created: z.number(),
+  stripe_event_rank: z.number(),
+  /** Set when an active subscription's price is not in STRIPE_PRICE_PLANS. */
+  unknown_price: z.boolean().optional(),
 });
+export type SubscriptionState = z.infer<typeof storedSubscriptionSchema>;
+
+/** The part of a stored subscription that decides the plan. */
+const entitlementSchema = storedSubscriptionSchema
+  .pick({ plan: true, status: true, current_period_end: true })
+  .partial({ current_period_end: true });
 
 /**
  * The plan a stored subscription entitles to at `nowS` (unix seconds), and until when.
@@ -56,7 +78,7 @@ export const storedSubscriptionSchema = z.looseObject({
  */
 export function effectivePlan(stored: unknown, nowS: number, uid?: string): { plan: Plan; paidUntilS: number | null } {
   if (stored === undefined || stored === null) return { plan: "basic", paidUntilS: null };
-  const parsed = storedSubscriptionSchema.safeParse(stored);
+  const parsed = entitlementSchema.safeParse(stored);
   if (!parsed.success) {
     logs.malformedSubscription({ uid });
     return { plan: "basic", paidUntilS: null };

@@ -9,8 +9,9 @@
  * only) and applied when the checkout links the customer, in the linking transaction.
  */
 import { DocumentReference, Firestore, Timestamp, Transaction } from "firebase-admin/firestore";
-import { firestore } from "../firestore";
-import { EventEffect, StripeEvent, SubscriptionState, endsAnotherSubscription, isNewer } from "./events";
+import { storedSubscriptionSchema, SubscriptionState } from "../credits/plans";
+import { documentIdSchema, firestore } from "../firestore";
+import { EventEffect, StripeEvent, endsAnotherSubscription, isNewer } from "./events";
 
 export const eventsCollection = "stripe_events";
 export const customersCollection = "stripe_customers";
@@ -33,7 +34,7 @@ export interface ApplyOutcome {
 }
 
 function safeId(id: string, what: string): string {
-  if (id.length === 0 || id.length > 255 || id.includes("/")) throw new Error(`${what} is not a usable document id`);
+  if (!documentIdSchema.safeParse(id).success) throw new Error(`${what} is not a usable document id`);
   return id;
 }
 
@@ -55,7 +56,7 @@ function writeUser(tx: Transaction, db: Firestore, write: UserWrite, customerId:
   // leaves the rest of the user document alone.
   tx.set(
     db.collection("users").doc(write.uid),
-    { subscription: write.state, stripe_customer_id: customerId },
+    { subscription: storedSubscriptionSchema.parse(write.state), stripe_customer_id: customerId },
     { mergeFields: ["subscription", "stripe_customer_id"] },
   );
 }
@@ -86,7 +87,7 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
         const pending: unknown = (await tx.get(pendingRef)).get("state");
         result = "pending_user_unknown";
         if (isNewer(effect.state, pending)) {
-          writes.push((t) => t.set(pendingRef, { customer_id: customerId, state: effect.state, updated_at: Timestamp.now() }));
+          writes.push((t) => t.set(pendingRef, { customer_id: customerId, state: storedSubscriptionSchema.parse(effect.state), updated_at: Timestamp.now() }));
         }
       } else {
         result = await decideUserWrite(tx, db.collection("users").doc(safeId(uid, "uid")), effect.state);
@@ -112,7 +113,8 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
         result = "customer_linked_to_other_user";
       } else {
         result = "customer_linked";
-        const pendingState = pending.get("state") as SubscriptionState | undefined;
+        const storedPending = storedSubscriptionSchema.safeParse(pending.get("state"));
+        const pendingState = storedPending.success ? storedPending.data : undefined;
         const pendingResult = pendingState ? await decideUserWrite(tx, userRef, pendingState) : undefined;
         if (!linked.exists) writes.push((t) => t.set(customerRef, { uid, linked_at: Timestamp.now(), linked_by_event: event.id }));
         if (pendingState && pendingResult === "subscription_written") {

@@ -5,7 +5,8 @@
  */
 import * as logs from "../logs";
 import { z } from "zod";
-import { Plan, pricePlans } from "../credits/plans";
+import { idSchema } from "../apps/model";
+import { Plan, pricePlans, storedSubscriptionSchema, SubscriptionState } from "../credits/plans";
 
 const idOrObject = z.union([z.string(), z.looseObject({ id: z.string() })]).transform((v) => (typeof v === "string" ? v : v.id));
 const metadataSchema = z.record(z.string(), z.string()).nullish();
@@ -46,23 +47,12 @@ const checkoutSessionSchema = z.looseObject({
   metadata: metadataSchema,
 });
 
-/** What `users/{uid}.subscription` holds after a Stripe-driven write. */
-export interface SubscriptionState {
-  plan: Plan;
-  status: "active" | "inactive";
-  current_period_end: number | null;
-  stripe_subscription_id: string;
-  current_price_id: string | null;
-  cancel_at_period_end: boolean;
-  /** Stripe's own status (active, trialing, past_due, canceled, ...), for support. */
-  stripe_status: string;
-  /** Ordering guard: the event that wrote this state (see `isNewer`). */
-  stripe_event_id: string;
-  stripe_event_created: number;
-  stripe_event_rank: number;
-  /** Set when an active subscription's price is not in STRIPE_PRICE_PLANS. */
-  unknown_price?: boolean;
-}
+export type { SubscriptionState };
+
+const orderingGuardSchema = storedSubscriptionSchema
+  .pick({ stripe_event_created: true, stripe_event_rank: true })
+  .partial({ stripe_event_rank: true });
+const subscriptionIdentitySchema = storedSubscriptionSchema.pick({ stripe_subscription_id: true, status: true });
 
 /**
  * Stripe's `created` has one-second resolution and a subscription's `created` and first
@@ -78,7 +68,7 @@ const eventRank: Record<string, number> = {
 
 /** Whether `candidate` may overwrite `stored` (stored state written by an older or same-time event). */
 export function isNewer(candidate: Pick<SubscriptionState, "stripe_event_created" | "stripe_event_rank">, stored: unknown): boolean {
-  const parsed = z.looseObject({ stripe_event_created: z.number(), stripe_event_rank: z.number().optional() }).safeParse(stored);
+  const parsed = orderingGuardSchema.safeParse(stored);
   if (!parsed.success) return true;
   const { stripe_event_created: created, stripe_event_rank: rank = 0 } = parsed.data;
   if (candidate.stripe_event_created !== created) return candidate.stripe_event_created > created;
@@ -90,7 +80,7 @@ export function isNewer(candidate: Pick<SubscriptionState, "stripe_event_created
  * user took out since (resubscribe): only an active state may replace another subscription's.
  */
 export function endsAnotherSubscription(candidate: SubscriptionState, stored: unknown): boolean {
-  const parsed = z.looseObject({ stripe_subscription_id: z.string(), status: z.string() }).safeParse(stored);
+  const parsed = subscriptionIdentitySchema.safeParse(stored);
   if (!parsed.success) return false;
   return candidate.status === "inactive" && parsed.data.status === "active" && parsed.data.stripe_subscription_id !== candidate.stripe_subscription_id;
 }
@@ -100,7 +90,7 @@ const entitledStatuses = new Set(["active", "trialing"]);
 
 function uidFromMetadata(metadata: Record<string, string> | null | undefined): string | null {
   const uid = metadata?.uid ?? metadata?.firebase_uid;
-  return uid && uid.length <= 128 && !uid.includes("/") ? uid : null;
+  return uid !== undefined && idSchema.safeParse(uid).success ? uid : null;
 }
 
 /** What an event asks us to do. */
@@ -206,7 +196,7 @@ export function effectOf(event: StripeEvent): EventEffect {
     case "checkout.session.completed": {
       const session = parseObject(checkoutSessionSchema, event);
       const uid = session.client_reference_id ?? uidFromMetadata(session.metadata);
-      if (!session.customer || !uid || uid.includes("/") || uid.length > 128) {
+      if (!session.customer || !uid || !idSchema.safeParse(uid).success) {
         return { kind: "none", reason: "checkout session without a customer or a uid" };
       }
       return { kind: "link", customerId: session.customer, uid };

@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AvailableApp } from "../functions/src/apps/model";
+import { errorMessage } from "../functions/src/error-message";
 import type { FleetView } from "../functions/src/cache/fleet-view";
 import { callCallable, signInWithPassword } from "./lib/emulator-client";
 import { localStripePriceId } from "./lib/local-stripe";
@@ -32,7 +33,7 @@ async function signIn(email: string): Promise<{ uid: string; idToken: string }> 
   try {
     return await signInWithPassword(info.authEmulatorHost, email, demoPassword);
   } catch (error) {
-    throw new Error(`sign-in of ${email} failed (is \`npm start\` running?): ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`sign-in of ${email} failed (is \`npm start\` running?): ${errorMessage(error)}`);
   }
 }
 
@@ -163,6 +164,6 @@ function printFleet(stats: FleetView): void {
 }
 
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : String(error));
+  console.error(errorMessage(error));
   process.exitCode = 1;
 });

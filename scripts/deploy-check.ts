@@ -25,6 +25,7 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import * as ts from "typescript";
+import { errorMessage } from "../functions/src/error-message";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 
@@ -929,7 +930,7 @@ export async function collectInputs(options: CollectOptions = {}): Promise<Check
   try {
     userEnvs = tools.env.loadUserEnvs({ functionsSource: functionsDir, projectId, projectAlias, projectDir });
   } catch (error) {
-    toolProblems.push(`functions .env files: ${error instanceof Error ? error.message : String(error)}`);
+    toolProblems.push(`functions .env files: ${errorMessage(error)}`);
   }
   const envFiles = [".env", `.env.${projectId}`, ...(projectAlias ? [`.env.${projectAlias}`] : [])]
     .filter((f) => fs.existsSync(path.join(functionsDir, f)))
@@ -1012,7 +1013,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     ({ values } = parseArgs({ args: argv, options: { project: { type: "string" }, "no-build": { type: "boolean" } }, strict: true }));
   } catch (error) {
-    console.error(`usage: npm run deploy:check [-- --project <projectId>] [--no-build]\n${error instanceof Error ? error.message : String(error)}`);
+    console.error(`usage: npm run deploy:check [-- --project <projectId>] [--no-build]\n${errorMessage(error)}`);
     return 2;
   }
   const result = await runDeployCheck({ log: (line) => console.log(line), build: values["no-build"] ? false : undefined, projectId: values.project });

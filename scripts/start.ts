@@ -22,6 +22,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
+import { errorMessage } from "../functions/src/error-message";
 import { writeEnvFiles } from "./lib/dotenv-files";
 import {
   configPorts,
@@ -47,9 +48,6 @@ import { startTriggerBridge, TriggerBridge } from "./lib/trigger-bridge";
 import { deliverToFunctionsEmulator } from "./lib/trigger-delivery";
 import { seed, SeedUser } from "./seed";
 import { startUpstashGateway, UpstashGateway } from "./upstash-gateway";
-
-// Re-exported for lib/suite-stack.ts; everything else imports them from lib/local-stripe.ts.
-export { localStripePricePlans, localStripeWebhookSecret };
 
 const localDir = path.join(repoRoot, ".local");
 const region = defaultRegion;
@@ -144,7 +142,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       try {
         await cleanup();
       } catch (err) {
-        log(`stop: ${errorText(err)}`);
+        log(`stop: ${errorMessage(err)}`);
       }
     }
   };
@@ -183,7 +181,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let fallback: FirestoreFallback | undefined;
     if (firestoreMode === "fallback") {
       fallback = await startFirestoreFallback({ port: ports.firestore }).catch((err: unknown) => {
-        throw new Error(`${errorText(err)} (is another local stack running? stop it, or free port ${ports.firestore})`);
+        throw new Error(`${errorMessage(err)} (is another local stack running? stop it, or free port ${ports.firestore})`);
       });
       cleanups.push(() => fallback?.close());
     }
@@ -349,10 +347,6 @@ function describeStack(stack: LocalStack): string {
   return lines.join("\n");
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 async function main() {
   requireProductionNode();
   // `npm start -- --inspect-functions`: debug the functions (one shared worker; firebase-tools prints the port).
@@ -388,7 +382,7 @@ async function main() {
     stack.stop().then(
       () => process.exit(0),
       (err: unknown) => {
-        console.error(errorText(err));
+        console.error(errorMessage(err));
         process.exit(1);
       },
     );
@@ -399,7 +393,7 @@ async function main() {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(errorText(err));
+    console.error(errorMessage(err));
     process.exit(1);
   });
 }

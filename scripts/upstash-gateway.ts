@@ -18,6 +18,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, IncomingMessage, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
+import { errorMessage } from "../functions/src/error-message";
 import Redis, { ReplyError } from "ioredis";
 
 export interface UpstashGateway {
@@ -103,7 +104,7 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
       (err: unknown) => {
         const status = err instanceof HttpError ? err.status : 500;
         if (status === 500) console.error("upstash-gateway: unexpected error", err);
-        send(res, status, { error: err instanceof Error ? err.message : String(err) }, ++syncToken);
+        send(res, status, { error: errorMessage(err) }, ++syncToken);
       },
     );
   });
@@ -278,7 +279,7 @@ function wireName(name: RedisArg): string {
 
 function asHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  const message = err instanceof Error ? err.message : String(err);
+  const message = errorMessage(err);
   // Redis' own answers are the caller's problem (400); anything else means Redis is not reachable.
   return err instanceof ReplyError ? new HttpError(400, message) : new HttpError(503, `ERR Redis is unreachable: ${message}`);
 }
@@ -372,7 +373,7 @@ function parseCliArgs(argv: string[]) {
       strict: true,
     }).values;
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)}\n${CLI_USAGE}`);
+    throw new Error(`${errorMessage(err)}\n${CLI_USAGE}`);
   }
 }
 
@@ -404,7 +405,7 @@ async function main(): Promise<void> {
 
 if (require.main === module) {
   main().catch((err: unknown) => {
-    console.error(err instanceof Error ? err.message : err);
+    console.error(errorMessage(err));
     process.exit(1);
   });
 }

@@ -1,6 +1,6 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import { getAuth } from "firebase-admin/auth";
-import { CallableRequest, HttpsError } from "firebase-functions/v2/https";
+import { CallableRequest, HttpsError } from "firebase-functions/https";
 
 /** The caller's uid, or `unauthenticated`. */
 export function requireUid(request: CallableRequest<unknown>): string {

@@ -36,8 +36,12 @@ export const stripePricePlans = defineString("STRIPE_PRICE_PLANS", {
 });
 
 /**
- * An int param's value at call time. Its declared default applies at runtime too: a param's
- * default only reaches process.env on deploy, not on the emulator or in tests.
+ * An int param's value at call time, with its declared default. Deploy and the emulator
+ * resolve params into the environment (the emulator writes them to functions/.env.local), but
+ * code loaded in-process (specs, scripts, bench) sees an unset variable, and there
+ * `param.value()` answers 0 rather than the default (IntParam.runtimeValue is
+ * `parseInt(process.env[name] || "0") || 0`, which also turns a malformed value into 0).
+ * So this reads the variable itself: the default when unset, an error when not an integer.
  */
 export function intParam(param: IntParam): number {
   const raw = process.env[param.name];

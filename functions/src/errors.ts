@@ -2,7 +2,8 @@
  * The edge between our code and the client: input validation with zod, and the mapping of
  * internal failures to standard HttpsError codes (without leaking internals).
  */
-import { HttpsError } from "firebase-functions/v2/https";
+import { errors as upstashErrors } from "@upstash/redis";
+import { HttpsError } from "firebase-functions/https";
 import { z } from "zod";
 import * as logs from "./logs";
 
@@ -75,7 +76,9 @@ function isDependencyFailure(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === "number" && retryableGrpcCodes.has(code)) return true;
-  return ["UpstashError", "AbortError", "TimeoutError"].includes(error.name) || error.message === "fetch failed";
+  if (error instanceof upstashErrors.UpstashError) return true;
+  // A Redis command that outran redisTimeoutMs (DOMException names) or never reached Upstash.
+  return ["AbortError", "TimeoutError"].includes(error.name) || error.message === "fetch failed";
 }
 
 /**

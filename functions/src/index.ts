@@ -1,28 +1,20 @@
 /**
  * Wiring only: global options and one-line wrappers around plain handlers.
  */
-import { setGlobalOptions } from "firebase-functions/v2";
-import { onDocumentWritten } from "firebase-functions/v2/firestore";
-import { onCall, onRequest } from "firebase-functions/v2/https";
-import { disableApp as disableAppHandler, enableApp as enableAppHandler, getAvailableApps as getAvailableAppsHandler } from "./apps/callables";
-import {
-  addTester as addTesterHandler,
-  grantTesterAppAccess as grantTesterAppAccessHandler,
-  removeTester as removeTesterHandler,
-  revokeTesterAppAccess as revokeTesterAppAccessHandler,
-} from "./apps/testers-admin";
+import { setGlobalOptions } from "firebase-functions";
+import { onDocumentWritten } from "firebase-functions/firestore";
+import { onCall, onRequest } from "firebase-functions/https";
+import { disableAppHandler, enableAppHandler, getAvailableAppsHandler } from "./apps/callables";
+import { addTesterHandler, grantTesterAppAccessHandler, removeTesterHandler, revokeTesterAppAccessHandler } from "./apps/testers-admin";
 import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
-import { cacheStats as cacheStatsHandler } from "./cache/stats-endpoint";
+import { cacheStatsHandler } from "./cache/stats-endpoint";
 import { appCheckEnforced, stripeWebhookSecret, upstashRedisRestToken } from "./config";
-import { getCredits as getCreditsHandler } from "./credits/get-credits";
-import { recordTranscriptionUsage as recordTranscriptionUsageHandler } from "./credits/usage";
+import { getCreditsHandler } from "./credits/get-credits";
+import { recordTranscriptionUsageHandler } from "./credits/usage";
 import { atEdge } from "./errors";
-import {
-  getMentorNotificationFrequency as getMentorFrequencyHandler,
-  setMentorNotificationFrequency as setMentorFrequencyHandler,
-} from "./notifications/mentor-frequency";
-import { ping as pingHandler } from "./ping";
-import { stripeWebhook as stripeWebhookHandler } from "./stripe/webhook";
+import { getMentorNotificationFrequencyHandler, setMentorNotificationFrequencyHandler } from "./notifications/mentor-frequency";
+import { pingHandler } from "./ping";
+import { stripeWebhookHandler } from "./stripe/webhook";
 import { onUserWrittenHandler } from "./users/user-written";
 
 setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80 });
@@ -37,8 +29,8 @@ const triggerOptions = { ...withRedis, retry: true };
 export const ping = onCall(callable, pingHandler);
 export const cacheStats = onRequest(withRedis, cacheStatsHandler);
 
-export const getMentorNotificationFrequency = onCall(callableWithRedis, atEdge("getMentorNotificationFrequency", getMentorFrequencyHandler));
-export const setMentorNotificationFrequency = onCall(callableWithRedis, atEdge("setMentorNotificationFrequency", setMentorFrequencyHandler));
+export const getMentorNotificationFrequency = onCall(callableWithRedis, atEdge("getMentorNotificationFrequency", getMentorNotificationFrequencyHandler));
+export const setMentorNotificationFrequency = onCall(callableWithRedis, atEdge("setMentorNotificationFrequency", setMentorNotificationFrequencyHandler));
 
 export const getAvailableApps = onCall(callableWithRedis, atEdge("getAvailableApps", getAvailableAppsHandler));
 export const enableApp = onCall(callableWithRedis, atEdge("enableApp", enableAppHandler));

@@ -5,13 +5,10 @@
  * key the log-based metrics and alerts of docs/operations.md filter on: rename an event and
  * those break. Never pass a token, a secret or a signature header here; uids are fine.
  */
-import { logger } from "firebase-functions/v2";
+import * as logger from "firebase-functions/logger";
+import { errorMessage } from "./error-message";
 
 type Fields = Record<string, unknown>;
-
-function errorText(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
 
 // ---------------------------------------------------------------------------------------
 // Cache coherence (cache/instance.ts, cache/coherent-cache.ts)
@@ -20,7 +17,7 @@ function errorText(error: unknown): string {
 export function markersUnreadable(error: unknown, fields: { failedReadsSinceLastLine: number }): void {
   logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within TTL", {
     event: "marker_read_failed",
-    error: errorText(error),
+    error: errorMessage(error),
     ...fields,
   });
 }
@@ -52,15 +49,15 @@ export function cacheFigures(fields: Fields): void {
 
 /** This instance's once-a-minute stats snapshot did not reach Redis (cacheStats misses it). */
 export function cacheStatsPublishFailed(error: unknown): void {
-  logger.warn("Cache stats snapshot not published", { event: "cache_stats_publish_failed", error: errorText(error) });
+  logger.warn("Cache stats snapshot not published", { event: "cache_stats_publish_failed", error: errorMessage(error) });
 }
 
 export function cacheStatsTokenRejected(error: unknown): void {
-  logger.info("cacheStats: rejected ID token", { event: "cache_stats_token_rejected", error: errorText(error) });
+  logger.info("cacheStats: rejected ID token", { event: "cache_stats_token_rejected", error: errorMessage(error) });
 }
 
 export function cacheStatsUnavailable(error: unknown): void {
-  logger.warn("cacheStats: fleet snapshots unreadable (Redis)", { event: "cache_stats_unavailable", error: errorText(error) });
+  logger.warn("cacheStats: fleet snapshots unreadable (Redis)", { event: "cache_stats_unavailable", error: errorMessage(error) });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -75,12 +72,12 @@ export function triggerDuplicateIgnored(fields: { trigger: string; eventId: stri
 // Callables (errors.ts)
 
 export function callableDependencyUnavailable(fields: { callable: string; error: unknown }): void {
-  logger.warn(`${fields.callable}: dependency unavailable`, { event: "callable_unavailable", callable: fields.callable, error: errorText(fields.error) });
+  logger.warn(`${fields.callable}: dependency unavailable`, { event: "callable_unavailable", callable: fields.callable, error: errorMessage(fields.error) });
 }
 
 export function callableFailed(fields: { callable: string; error: unknown }): void {
   const { callable, error } = fields;
-  logger.error(`${callable} failed`, { event: "callable_failed", callable, error: errorText(error), stack: error instanceof Error ? error.stack : undefined });
+  logger.error(`${callable} failed`, { event: "callable_failed", callable, error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -90,7 +87,7 @@ export function callableFailed(fields: { callable: string; error: unknown }): vo
 export function enrichmentUnavailable(error: unknown, fields: { failuresSinceLastLine: number }): void {
   logger.warn("App enrichment unavailable (Redis): serving apps with enabled=false and last known install counts", {
     event: "enrichment_unavailable",
-    error: errorText(error),
+    error: errorMessage(error),
     ...fields,
   });
 }
@@ -104,16 +101,12 @@ export function invalidStoredMentorFrequency(fields: { uid: string; stored: stri
 
 /** At most once a minute per instance (while Redis is down, every call would). */
 export function thresholdRearmFailed(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
-  logger.warn("Could not re-arm the freemium threshold", { event: "threshold_rearm_failed", ...fields, error: errorText(fields.error) });
+  logger.warn("Could not re-arm the freemium threshold", { event: "threshold_rearm_failed", ...fields, error: errorMessage(fields.error) });
 }
 
 /** At most once a minute per instance. */
 export function thresholdDecidedLocally(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
-  logger.warn("Freemium threshold key unwritable; deciding on this instance", { event: "threshold_decided_locally", ...fields, error: errorText(fields.error) });
-}
-
-export function aggregationUnsupported(): void {
-  logger.warn("Firestore server has no aggregation queries; summing usage by document scan from now on", { event: "aggregation_unsupported" });
+  logger.warn("Freemium threshold key unwritable; deciding on this instance", { event: "threshold_decided_locally", ...fields, error: errorMessage(fields.error) });
 }
 
 export function malformedSubscription(fields: { uid?: string }): void {
@@ -143,7 +136,7 @@ export function stripeEventNotApplied(fields: { eventId: string; type: string; e
     httpStatus: 500,
     eventId: fields.eventId,
     type: fields.type,
-    error: errorText(fields.error),
+    error: errorMessage(fields.error),
   });
 }
 
@@ -154,7 +147,7 @@ export function stripeCreditResetNotSignalled(fields: { eventId: string; error: 
     reason: "marker_not_bumped",
     httpStatus: 503,
     eventId: fields.eventId,
-    error: errorText(fields.error),
+    error: errorMessage(fields.error),
   });
 }
 

@@ -6,7 +6,8 @@
  * environment (and so every instance process it forks) points at the proxy and the gateway
  * through the same variables production reads.
  */
-import { localStripePricePlans, localStripeWebhookSecret, LocalStack, startLocalStack } from "../start";
+import { LocalStack, startLocalStack } from "../start";
+import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
 import { ReadCounter, startReadCountingProxy } from "./firestore-read-proxy";
 
 export interface SuiteStack {

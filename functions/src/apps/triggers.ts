@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { FirestoreEvent, Change, DocumentSnapshot } from "firebase-functions/v2/firestore";
+import { FirestoreEvent, Change, DocumentSnapshot } from "firebase-functions/firestore";
 import * as logs from "../logs";
 import { bumpMarkers, scopes } from "../redis/markers";
 import { storedAppFlags } from "./model";

@@ -1,10 +1,14 @@
 /**
  * The instance-local cache: lru-cache for storage (TTL, entry and byte bounds, LRU order),
- * plus what lru-cache does not give us:
- * - single flight that cannot be undone by an invalidation (a fetch that was running when
- *   its key was invalidated returns to its callers but is never stored);
- * - a validity tag per entry (the invalidation-marker versions it was fetched under), so an
- *   entry fetched under old markers is a miss, whatever bookkeeping happened in between;
+ * plus our own single flight rather than lru-cache's `fetch()`. `fetch()` does share one
+ * in-flight load per key, but not with the semantics we need:
+ * - a flight belongs to a validity tag (the invalidation-marker versions it was fetched
+ *   under): a caller asking with another tag must not join it, and a stored entry fetched
+ *   under old markers is a miss, whatever bookkeeping happened in between;
+ * - a flight running when its key is invalidated still returns to its callers but is never
+ *   stored (`fetch()` aborts it on delete: its callers get a rejection, or with
+ *   `ignoreFetchAbort` the stale value is stored);
+ * - a flight may be shared without being stored (`store: false`, fail closed);
  * - frozen values, so no caller can change what every other caller is served;
  * - figures cheap enough to leave on.
  */

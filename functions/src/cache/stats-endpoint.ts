@@ -1,4 +1,4 @@
-import type { Request, Response } from "firebase-functions/v2/https";
+import type { Request, Response } from "firebase-functions/https";
 import { verifyIdToken } from "../auth";
 import * as logs from "../logs";
 import { readPublishedSnapshots } from "./fleet-stats";
@@ -12,7 +12,7 @@ import { instanceHasCacheFigures, instanceSnapshot } from "./instance";
  * (if it served cached reads: not so in production, where cacheStats is its own service)
  * are taken now rather than read back. 503 when Redis cannot be read.
  */
-export async function cacheStats(req: Request, res: Response): Promise<void> {
+export async function cacheStatsHandler(req: Request, res: Response): Promise<void> {
   if (req.method !== "GET") {
     res.set("Allow", "GET").status(405).json({ error: "method not allowed" });
     return;

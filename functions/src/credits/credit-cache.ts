@@ -72,7 +72,7 @@ async function fetchCredits(uid: string): Promise<CreditEntry> {
   let remainingAtFetchSeconds: number | null = null;
   // Unlimited plans skip the usage sum: one document read per refresh instead of two.
   if (limitSeconds !== null) {
-    const { seconds } = await monthUsageSeconds(uid, utcMonthOf(now));
+    const seconds = await monthUsageSeconds(uid, utcMonthOf(now));
     remainingAtFetchSeconds = Math.max(0, limitSeconds - seconds);
   }
   return { plan, remainingAtFetchSeconds, paidUntilS, fetchedAtMs, writesSeenAtFetch, fetchId: randomUUID() };
@@ -127,10 +127,4 @@ export async function currentCredits(uid: string, usage?: { seconds: number; wri
     state.consumedSeconds += usage.seconds;
   }
   return { plan: entry.plan, remainingSeconds: remainingOf(entry, state), entry, state };
-}
-
-/** Tests: forget this instance's local bookkeeping (the cache itself is reset by resetInstance). */
-export function resetCreditState(): void {
-  localStates.clear();
-  usageWritesCompleted = 0;
 }

@@ -4,7 +4,7 @@
  * (no Firestore read on most calls).
  */
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import { CallableRequest } from "firebase-functions/v2/https";
+import { CallableRequest } from "firebase-functions/https";
 import { z } from "zod";
 import { requireUid } from "../auth";
 import { parseData } from "../errors";
@@ -57,7 +57,7 @@ export function hourlyUsageWrite(at: Date, seconds: number, words: number): { id
   };
 }
 
-export async function recordTranscriptionUsage(request: CallableRequest<unknown>): Promise<UsageResult> {
+export async function recordTranscriptionUsageHandler(request: CallableRequest<unknown>): Promise<UsageResult> {
   const uid = requireUid(request);
   const { sessionId, transcriptionSeconds, wordsTranscribed = 0 } = parseData(usageRequestSchema, request.data);
   let usage: { seconds: number; writeSeq: number } | undefined;

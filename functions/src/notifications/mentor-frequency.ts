@@ -3,7 +3,7 @@
  * Served from a per-user module-scope cache (30 s TTL, invalidated by the `users/{uid}`
  * trigger's mentor marker; the instance that handles a set drops its entry at once).
  */
-import { CallableRequest } from "firebase-functions/v2/https";
+import { CallableRequest } from "firebase-functions/https";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { requireUid } from "../auth";
@@ -50,14 +50,14 @@ async function readFrequency(uid: string): Promise<number> {
 
 const setRequest = z.object({ frequency: frequencySchema }).strict();
 
-export async function getMentorNotificationFrequency(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
+export async function getMentorNotificationFrequencyHandler(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
   const uid = requireUid(request);
   requireNoData(request.data);
   const frequency = await frequencyCache.get(cacheKey(uid), [scopes.mentor(uid)], () => readFrequency(uid));
   return { frequency };
 }
 
-export async function setMentorNotificationFrequency(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
+export async function setMentorNotificationFrequencyHandler(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
   const uid = requireUid(request);
   const { frequency } = parseData(setRequest, request.data);
   await firestore().collection("users").doc(uid).set({ [mentorFrequencyField]: frequency }, { merge: true });

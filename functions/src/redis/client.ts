@@ -26,7 +26,15 @@ export function redis(): Redis {
   return client;
 }
 
-/** Forget the client so the next call builds one from the current environment (tests). */
-export function resetRedisClient(): void {
-  client = undefined;
+/**
+ * A Lua script, run with upstash's `createScript`: EVALSHA, falling back to EVAL (which loads
+ * it) when Redis does not know the script yet, so the source is sent once per Redis rather than
+ * with every call. Created on first use, on the shared client.
+ */
+export function luaScript(source: string): (keys: string[], args: string[]) => Promise<unknown> {
+  let script: { exec(keys: string[], args: string[]): Promise<unknown> } | undefined;
+  return (keys, args) => {
+    script ??= redis().createScript(source);
+    return script.exec(keys, args);
+  };
 }

@@ -8,7 +8,7 @@
  * integer, so anything that reads markers as numbers keeps working; readers that want the
  * time read both in the same MGET (cache/instance.ts) and see `version:writtenAtMs`.
  */
-import { redis } from "./client";
+import { luaScript } from "./client";
 
 export const markerKeyPrefix = "inv:";
 export const markerTimeKeyPrefix = "inv-at:";
@@ -50,7 +50,7 @@ export function markerTimeKey(scope: string): string {
  * The time is Redis's own (TIME at the write): one clock for every writer, against which
  * each reader measures its offset (cache/instance.ts).
  */
-const bumpScript = `
+const bumpScript = luaScript(`
 if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
 local ok, t = pcall(redis.call, 'TIME')
 local at = ARGV[3]
@@ -60,7 +60,7 @@ for i = 2, #KEYS, 2 do
   redis.call('EXPIRE', KEYS[i], ARGV[2])
   redis.call('SET', KEYS[i + 1], at, 'EX', ARGV[2])
 end
-return 1`;
+return 1`);
 
 /**
  * Bumps each scope's version and records the write time, in one round trip. Idempotent in
@@ -75,6 +75,6 @@ export async function bumpMarkers(scopeNames: readonly string[], options: { once
   const eventKey = appliedEventKeyPrefix + (options.onceForEvent ?? "-");
   const keys = [eventKey, ...unique.flatMap((scope) => [markerKey(scope), markerTimeKey(scope)])];
   const once = options.onceForEvent === undefined ? "0" : "1";
-  const applied = await redis().eval(bumpScript, keys, [once, String(markerTtlSeconds), String(Date.now())]);
+  const applied = await bumpScript(keys, [once, String(markerTtlSeconds), String(Date.now())]);
   return Number(applied) === 1;
 }

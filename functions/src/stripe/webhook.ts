@@ -7,7 +7,7 @@
  * the effect is committed AND the credits marker is bumped.
  */
 import type { Response } from "express";
-import type { Request } from "firebase-functions/v2/https";
+import type { Request } from "firebase-functions/https";
 import { intParam, requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
 import { withinDeadline } from "../errors";
 import { setReferenceCreditResetFlag } from "../cache/policy";
@@ -17,7 +17,7 @@ import { applyEvent } from "./apply";
 import { signatureToleranceSeconds, stripeWebhooks } from "./client";
 import { effectOf, handledEventTypes, stripeEventSchema } from "./events";
 
-export async function stripeWebhook(req: Request, res: Response): Promise<void> {
+export async function stripeWebhookHandler(req: Request, res: Response): Promise<void> {
   if (req.method !== "POST") {
     res.set("Allow", "POST").status(405).json({ error: "method not allowed" });
     return;

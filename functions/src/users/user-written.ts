@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from "node:util";
-import { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/v2/firestore";
+import { Change, DocumentSnapshot, FirestoreEvent } from "firebase-functions/firestore";
 import { mentorFrequencyField } from "../notifications/mentor-frequency";
 import { bumpOncePerEvent } from "../apps/triggers";
 import { scopes } from "../redis/markers";

@@ -83,14 +83,6 @@ export const PLATFORM_ENV: Readonly<Record<string, string>> = {
   FIREBASE_AUTH_EMULATOR_HOST: "set by the emulator suite: the Admin SDK then talks to the Auth emulator",
 };
 
-/**
- * Read on purpose without a param: never set in production, and unset is the shipped
- * behaviour. Setting one in a deploy .env file is an error (it would ship).
- */
-export const UNDECLARED_BY_DESIGN: Readonly<Record<string, string>> = {
-  CACHE_POLICY: "benchmark-only cache switch (bench/run.ts, functions/src/cache/policy.ts); unset = the shipped cache",
-};
-
 // ---------------------------------------------------------------------------------------------
 // Inputs
 // ---------------------------------------------------------------------------------------------
@@ -413,10 +405,6 @@ export function checkParams(input: Pick<CheckInput, "source" | "userEnvs" | "env
       problems.push(`${read.location} reads process.env[${read.text}], a name this check cannot resolve: read a declared param instead`);
     } else if (read.kind === "name") {
       if (declared.has(read.name) || PLATFORM_ENV[read.name] !== undefined) continue;
-      if (UNDECLARED_BY_DESIGN[read.name] !== undefined) {
-        notes.push(`${read.location} reads ${read.name} without a param, by design: ${UNDECLARED_BY_DESIGN[read.name]}`);
-        continue;
-      }
       problems.push(`${read.location} reads process.env.${read.name}, which is neither a param/secret declared in functions/src/config.ts nor a platform variable: declare it (defineString/defineInt/defineSecret) or stop reading it`);
     }
   }
@@ -438,9 +426,6 @@ export function checkParams(input: Pick<CheckInput, "source" | "userEnvs" | "env
   for (const key of Object.keys(input.userEnvs)) {
     if (secrets.has(key)) {
       problems.push(`${input.envFiles.join(", ")} sets ${key}, which is a secret: a plain environment variable and a secret of the same name cannot both be deployed (remove it from the .env file)`);
-    }
-    if (UNDECLARED_BY_DESIGN[key] !== undefined) {
-      problems.push(`${input.envFiles.join(", ")} sets ${key}, which must never be set in production (${UNDECLARED_BY_DESIGN[key]})`);
     }
   }
   return { problems, notes };

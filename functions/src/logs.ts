@@ -15,7 +15,7 @@ type Fields = Record<string, unknown>;
 
 /** Markers could not be read (at most once a minute per instance while it lasts). */
 export function markersUnreadable(error: unknown, fields: { failedReadsSinceLastLine: number }): void {
-  logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within TTL", {
+  logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within its short bound (30 s; credits 15 min)", {
     event: "marker_read_failed",
     error: errorMessage(error),
     ...fields,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
-import { enabledAppsKey, installsKey } from "../../functions/src/apps/enrichment";
+import { enabledAppsKey, enabledAppsUnverifiedMaxAgeMs, installsKey, installsMaxAgeMs } from "../../functions/src/apps/enrichment";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
@@ -145,14 +145,18 @@ describe("apps marketplace", function () {
       });
     });
 
-    it("enrichment: one user's enabled never leaks to another; counts come from Redis in one pipeline", async () => {
+    it("enrichment: one user's enabled never leaks to another; warm, neither enabled sets nor counts cost a Redis command", async () => {
       const redis = testRedis();
       const fan = `fan-${r}`;
       const bystander = `bystander-${r}`;
       await redis.sadd(enabledAppsKey(fan), ids.publicApproved);
       await redis.set(installsKey(ids.publicApproved), "7");
+      // The fan's own app makes their app list (and its install-count entry) theirs alone: the
+      // shared public list's counts were cached by earlier calls and may lag up to 60 s.
+      await createApp(`fan-own-${r}`, { uid: fan, private: true, approved: false });
+      await triggersSettled();
       const pick = async (uid: string) => (await served(a, uid)).find((app) => app.id === ids.publicApproved);
-      // Warm the caches first so the command count below is enrichment (and marker polls) only.
+      // Warm the caches first: the calls below cost at most the instance's marker polls.
       await served(a, fan);
       await served(a, bystander);
 
@@ -170,11 +174,11 @@ describe("apps marketplace", function () {
         assert.equal(again?.enabled, true);
         assert.equal(again?.installs, 7);
         const after = await calls();
-        assert.equal(after.smembers - before.smembers, 3, "one SMEMBERS per call");
+        assert.equal(after.smembers - before.smembers, 0, "enabled sets are cached (their marker says when they change)");
         assert.equal(after.sismember - before.sismember, 0, "no SISMEMBER per app");
         assert.equal(after.get - before.get, 0, "no GET per app");
-        // One MGET per call, plus at most one marker poll per second on the instance.
-        assert.ok(after.mget - before.mget <= 3 + 3, `${after.mget - before.mget} MGETs for 3 calls`);
+        // At most one marker poll per second on the instance; install counts are cached for 60 s.
+        assert.ok(after.mget - before.mget <= 3, `${after.mget - before.mget} MGETs for 3 calls`);
       } finally {
         raw.disconnect();
       }
@@ -199,9 +203,8 @@ describe("apps marketplace", function () {
       assert.deepEqual(await b.call("enableApp", { appId }, { uid: user }), { enabled: true });
       assert.equal(await redis.get(installsKey(appId)), "1");
       assert.equal(await redis.sismember(enabledAppsKey(user), appId), 1);
-      const shown = (await served(b, user)).find((app) => app.id === appId);
-      assert.equal(shown?.enabled, true);
-      assert.equal(shown?.installs, 1);
+      // B handled the second enable: it shows it at once (the count may lag up to 60 s, below).
+      assert.equal((await served(b, user)).find((app) => app.id === appId)?.enabled, true);
 
       assert.deepEqual(await a.call("enableApp", { appId }, { uid: `second-${r}` }), { enabled: true });
       assert.equal(await redis.get(installsKey(appId)), "2");
@@ -348,6 +351,46 @@ describe("apps marketplace", function () {
       const owned = (await served(b, dev)).find((app) => app.id === appId);
       assert.equal(owned?.private, true);
     });
+
+    it("enableApp: the instance that handled it shows enabled at once, the other within 2 s of the marker", async () => {
+      const r = run();
+      const user = `xenabler-${r}`;
+      const appId = `xenable-${r}`;
+      await createApp(appId, { uid: `dev-${r}`, private: false, approved: true });
+      await triggersSettled();
+      await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId])]);
+      const enabledOn = async (instance: Instance) => (await served(instance, user)).find((app) => app.id === appId)?.enabled;
+      assert.equal(await enabledOn(a), false);
+      assert.equal(await enabledOn(b), false, "B has the empty enabled set cached");
+
+      await a.call("enableApp", { appId }, { uid: user });
+      const enabledAt = Date.now();
+      assert.equal(await enabledOn(a), true, "at once on the instance that handled it");
+      const elapsedMs = await waitUntil(async () => (await enabledOn(b)) === true, 5_000, "B to show the app enabled");
+      assert.ok(Date.now() - enabledAt <= 2_000, `B showed the old enabled set for ${elapsedMs} ms after the marker write`);
+    });
+
+    it("a change to one public app costs each instance one document read, not the whole list", async () => {
+      const r = run();
+      const user = `xpatch-${r}`;
+      const appId = `xpatched-${r}`;
+      await createApp(appId, { uid: `dev-${r}`, private: false, approved: true });
+      await triggersSettled();
+      await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId])]);
+      const nameOn = async (instance: Instance) => (await served(instance, user)).find((app) => app.id === appId)?.name;
+      const patchedFetches = async (instance: Instance) =>
+        ((await instance.stats()).caches as unknown as { name: string; patchedFetches: number }[]).find((c) => c.name === "publicApps")?.patchedFetches ?? 0;
+      const patchedBefore = [await patchedFetches(a), await patchedFetches(b)];
+      const publicCount = (await served(a, user)).filter((app) => !app.private && app.approved).length;
+      assert.ok(publicCount > 3, `the public list has ${publicCount} apps`);
+
+      stack().reads.reset();
+      await appDoc(appId).update({ name: `Renamed ${r}` });
+      await Promise.all([a, b].map((instance) => waitUntil(async () => (await nameOn(instance)) === `Renamed ${r}`, 5_000, "the new name")));
+      assert.equal(stack().reads.total(), 2, `one read per instance, not ${publicCount} each: ${JSON.stringify(stack().reads.byMethod())}`);
+      assert.equal(stack().reads.byMethod().BatchGetDocuments, 2);
+      assert.deepEqual([await patchedFetches(a), await patchedFetches(b)], patchedBefore.map((n) => n + 1));
+    });
   });
 
   describe("cost", () => {
@@ -380,7 +423,7 @@ describe("apps marketplace", function () {
   });
 
   describe("Redis outage (last: it restarts Redis)", () => {
-    it("Redis down: tester data is read from Firestore (fail closed), apps still served with enabled false", async () => {
+    it("Redis down: tester data is read from Firestore (fail closed); enabled and installs within their bounds, then unknown and last known", async () => {
       const r = run();
       const tester = `down-tester-${r}`;
       const testedId = `down-tested-${r}`;
@@ -390,20 +433,29 @@ describe("apps marketplace", function () {
       await a.call("addTester", { uid: tester, apps: [testedId] }, admin);
       await triggersSettled();
       await untilServed(a, tester, [testedId, publicId]);
+      // A's clock is manual from here: the 30 s and 60 s bounds are exact, without sleeping.
+      await a.useManualClock();
+      const shown = async () => (await served(a, tester)).find((app) => app.id === publicId);
       await a.call("enableApp", { appId: publicId }, { uid: tester });
-      const warm = (await served(a, tester)).find((app) => app.id === publicId);
-      assert.equal(warm?.enabled, true);
-      assert.equal(warm?.installs, 1);
+      assert.equal((await shown())?.enabled, true, "at once on the instance that handled it");
+      await a.advanceClock(installsMaxAgeMs + 1);
+      assert.equal((await shown())?.installs, 1, "install counts lag at most 60 s");
+      // Enabling again changes nothing but drops A's copy: the enabled set below is a fresh read.
+      await a.call("enableApp", { appId: publicId }, { uid: tester });
+      assert.equal((await shown())?.enabled, true);
 
       await stack().redis.stop();
       try {
         // Past one poll interval: the instance has tried to read markers and knows Redis is gone.
-        await sleep(1_200);
+        await a.advanceClock(1_200);
         const down = (await served(a, tester)).filter((app) => [testedId, publicId].includes(app.id));
         assert.deepEqual(down.map((app) => app.id).sort(), [publicId, testedId].sort());
-        const publicApp = down.find((app) => app.id === publicId);
-        assert.equal(publicApp?.enabled, false, "enabled is unknown, so false");
-        assert.equal(publicApp?.installs, 1, "the last known install count");
+        assert.equal(down.find((app) => app.id === publicId)?.enabled, true, "the enabled set read 1.2 s ago, within the 30 s bound");
+        await a.advanceClock(enabledAppsUnverifiedMaxAgeMs);
+        const later = await shown();
+        assert.equal(later?.enabled, false, "older than 30 s and Redis unreachable: unknown, so false");
+        await a.advanceClock(installsMaxAgeMs - enabledAppsUnverifiedMaxAgeMs);
+        assert.equal((await shown())?.installs, 1, "counts older than 60 s cannot be read: the last known count");
 
         // No marker can be written now: only reading Firestore can show the removal.
         await testerDoc(tester).delete();
@@ -415,6 +467,7 @@ describe("apps marketplace", function () {
         await stack().redis.restart();
         // Other specs need Redis back behind the gateway, not just the process started.
         await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+        await a.useSystemClock();
       }
   });
   });

@@ -6,11 +6,13 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { firestore } from "../../functions/src/firestore";
-import { bumpMarkers } from "../../functions/src/redis/markers";
+import { MarkerWatcher, parseMarkerReading } from "../../functions/src/cache/marker-watcher";
+import { bumpMarkers, markerKey, markerLogLength, markerTimeKey } from "../../functions/src/redis/markers";
 import { Instance } from "../../scripts/lib/instance";
 import { useInstancePair } from "../support/instance";
 import { stack } from "../support/stack";
 import { unsignedIdToken } from "../../scripts/lib/id-tokens";
+import { testRedis } from "../support/redis";
 import { waitUntil } from "../support/wait";
 
 const probeModule = path.join(__dirname, "../support/probe-functions.ts");
@@ -92,6 +94,48 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
       assert.equal((await a.request("cacheStats", { headers: { authorization: `Bearer ${unsignedIdToken("joe")}` } })).status, 403);
       assert.equal((await a.request("cacheStats", {})).status, 401);
       assert.equal((await a.request("cacheStats", { method: "POST" })).status, 405);
+    });
+  });
+  describe("marker change logs (the bump script on the real Redis)", () => {
+    /** Reads markers the way cache/instance.ts does: version and time key in one MGET. */
+    const readMarkers = async (scopes: readonly string[]) => {
+      const values = await testRedis().mget<(string | null)[]>(...scopes.map(markerKey), ...scopes.map(markerTimeKey));
+      return scopes.map((_, i) => (values[i] === null ? null : `${values[i]}:${values[scopes.length + i]}`));
+    };
+    const reading = async (scope: string) => parseMarkerReading((await readMarkers([scope]))[0] ?? null);
+
+    it("a new marker starts at Redis's time in ms, and its log names each bump's id from the first version", async () => {
+      const scope = `log-probe:${randomUUID()}`;
+      const watcher = new MarkerWatcher({ read: readMarkers, pollIntervalMs: 0 });
+      const before = await watcher.view([scope]);
+      const startedAtMs = Date.now();
+      await bumpMarkers([scope], { changedId: "pub,1" });
+      await bumpMarkers([scope], { changedId: "pub=2|x" });
+      const first = await reading(scope);
+      assert.ok(Math.abs(Number(first.version) - 1 - startedAtMs) < 5_000, `version ${first.version} is not a time in ms near ${startedAtMs}`);
+      assert.equal(first.firstVersion, Number(first.version) - 1);
+      assert.deepEqual([...(first.changedIds ?? []).values()], ["pub,1", "pub=2|x"]);
+      await watcher.view([scope]);
+      assert.deepEqual(watcher.changedIdsSince([scope], before.tag), ["pub,1", "pub=2|x"], "followed from before the marker existed");
+
+      await bumpMarkers([scope]);
+      assert.equal((await reading(scope)).changedIds, undefined, "a bump that names nothing clears the log");
+    });
+
+    it(`keeps the last ${markerLogLength} ids; then a reader from further back must refetch in full`, async () => {
+      const scope = `log-probe:${randomUUID()}`;
+      const watcher = new MarkerWatcher({ read: readMarkers, pollIntervalMs: 0 });
+      await bumpMarkers([scope], { changedId: "start" });
+      const start = await watcher.view([scope]);
+      for (let i = 0; i < markerLogLength; i++) await bumpMarkers([scope], { changedId: `app-${i}` });
+      await watcher.view([scope]);
+      assert.equal(watcher.changedIdsSince([scope], start.tag)?.length, markerLogLength, "exactly covered");
+      await bumpMarkers([scope], { changedId: "one-more" });
+      await watcher.view([scope]);
+      assert.equal(watcher.changedIdsSince([scope], start.tag), undefined);
+      const last = await reading(scope);
+      assert.equal(last.changedIds?.size, markerLogLength);
+      assert.equal(last.firstVersion, undefined, "the log no longer reaches the first version");
     });
   });
 });

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../functions/src/cache/clock";
 import { CoherentCache } from "../../functions/src/cache/coherent-cache";
-import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
+import { MarkerWatcher, parseMarkerReading } from "../../functions/src/cache/marker-watcher";
 
 class MarkerSource {
   versions = new Map<string, number>();
@@ -192,6 +192,133 @@ describe("CoherentCache + MarkerWatcher", () => {
       assert.equal(await t.cache.get("k", ["s"], t.fetch), "v2");
       assert.equal(t.fetches(), fetchesNow, "cached again once markers are healthy");
       assert.equal(t.watcher.stats().markersHealthy, true);
+    });
+  });
+  describe("TTL as a safety net", () => {
+    function setupLong() {
+      const clock = new ManualClock();
+      const source = new MarkerSource();
+      const watcher = new MarkerWatcher({ read: source.read, clock, pollIntervalMs: 1000 });
+      const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, unverifiedMaxAgeMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
+      let fetches = 0;
+      const fetch = async () => `v${++fetches}`;
+      return { clock, source, cache, fetch, fetches: () => fetches };
+    }
+
+    it("while markers can be read, an unchanged entry lives its whole TTL, however old", async () => {
+      const t = setupLong();
+      await t.cache.get("k", ["s"], t.fetch);
+      for (let minute = 0; minute < 59; minute++) {
+        t.clock.advance(60_000);
+        assert.equal(await t.cache.get("k", ["s"], t.fetch), "v1");
+      }
+      t.clock.advance(60_001);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v2", "the safety net still ends it");
+    });
+
+    it("while markers cannot be read, an entry is served only while its fetch is at most unverifiedMaxAgeMs old", async () => {
+      const t = setupLong();
+      await t.cache.get("k", ["s"], t.fetch);
+      t.clock.advance(10 * 60_000);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v1", "markers readable: served");
+      t.source.failing = true;
+      t.clock.advance(1000);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v2", "markers unreadable: 10 min is too old, refetched");
+      t.clock.advance(29_000);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v2", "the refetched entry is served within the bound");
+      t.clock.advance(1_001);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v3");
+      assert.equal(t.cache.stats().servedWhileMarkersUnreadable, 3);
+    });
+  });
+
+  describe("incremental refresh from the markers' change logs", () => {
+    /** Markers as redis/markers.ts writes them: `version:ms|[^]version=id,...` (new marker: version = ms). */
+    class LoggedMarkers {
+      markers = new Map<string, { version: number; log: [number, string][]; fromStart: boolean }>();
+      bump(scope: string, id?: string) {
+        const current = this.markers.get(scope);
+        const version = current ? current.version + 1 : 1_767_225_600_000;
+        const next = { version, log: id === undefined ? [] : [...(current?.log ?? []), [version, id] as [number, string]].slice(-20), fromStart: current ? current.fromStart : true };
+        if (id === undefined || (current && current.log.length + 1 > 20)) next.fromStart = false;
+        this.markers.set(scope, next);
+      }
+      read = async (scopes: readonly string[]) =>
+        scopes.map((scope) => {
+          const m = this.markers.get(scope);
+          if (!m) return null;
+          const log = m.log.map(([v, id]) => `${v}=${encodeURIComponent(id)}`).join(",");
+          return `${m.version}:1767225600000${log === "" ? "" : `|${m.fromStart ? "^" : ""}${log}`}`;
+        });
+    }
+
+    function setupPatch() {
+      const clock = new ManualClock();
+      const markers = new LoggedMarkers();
+      const watcher = new MarkerWatcher({ read: markers.read, clock, pollIntervalMs: 1000 });
+      const cache = new CoherentCache<string[]>({ name: "list", ttlMs: 3_600_000, maxEntries: 10, maxBytes: 100_000, clock }, () => watcher);
+      let source = ["a", "b", "c"];
+      const calls = { fetches: 0, patches: [] as string[][] };
+      const fetch = async () => (calls.fetches++, [...source]);
+      const patch = async (previous: string[], ids: readonly string[]) => {
+        calls.patches.push([...ids]);
+        return [...previous.filter((x) => !ids.includes(x)), ...source.filter((x) => ids.includes(x))].sort();
+      };
+      const get = () => cache.get("all", ["list"], fetch, { patch });
+      return { clock, markers, watcher, cache, get, calls, setSource: (next: string[]) => (source = next) };
+    }
+
+    it("re-reads only the ids bumped since the entry was stored, including a marker created after it", async () => {
+      const t = setupPatch();
+      assert.deepEqual(await t.get(), ["a", "b", "c"]);
+      t.setSource(["a", "b", "c", "d"]);
+      t.markers.bump("list", "d");
+      t.clock.advance(1000);
+      assert.deepEqual(await t.get(), ["a", "b", "c", "d"], "the marker did not exist when the entry was stored: followed from its first version");
+      t.setSource(["a", "c", "d", "e,=|%"]);
+      t.markers.bump("list", "b");
+      t.markers.bump("list", "e,=|%");
+      t.clock.advance(1000);
+      assert.deepEqual(await t.get(), ["a", "c", "d", "e,=|%"]);
+      assert.deepEqual(t.calls.patches, [["d"], ["b", "e,=|%"]]);
+      assert.equal(t.calls.fetches, 1, "only the first fill read everything");
+      assert.equal(t.cache.stats().patchedFetches, 2);
+    });
+
+    it("a bump that names nothing, or more changes than the log keeps, means a full fetch", async () => {
+      const t = setupPatch();
+      t.markers.bump("list", "a");
+      await t.get();
+      t.markers.bump("list");
+      t.clock.advance(1000);
+      await t.get();
+      assert.equal(t.calls.fetches, 2, "an unnamed change: full fetch");
+      for (let i = 0; i < 21; i++) t.markers.bump("list", `x${i}`);
+      t.clock.advance(1000);
+      await t.get();
+      assert.equal(t.calls.fetches, 3, "21 changes, a log of 20: full fetch");
+      assert.equal(t.calls.patches.length, 0);
+    });
+
+    it("a marker that expired and started again (a new, higher incarnation) is never patched across", async () => {
+      const t = setupPatch();
+      t.markers.bump("list", "a");
+      await t.get();
+      t.markers.markers.delete("list");
+      t.markers.markers.set("list", { version: 1_767_300_000_000, log: [[1_767_300_000_000, "b"]], fromStart: true });
+      t.clock.advance(1000);
+      await t.get();
+      assert.equal(t.calls.fetches, 2);
+      assert.equal(t.calls.patches.length, 0);
+    });
+
+    it("parses readings with and without a time and a log", () => {
+      assert.deepEqual(parseMarkerReading("7"), { version: "7" });
+      assert.deepEqual(parseMarkerReading("7:1767225600000"), { version: "7", writtenAtMs: 1767225600000 });
+      const reading = parseMarkerReading("7:1767225600000|^6=pub-3,7=a%2Cb");
+      assert.deepEqual([...(reading.changedIds ?? [])], [[6, "pub-3"], [7, "a,b"]]);
+      assert.equal(reading.firstVersion, 6);
+      assert.equal(parseMarkerReading("7:1767225600000|6=x,7=%E0%A4%A").changedIds?.has(7), false, "a malformed id is a gap");
     });
   });
 });

@@ -28,6 +28,7 @@ function cache(name: string, hits: number, misses: number, entries = 1): Coheren
     discardedFetches: 0,
     tooLarge: 0,
     securitySensitive: name.startsWith("tester"),
+    patchedFetches: 0,
     bypassedWhileMarkersUnreadable: 0,
     servedWhileMarkersUnreadable: 0,
   };

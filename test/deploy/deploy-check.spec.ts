@@ -161,13 +161,12 @@ describe("deploy check (npm run deploy:check)", function () {
     assertSomeMatch(problemsOf({ ...inputs, manifest: unbound }), /^getCredits reaches secret UPSTASH_REDIS_REST_TOKEN \(.*redis -> upstashRedisRestToken\) but does not bind it/);
   });
 
-  it("fails when a deploy .env file sets a secret's name or the benchmark-only switch", () => {
+  it("fails when a deploy .env file sets a secret's name", () => {
     const problems = problemsOf({
       ...inputs,
-      userEnvs: { ...inputs.userEnvs, STRIPE_WEBHOOK_SECRET: "whsec_x", CACHE_POLICY: "none" },
+      userEnvs: { ...inputs.userEnvs, STRIPE_WEBHOOK_SECRET: "whsec_x" },
       envFiles: ["functions/.env"],
     });
     assertSomeMatch(problems, /sets STRIPE_WEBHOOK_SECRET, which is a secret/);
-    assertSomeMatch(problems, /sets CACHE_POLICY, which must never be set in production/);
   });
 });

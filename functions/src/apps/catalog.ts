@@ -2,12 +2,16 @@
  * What the marketplace reads from Firestore, behind module-scope caches that survive warm
  * starts. Four entries make up one caller's view:
  *
- * | cache         | key                 | scopes                               | on unreadable markers |
- * |---------------|---------------------|--------------------------------------|-----------------------|
- * | publicApps    | `all`               | `apps:public`                        | served within TTL     |
- * | ownApps       | `{uid}`             | `apps:owner:{uid}`                   | served within TTL     |
- * | testerRecords | `{uid}`             | `tester:{uid}`                       | read from Firestore   |
- * | testerApps    | `{uid}#{listHash}`  | `tester:{uid}`, `apps:unapproved`    | read from Firestore   |
+ * | cache         | key                 | scopes                               | on unreadable markers     |
+ * |---------------|---------------------|--------------------------------------|---------------------------|
+ * | publicApps    | `all`               | `apps:public`                        | served at most 30 s old   |
+ * | ownApps       | `{uid}`             | `apps:owner:{uid}`                   | read from Firestore       |
+ * | testerRecords | `{uid}`             | `tester:{uid}`                       | read from Firestore       |
+ * | testerApps    | `{uid}#{listHash}`  | `tester:{uid}`, `apps:unapproved`    | read from Firestore       |
+ *
+ * Every change to an app or a tester bumps the markers these depend on, so their TTL is only
+ * the safety net (`markerGuardedTtlMs`). A change to one public app is re-read alone: the
+ * trigger names the app in the `apps:public` marker's log, and the cached list is patched.
  *
  * The tester-app entry is keyed by a hash of the tester list it was built from, so a tester
  * record fetched fresher than a tester-app entry (say after an LRU eviction, before the
@@ -16,12 +20,21 @@
  * to an unapproved app refetches the few testers' views, not every user's.
  */
 import { createHash } from "node:crypto";
-import { createCache } from "../cache/instance";
+import { createCache, markerGuardedTtlMs } from "../cache/instance";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 import { App, appFromSnapshot, appsCollection, isPublicApproved, storedTesterApps, testersCollection } from "./model";
 
-export const appsCacheTtlMs = 30_000;
+/** The caches' names in `cacheStats` (and for anyone building caches through useCacheFactory). */
+export const catalogCacheNames = {
+  publicApps: "publicApps",
+  ownApps: "ownApps",
+  testerRecords: "testerRecords",
+  testerApps: "testerApps",
+} as const;
+
+/** The contract's bound on a public list served while markers cannot be read. */
+export const publicAppsUnverifiedMaxAgeMs = 30_000;
 
 export interface TesterRecord {
   tester: boolean;
@@ -32,39 +45,54 @@ export interface TesterRecord {
 const notATester: TesterRecord = { tester: false, apps: [] };
 
 const publicAppsCache = createCache<App[]>({
-  name: "publicApps",
-  ttlMs: appsCacheTtlMs,
+  name: catalogCacheNames.publicApps,
+  ttlMs: markerGuardedTtlMs,
+  unverifiedMaxAgeMs: publicAppsUnverifiedMaxAgeMs,
   maxEntries: 1,
   maxBytes: 32 * 1024 * 1024,
 });
 
 const ownAppsCache = createCache<App[]>({
-  name: "ownApps",
-  ttlMs: appsCacheTtlMs,
+  name: catalogCacheNames.ownApps,
+  ttlMs: markerGuardedTtlMs,
   maxEntries: 50_000,
   maxBytes: 32 * 1024 * 1024,
+  securitySensitive: true,
 });
 
 const testerRecordCache = createCache<TesterRecord>({
-  name: "testerRecords",
-  ttlMs: appsCacheTtlMs,
+  name: catalogCacheNames.testerRecords,
+  ttlMs: markerGuardedTtlMs,
   maxEntries: 100_000,
   maxBytes: 16 * 1024 * 1024,
   securitySensitive: true,
 });
 
 const testerAppsCache = createCache<App[]>({
-  name: "testerApps",
-  ttlMs: appsCacheTtlMs,
+  name: catalogCacheNames.testerApps,
+  ttlMs: markerGuardedTtlMs,
   maxEntries: 10_000,
   maxBytes: 16 * 1024 * 1024,
   securitySensitive: true,
 });
 
+const byId = (a: App, b: App) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+const isListedPublicly = (app: App) => !app.disabled && isPublicApproved(app);
+
 async function readPublicApps(): Promise<App[]> {
   // Equality filters only: served by single-field indexes, no composite index needed.
   const snapshot = await firestore().collection(appsCollection).where("private", "==", false).where("approved", "==", true).get();
-  return snapshot.docs.map(appFromSnapshot).filter((app) => !app.disabled && isPublicApproved(app));
+  return snapshot.docs.map(appFromSnapshot).filter(isListedPublicly).sort(byId);
+}
+
+/** The public list after changes to `changedIds`: those apps re-read, the others kept. */
+async function patchPublicApps(previous: readonly App[], changedIds: readonly string[]): Promise<App[]> {
+  const changed = new Set(changedIds);
+  const db = firestore();
+  const snapshots = changedIds.length === 0 ? [] : await db.getAll(...changedIds.map((id) => db.collection(appsCollection).doc(id)));
+  const current = snapshots.filter((s) => s.exists).map(appFromSnapshot).filter(isListedPublicly);
+  return [...previous.filter((app) => !changed.has(app.id)), ...current].sort(byId);
 }
 
 /** The caller's own apps that the public list does not carry: private ones and unapproved ones. */
@@ -87,12 +115,13 @@ async function readTesterApps(appIds: readonly string[]): Promise<App[]> {
   return snapshots.filter((s) => s.exists).map(appFromSnapshot).filter((app) => !app.disabled && !app.approved);
 }
 
-function listHash(appIds: readonly string[]): string {
+/** A short, stable name for a list of app ids (cache keys). */
+export function listHash(appIds: readonly string[]): string {
   return createHash("sha256").update(appIds.join("\n")).digest("base64url").slice(0, 22);
 }
 
 export function publicApps(): Promise<App[]> {
-  return publicAppsCache.get("all", [scopes.publicApps], readPublicApps);
+  return publicAppsCache.get("all", [scopes.publicApps], readPublicApps, { patch: patchPublicApps });
 }
 
 export function ownApps(uid: string): Promise<App[]> {
@@ -111,11 +140,13 @@ export function testerApps(uid: string, record: TesterRecord): Promise<App[]> {
 /**
  * Every app `uid` may see: public approved + own private + own unapproved + (tester) the
  * unapproved apps of their tester list; disabled ones left out; each id once (the first
- * source wins). The apps are the cached, frozen objects: callers build new ones.
+ * source wins). The apps are the cached, frozen objects: callers build new ones. Most callers
+ * see just the public list, and get that cached array itself.
  */
-export async function visibleApps(uid: string): Promise<App[]> {
+export async function visibleApps(uid: string): Promise<readonly App[]> {
   const [publicList, own, record] = await Promise.all([publicApps(), ownApps(uid), testerRecord(uid)]);
   const tested = await testerApps(uid, record);
+  if (own.length === 0 && tested.length === 0) return publicList;
   const byId = new Map<string, App>();
   for (const app of [...publicList, ...own, ...tested]) {
     if (!app.disabled && !byId.has(app.id)) byId.set(app.id, app);

@@ -1,27 +1,90 @@
 /**
  * Per-caller data that lives in Redis: which apps the caller enabled
  * (`users:{uid}:enabled_apps`, a set) and each app's install count (`apps:{appId}:installs`).
- * Read fresh on every call in one pipeline (SMEMBERS + MGET: two commands, one round trip,
- * whatever the number of apps), never cached, so an enable shows up at once everywhere.
+ *
+ * Both are cached per instance, to the contract's freshness:
+ * - a user's enabled set changes only through enableApp/disableApp, whose script bumps the
+ *   user's `enabled:{uid}` marker in the same step: the instance that handled the change drops
+ *   its entry at once, the others follow the marker within a poll; while markers cannot be
+ *   read an entry is served at most 30 s after its fetch;
+ * - install counts are a popularity figure, allowed to lag by up to 60 s: one MGET per app list
+ *   per minute per instance (most callers share one list, the public one).
  */
 import { LRUCache } from "lru-cache";
-import { instanceClock } from "../cache/instance";
+import { createCache, instanceClock, markerGuardedTtlMs } from "../cache/instance";
 import { redis } from "../redis/client";
+import { scopes } from "../redis/markers";
 import * as logs from "../logs";
 import { Throttle } from "../throttle";
+import { listHash } from "./catalog";
 import { App, AvailableApp } from "./model";
 
 export const enabledAppsKey = (uid: string) => `users:${uid}:enabled_apps`;
 export const installsKey = (appId: string) => `apps:${appId}:installs`;
+
+/** The caches' names in `cacheStats` (and for anyone building caches through useCacheFactory). */
+export const enabledAppsCacheName = "enabledApps";
+export const installCountsCacheName = "installCounts";
+/** The contract's bound on `enabled` served while markers cannot be read. */
+export const enabledAppsUnverifiedMaxAgeMs = 30_000;
+/** The contract's bound on `installs`, markers readable or not. */
+export const installsMaxAgeMs = 60_000;
+
+const enabledAppsCache = createCache<string[]>({
+  name: enabledAppsCacheName,
+  ttlMs: markerGuardedTtlMs,
+  unverifiedMaxAgeMs: enabledAppsUnverifiedMaxAgeMs,
+  maxEntries: 100_000,
+  maxBytes: 16 * 1024 * 1024,
+});
+
+/** Counts in the order of the app list the key names (`listHash` of its ids). */
+const installCountsCache = createCache<number[]>({
+  name: installCountsCacheName,
+  ttlMs: installsMaxAgeMs,
+  maxEntries: 10_000,
+  maxBytes: 16 * 1024 * 1024,
+});
 
 const enrichmentWarning = new Throttle(60_000, instanceClock);
 
 /** Install counts seen last, served while Redis cannot be read (a count is public, not per user). */
 const lastKnownInstalls = new LRUCache<string, number>({ max: 50_000 });
 
+// The cached public list is one frozen array shared by most callers: hash its ids once.
+const listKeys = new WeakMap<readonly App[], string>();
+
+function listKey(apps: readonly App[]): string {
+  let key = listKeys.get(apps);
+  if (key === undefined) {
+    key = listHash(apps.map((app) => app.id));
+    listKeys.set(apps, key);
+  }
+  return key;
+}
+
 function parseCount(raw: unknown): number {
   const count = typeof raw === "number" ? raw : typeof raw === "string" ? Number(raw) : 0;
   return Number.isFinite(count) && count > 0 ? Math.floor(count) : 0;
+}
+
+async function readEnabledApps(uid: string): Promise<string[]> {
+  const members = await redis().smembers(enabledAppsKey(uid));
+  return members.map(String).sort();
+}
+
+async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
+  const raw = await redis().mget<unknown[]>(...apps.map((app) => installsKey(app.id)));
+  return apps.map((app, i) => {
+    const count = parseCount(raw[i]);
+    lastKnownInstalls.set(app.id, count);
+    return count;
+  });
+}
+
+/** The caller changed their enabled set on this instance: drop it here at once (others follow the marker). */
+export function forgetEnabledApps(uid: string): void {
+  enabledAppsCache.invalidate(uid);
 }
 
 /** A new object per app and caller: the cached app is frozen and shared by every caller. */
@@ -51,20 +114,11 @@ function toAvailable(app: App, enabled: boolean, installs: number): AvailableApp
  */
 export async function enrich(uid: string, apps: readonly App[]): Promise<AvailableApp[]> {
   if (apps.length === 0) return [];
-  try {
-    const pipeline = redis().pipeline();
-    pipeline.smembers(enabledAppsKey(uid));
-    pipeline.mget(...apps.map((app) => installsKey(app.id)));
-    const [members, counts] = (await pipeline.exec()) as [unknown, unknown];
-    const enabled = new Set(Array.isArray(members) ? members.map(String) : []);
-    const countList = Array.isArray(counts) ? counts : [];
-    return apps.map((app, i) => {
-      const installs = parseCount(countList[i]);
-      lastKnownInstalls.set(app.id, installs);
-      return toAvailable(app, enabled.has(app.id), installs);
-    });
-  } catch (error) {
-    enrichmentWarning.run((skipped) => logs.enrichmentUnavailable(error, { failuresSinceLastLine: skipped + 1 }));
-    return apps.map((app) => toAvailable(app, false, lastKnownInstalls.get(app.id) ?? 0));
-  }
+  const warn = (error: unknown) => enrichmentWarning.run((skipped) => logs.enrichmentUnavailable(error, { failuresSinceLastLine: skipped + 1 }));
+  const [enabledIds, counts] = await Promise.all([
+    enabledAppsCache.get(uid, [scopes.enabledApps(uid)], () => readEnabledApps(uid)).catch((error: unknown) => (warn(error), [] as string[])),
+    installCountsCache.get(listKey(apps), [], () => readInstallCounts(apps)).catch((error: unknown) => (warn(error), apps.map((app) => lastKnownInstalls.get(app.id) ?? 0))),
+  ]);
+  const enabled = new Set(enabledIds);
+  return apps.map((app, i) => toAvailable(app, enabled.has(app.id), counts[i] ?? 0));
 }

@@ -10,9 +10,9 @@ type WrittenEvent<P> = FirestoreEvent<Change<DocumentSnapshot> | undefined, P>;
  * Bumps `scopes` once per event: Firestore delivers at least once, and a second delivery of
  * the same event (same CloudEvent id) bumps nothing, so readers do not refetch again.
  */
-export async function bumpOncePerEvent(trigger: string, eventId: string, stale: readonly string[]): Promise<void> {
+export async function bumpOncePerEvent(trigger: string, eventId: string, stale: readonly string[], changedId?: string): Promise<void> {
   if (stale.length === 0) return;
-  const applied = await bumpMarkers(stale, { onceForEvent: eventId });
+  const applied = await bumpMarkers(stale, { onceForEvent: eventId, changedId });
   if (!applied) logs.triggerDuplicateIgnored({ trigger, eventId });
 }
 
@@ -39,7 +39,10 @@ export function staleAppScopes(before: Record<string, unknown> | undefined, afte
   return [...stale];
 }
 
-/** `apps/{appId}` written: bump every view the change can touch, once per event. */
+/**
+ * `apps/{appId}` written: bump every view the change can touch, once per event, naming the
+ * app so that a cached list can re-read it alone.
+ */
 export async function onAppWrittenHandler(event: WrittenEvent<{ appId: string }>): Promise<void> {
-  await bumpOncePerEvent("onAppWritten", event.id, staleAppScopes(event.data?.before?.data(), event.data?.after?.data()));
+  await bumpOncePerEvent("onAppWritten", event.id, staleAppScopes(event.data?.before?.data(), event.data?.after?.data()), event.params.appId);
 }

@@ -2,11 +2,20 @@
  * A module-scope cache kept honest across instances: every entry is stored under the
  * versions of the invalidation markers it depends on, and served only while those versions
  * are still the instance's current view (re-read from Redis at most once per poll interval).
+ *
+ * So while markers can be read, the TTL is only a safety net for a lost marker and can be
+ * long; when they cannot, an entry is served only while its fetch is at most
+ * `unverifiedMaxAgeMs` old (the contract's short bound), or not at all (`securitySensitive`).
  */
 import { FetchOptions, LocalCache, LocalCacheOptions, LocalCacheStats } from "./local-cache";
 import { MarkerWatcher } from "./marker-watcher";
 
 export interface CoherentCacheOptions extends LocalCacheOptions {
+  /**
+   * While markers cannot be read: serve an entry only if its fetch started at most this long
+   * ago, else refetch it (ms). Default: `ttlMs`.
+   */
+  unverifiedMaxAgeMs?: number;
   /**
    * Data derived from the tester flag: when markers cannot be read it is not served from
    * (or stored in) the cache but read from the source every time (fail closed). Other data
@@ -19,41 +28,70 @@ export interface CoherentCacheOptions extends LocalCacheOptions {
 
 export interface CoherentCacheStats extends LocalCacheStats {
   securitySensitive: boolean;
+  /** Misses answered by re-reading only the changed ids (see GetOptions.patch). */
+  patchedFetches: number;
   bypassedWhileMarkersUnreadable: number;
   servedWhileMarkersUnreadable: number;
 }
 
+/** How to bring a stored value up to date from the ids its markers' change logs name. */
+export type Patch<V> = (previous: V, changedIds: readonly string[]) => Promise<V>;
+
+export interface GetOptions<V> extends Omit<FetchOptions, "tag" | "store" | "maxAgeMs"> {
+  /**
+   * When the entry is invalidated and every change since it was stored is in its markers'
+   * logs, re-read only the changed ids instead of calling `fetch`.
+   */
+  patch?: Patch<V>;
+}
+
 export class CoherentCache<V> {
   readonly local: LocalCache<V>;
+  private readonly unverifiedMaxAgeMs: number;
   private readonly securitySensitive: boolean;
   private readonly onFailClosedBypass: (cacheName: string) => void;
   private bypassed = 0;
   private servedUnchecked = 0;
+  private patched = 0;
 
   constructor(
     options: CoherentCacheOptions,
     private readonly watcher: () => MarkerWatcher,
   ) {
     this.local = new LocalCache<V>(options);
+    this.unverifiedMaxAgeMs = options.unverifiedMaxAgeMs ?? options.ttlMs;
     this.securitySensitive = options.securitySensitive ?? false;
     this.onFailClosedBypass = options.onFailClosedBypass ?? (() => undefined);
   }
 
   /**
    * The value for `key`, which depends on the marker `scopes`; `fetch` reads it from the
-   * source when it is missing, expired or invalidated.
+   * source when it is missing, expired or invalidated (or `options.patch` updates it).
    */
-  async get(key: string, scopes: readonly string[], fetch: () => Promise<V>, options: Omit<FetchOptions, "tag" | "store"> = {}): Promise<V> {
+  async get(key: string, scopes: readonly string[], fetch: () => Promise<V>, options: GetOptions<V> = {}): Promise<V> {
+    const { patch, ...fetchOptions } = options;
     const view = await this.watcher().view(scopes);
     if (!view.fresh) {
       if (this.securitySensitive) {
         this.bypassed++;
         this.onFailClosedBypass(this.local.name);
-        return this.local.getOrFetch(key, fetch, { ...options, tag: view.tag, store: false });
+        return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag: view.tag, store: false });
       }
       this.servedUnchecked++;
+      return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag: view.tag, maxAgeMs: this.unverifiedMaxAgeMs });
     }
-    return this.local.getOrFetch(key, fetch, { ...options, tag: view.tag });
+    return this.local.getOrFetch(key, patch === undefined ? fetch : this.patchOrFetch(key, scopes, fetch, patch), { ...fetchOptions, tag: view.tag });
+  }
+
+  /** The fetch for a miss: a patch of the stored entry when the marker logs cover every change since. */
+  private patchOrFetch(key: string, scopes: readonly string[], fetch: () => Promise<V>, patch: Patch<V>): () => Promise<V> {
+    return () => {
+      const stored = this.local.peek(key);
+      const changedIds = stored === undefined ? undefined : this.watcher().changedIdsSince(scopes, stored.tag);
+      if (stored === undefined || changedIds === undefined) return fetch();
+      this.patched++;
+      return patch(stored.value, changedIds);
+    };
   }
 
   /** This instance made the change itself: drop the entry now, without waiting for markers. */
@@ -78,6 +116,7 @@ export class CoherentCache<V> {
     return {
       ...this.local.stats(),
       securitySensitive: this.securitySensitive,
+      patchedFetches: this.patched,
       bypassedWhileMarkersUnreadable: this.bypassed,
       servedWhileMarkersUnreadable: this.servedUnchecked,
     };

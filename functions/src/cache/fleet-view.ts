@@ -17,6 +17,7 @@ const summedCacheFields = [
   "fetches",
   "fetchErrors",
   "collapsedFetches",
+  "patchedFetches",
   "invalidations",
   "discardedFetches",
   "tooLarge",

@@ -14,10 +14,15 @@ import { CoherentCache, CoherentCacheOptions, CoherentCacheStats } from "./coher
 import { instanceIdentity, InstanceIdentity, InstanceSnapshot, queuePublish, StatsPublisher } from "./fleet-stats";
 import { FreshnessRecorder, freshnessPromiseMs, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
 import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
-import { cacheForPolicy } from "./policy";
 
 /** Within the contract's 2 s freshness bound with room for one Redis round trip. */
 export const markerPollIntervalMs = 1000;
+/**
+ * The TTL of data whose every change bumps a marker: only a safety net for a marker that was
+ * lost (a trigger that never ran), since while markers can be read a change is seen within a
+ * poll. While they cannot, each cache's own short bound applies (`unverifiedMaxAgeMs`).
+ */
+export const markerGuardedTtlMs = 60 * 60_000;
 /** How often an instance writes its metric-friendly figures line (logs.cacheFigures). */
 export const figuresLogIntervalMs = 5 * 60_000;
 
@@ -136,13 +141,25 @@ export function markerWatcher(): MarkerWatcher {
 
 const caches: CoherentCache<unknown>[] = [];
 
+/** Builds the cache behind each `createCache`. */
+export type CacheFactory = <V>(options: CoherentCacheOptions, watcher: () => MarkerWatcher) => CoherentCache<V>;
+
+const coherentCaches: CacheFactory = (options, watcher) => new CoherentCache(options, watcher);
+let cacheFactory: CacheFactory = coherentCaches;
+
 /**
- * A module-scope cache on this instance's clock and marker watcher. (`CACHE_POLICY`, a
- * benchmark-only switch in ./policy.ts, swaps in the no-cache or reference behaviour; unset,
- * this is a CoherentCache.)
+ * Replaces how caches are built, from outside the deployed code (the benchmark measures other
+ * caching designs on the same handlers this way, as lru-cache takes its `perf` clock). Caches
+ * are created when their modules load, so this must run first: it throws once any exists.
  */
+export function useCacheFactory(factory: CacheFactory): void {
+  if (caches.length > 0) throw new Error(`useCacheFactory: ${caches.length} caches were already created; call it before loading the functions`);
+  cacheFactory = factory;
+}
+
+/** A module-scope cache on this instance's clock and marker watcher. */
 export function createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass">): CoherentCache<V> {
-  const cache = cacheForPolicy<V>({ ...options, clock: instanceClock, onFailClosedBypass }, markerWatcher);
+  const cache = cacheFactory<V>({ ...options, clock: instanceClock, onFailClosedBypass }, markerWatcher);
   caches.push(cache as CoherentCache<unknown>);
   return cache;
 }

@@ -29,6 +29,11 @@ export interface FetchOptions {
   tag?: string;
   /** Overrides the cache's TTL for this entry. */
   ttlMs?: number;
+  /**
+   * Serve a stored entry only if its fetch started at most this long ago (ms on the cache's
+   * clock); an older one is a miss and is refetched. Unset: any entry within its TTL.
+   */
+  maxAgeMs?: number;
   /** When false the result is shared with concurrent callers but not stored (fail closed). */
   store?: boolean;
 }
@@ -55,6 +60,8 @@ interface Entry<V> {
   value: V;
   tag: string;
   bytes: number;
+  /** When the fetch that produced the value started (the data is at least this fresh). */
+  fetchedAtMs: number;
 }
 
 interface Flight<V> {
@@ -69,6 +76,7 @@ export class LocalCache<V> {
   private readonly lru: LRUCache<string, Entry<V>>;
   private readonly flights = new Map<string, Flight<V>>();
   private readonly maxBytes: number;
+  private readonly clock: Clock;
   private readonly counts = {
     hits: 0,
     misses: 0,
@@ -84,6 +92,7 @@ export class LocalCache<V> {
   constructor(options: LocalCacheOptions) {
     this.name = options.name;
     this.maxBytes = options.maxBytes;
+    this.clock = options.clock ?? systemClock;
     this.lru = new LRUCache<string, Entry<V>>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
@@ -92,17 +101,20 @@ export class LocalCache<V> {
       ttl: options.ttlMs,
       // Every read sees the injected clock's current time (the default caches it for 1 ms).
       ttlResolution: 0,
-      perf: options.clock ?? systemClock,
+      perf: this.clock,
       dispose: (_entry, _key, reason) => {
         if (reason === "evict") this.counts.evictions++;
       },
     });
   }
 
-  /** The stored value for `key` if it is fresh and was stored under `tag`; counts a hit or miss. */
-  get(key: string, tag: string = noTag): { value: V } | undefined {
+  /**
+   * The stored value for `key` if it is within its TTL, was stored under `tag` and (with
+   * `maxAgeMs`) was fetched at most that long ago; counts a hit or miss.
+   */
+  get(key: string, tag: string = noTag, maxAgeMs?: number): { value: V } | undefined {
     const entry = this.lru.get(key);
-    if (entry !== undefined && entry.tag === tag) {
+    if (entry !== undefined && entry.tag === tag && (maxAgeMs === undefined || this.clock.now() - entry.fetchedAtMs <= maxAgeMs)) {
       this.counts.hits++;
       return entry;
     }
@@ -110,15 +122,21 @@ export class LocalCache<V> {
     return undefined;
   }
 
+  /** The stored entry within its TTL, whatever its tag, without counting a lookup or touching LRU order. */
+  peek(key: string): { value: V; tag: string } | undefined {
+    return this.lru.peek(key);
+  }
+
   /** Stores a value (frozen). Returns false when it is larger than the byte bound. */
-  set(key: string, value: V, options: { tag?: string; ttlMs?: number } = {}): boolean {
+  set(key: string, value: V, options: { tag?: string; ttlMs?: number; fetchedAtMs?: number } = {}): boolean {
     const bytes = key.length * 2 + estimateBytes(value);
     if (bytes > this.maxBytes) {
       this.counts.tooLarge++;
       this.lru.delete(key);
       return false;
     }
-    this.lru.set(key, { value: deepFreeze(value), tag: options.tag ?? noTag, bytes }, { ttl: options.ttlMs });
+    const fetchedAtMs = options.fetchedAtMs ?? this.clock.now();
+    this.lru.set(key, { value: deepFreeze(value), tag: options.tag ?? noTag, bytes, fetchedAtMs }, { ttl: options.ttlMs });
     return true;
   }
 
@@ -130,7 +148,7 @@ export class LocalCache<V> {
     const tag = options.tag ?? noTag;
     const store = options.store ?? true;
     if (store) {
-      const hit = this.get(key, tag);
+      const hit = this.get(key, tag, options.maxAgeMs);
       if (hit) return hit.value;
     } else {
       this.counts.misses++;
@@ -145,13 +163,14 @@ export class LocalCache<V> {
 
   private startFlight(key: string, tag: string, fetch: () => Promise<V>, store: boolean, ttlMs?: number): Promise<V> {
     this.counts.fetches++;
+    const fetchedAtMs = this.clock.now();
     const flight: Flight<V> = { tag, promise: undefined as unknown as Promise<V> };
     flight.promise = (async () => {
       try {
         const value = deepFreeze(await fetch());
         // Still the current flight: nothing invalidated the key while we were fetching.
         if (this.flights.get(key) === flight) {
-          if (store) this.set(key, value, { tag, ttlMs });
+          if (store) this.set(key, value, { tag, ttlMs, fetchedAtMs });
         } else {
           this.counts.discardedFetches++;
         }

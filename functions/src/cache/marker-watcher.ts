@@ -16,14 +16,34 @@ import { Clock, systemClock } from "./clock";
 /**
  * Reads marker readings for scopes, in order; `null` for a marker that does not exist. A
  * reading is the version, optionally followed by `:` and the write time (Unix ms, as the
- * writer stamped it: Redis's own clock, see redis/markers.ts): `"7"` or `"7:1767225600000"`.
- * Only the version decides what is current.
+ * writer stamped it: Redis's own clock, see redis/markers.ts), optionally followed by `|` and
+ * the marker's change log (`version=id` pairs, ids URI-encoded): `"7"`, `"7:1767225600000"`,
+ * `"7:1767225600000|6=pub-3,7=pub-9"`. Only the version decides what is current.
  */
 export type MarkerReader = (scopes: readonly string[]) => Promise<(string | null)[]>;
 
 export interface MarkerReading {
   version: string | null;
   writtenAtMs?: number;
+  /** The ids the marker's most recent bumps named, by version (see redis/markers.ts). */
+  changedIds?: ReadonlyMap<number, string>;
+  /** The log reaches back to the marker's first version (`^`): this one. */
+  firstVersion?: number;
+}
+
+function parseChangeLog(log: string): Map<number, string> {
+  const changes = new Map<number, string>();
+  for (const entry of log.split(",")) {
+    const equals = entry.indexOf("=");
+    const version = Number(entry.slice(0, equals));
+    if (equals <= 0 || !Number.isSafeInteger(version)) continue;
+    try {
+      changes.set(version, decodeURIComponent(entry.slice(equals + 1)));
+    } catch {
+      // A malformed id is a gap in the log: whoever needs that version refetches in full.
+    }
+  }
+  return changes;
 }
 
 /** Parses a reading; a plain version (what markers held before they carried a time) stays readable. */
@@ -31,8 +51,19 @@ export function parseMarkerReading(raw: string | null): MarkerReading {
   if (raw === null) return { version: null };
   const colon = raw.indexOf(":");
   if (colon === -1) return { version: raw };
-  const writtenAtMs = Number(raw.slice(colon + 1));
-  return Number.isFinite(writtenAtMs) && writtenAtMs > 0 ? { version: raw.slice(0, colon), writtenAtMs } : { version: raw.slice(0, colon) };
+  const version = raw.slice(0, colon);
+  const rest = raw.slice(colon + 1);
+  const bar = rest.indexOf("|");
+  const writtenAtMs = Number(bar === -1 ? rest : rest.slice(0, bar));
+  const reading: MarkerReading = { version };
+  if (Number.isFinite(writtenAtMs) && writtenAtMs > 0) reading.writtenAtMs = writtenAtMs;
+  if (bar !== -1) {
+    const log = rest.slice(bar + 1);
+    const fromStart = log.startsWith("^");
+    reading.changedIds = parseChangeLog(fromStart ? log.slice(1) : log);
+    if (fromStart && reading.changedIds.size > 0) reading.firstVersion = Math.min(...reading.changedIds.keys());
+  }
+  return reading;
 }
 
 export interface MarkerWatcherOptions {
@@ -78,6 +109,8 @@ const unknownVersion = "?";
 
 interface TrackedScope {
   version: string | null;
+  changedIds?: ReadonlyMap<number, string>;
+  firstVersion?: number;
   /** When the last poll that read this version started (on `clock`). */
   readStartedAtMs: number;
 }
@@ -116,7 +149,7 @@ export class MarkerWatcher {
   /**
    * Brings the instance's view of `scopes` up to date when it is due (or when a scope is
    * new) and returns it. Never throws: a failed read returns `fresh: false`, and the caller
-   * decides between failing closed and serving within TTL.
+   * decides between failing closed and serving within its short bound.
    */
   async view(scopes: readonly string[]): Promise<MarkerView> {
     const nowMs = this.clock.now();
@@ -142,6 +175,34 @@ export class MarkerWatcher {
       tag += (entry === undefined ? unknownVersion : String(entry.version)) + ";";
     }
     return { fresh: this.lastPollOk && known, tag };
+  }
+
+  /**
+   * The ids whose changes took `scopes` from the versions in `tag` (a tag this watcher made)
+   * to the current ones, from the markers' change logs; undefined when any step between is not
+   * in a log (a bump that named nothing, a log that moved on, an expired marker, markers not
+   * read lately), and then the caller refetches in full.
+   */
+  changedIdsSince(scopes: readonly string[], tag: string): string[] | undefined {
+    if (!this.currentView(scopes).fresh) return undefined;
+    const tagged = tag.split(";");
+    if (tagged.length !== scopes.length + 1) return undefined;
+    const ids = new Set<string>();
+    for (const [i, scope] of scopes.entries()) {
+      const entry = this.versions.peek(scope)!;
+      const taggedVersion = tagged[i]!;
+      if (taggedVersion === String(entry.version)) continue;
+      const to = Number(entry.version);
+      // Tagged before the marker existed: every change since is in this incarnation's log.
+      const from = taggedVersion === "null" ? (entry.firstVersion ?? NaN) - 1 : Number(taggedVersion);
+      if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || to <= from || to - from > (entry.changedIds?.size ?? 0)) return undefined;
+      for (let version = from + 1; version <= to; version++) {
+        const id = entry.changedIds?.get(version);
+        if (id === undefined) return undefined;
+        ids.add(id);
+      }
+    }
+    return [...ids];
   }
 
   stats(): MarkerWatcherStats {
@@ -177,7 +238,7 @@ export class MarkerWatcher {
             this.counts.markerChangesSeen++;
             this.noteChange(scope, reading, previous, startedAtMs, readAtMs);
           }
-          this.versions.set(scope, { version: reading.version, readStartedAtMs: startedAtMs });
+          this.versions.set(scope, { version: reading.version, changedIds: reading.changedIds, firstVersion: reading.firstVersion, readStartedAtMs: startedAtMs });
         });
       }
       if (!this.lastPollOk && this.firstFailedPollAtMs !== undefined) this.onReadRecovered(startedAtMs - this.firstFailedPollAtMs);

@@ -12,13 +12,13 @@
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { createCache, instanceClock } from "../cache/instance";
-import { referenceCreditResetFlagged } from "../cache/policy";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
 import { monthUsageSeconds } from "./remaining";
 import { utcMonthOf, wallNowMs } from "./time";
 
+/** The contract's refresh, markers readable or not: usage on other instances is seen at it. */
 export const creditsTtlMs = 15 * 60_000;
 export const zeroRecheckMs = 60_000;
 
@@ -34,8 +34,11 @@ export interface CreditEntry {
   fetchId: string;
 }
 
+/** The cache's name in `cacheStats` (and for anyone building caches through useCacheFactory). */
+export const creditCacheName = "credits";
+
 const creditCache = createCache<CreditEntry>({
-  name: "credits",
+  name: creditCacheName,
   ttlMs: creditsTtlMs,
   maxEntries: 100_000,
   maxBytes: 32 * 1024 * 1024,
@@ -113,8 +116,6 @@ export interface CurrentCredits {
 export async function currentCredits(uid: string, usage?: { seconds: number; writeSeq: number }): Promise<CurrentCredits> {
   const key = cacheKey(uid);
   const markerScopes = [scopes.credits(uid)];
-  // Benchmark-only reference behaviour (CACHE_POLICY=reference); false at once otherwise.
-  if (await referenceCreditResetFlagged(uid)) creditCache.invalidate(key);
   let entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid));
   let state = stateFor(uid, entry);
   if (needsEarlyRefresh(entry, remainingOf(entry, state))) {

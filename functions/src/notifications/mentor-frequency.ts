@@ -1,13 +1,14 @@
 /**
  * Mentor notification frequency: read about once a second per live stream, changed rarely.
- * Served from a per-user module-scope cache (30 s TTL, invalidated by the `users/{uid}`
- * trigger's mentor marker; the instance that handles a set drops its entry at once).
+ * Served from a per-user module-scope cache, invalidated by the `users/{uid}` trigger's mentor
+ * marker (the instance that handles a set drops its entry at once). Its TTL is the markers'
+ * safety net; while markers cannot be read an entry is served at most 30 s after its fetch.
  */
 import { CallableRequest } from "firebase-functions/https";
 import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { requireUid } from "../auth";
-import { createCache } from "../cache/instance";
+import { createCache, markerGuardedTtlMs } from "../cache/instance";
 import { parseData, requireNoData } from "../errors";
 import { firestore } from "../firestore";
 import * as logs from "../logs";
@@ -19,9 +20,15 @@ export const maxMentorFrequency = 5;
 
 const frequencySchema = z.number().int().min(0).max(maxMentorFrequency);
 
+/** The cache's name in `cacheStats` (and for anyone building caches through useCacheFactory). */
+export const mentorCacheName = "mentorFrequency";
+/** The contract's bound on a frequency served while markers cannot be read. */
+export const mentorUnverifiedMaxAgeMs = 30_000;
+
 const frequencyCache = createCache<number>({
-  name: "mentorFrequency",
-  ttlMs: 30_000,
+  name: mentorCacheName,
+  ttlMs: markerGuardedTtlMs,
+  unverifiedMaxAgeMs: mentorUnverifiedMaxAgeMs,
   maxEntries: 100_000,
   maxBytes: 16 * 1024 * 1024,
 });

@@ -3,7 +3,7 @@ import { requiredString, upstashRedisRestToken, upstashRedisRestUrl } from "../c
 
 /**
  * A slow Redis must not stall a callable: every command gives up after this long, and the
- * caller decides what an unanswered command means (fail closed or serve within TTL).
+ * caller decides what an unanswered command means (fail closed or serve within a bound).
  */
 export const redisTimeoutMs = 800;
 

@@ -7,6 +7,10 @@
  * (`inv-at:<scope>`), written atomically with the counter. The counter itself stays a plain
  * integer, so anything that reads markers as numbers keeps working; readers that want the
  * time read both in the same MGET (cache/instance.ts) and see `version:writtenAtMs`.
+ *
+ * A bump that names the document it is about (an app) also appends `version=id` to a short log
+ * in the time key. A reader that holds a list under version 15 and now sees 17 re-reads just
+ * the documents of versions 16 and 17, when the log still covers them (cache/coherent-cache.ts).
  */
 import { luaScript } from "./client";
 
@@ -16,7 +20,7 @@ export const markerTimeKeyPrefix = "inv-at:";
 export const appliedEventKeyPrefix = "inv-event:";
 
 /**
- * Far longer than the longest TTL a marker guards (credits, 15 min): a marker that expired
+ * Far longer than the longest TTL a marker guards (the 1 h safety net): a marker that expired
  * reads as null, which a reader that remembered a number treats as a change (a refetch).
  * Also how long a trigger event is remembered as applied: Firestore redelivers and retries
  * within hours; a duplicate after a day would only bump once more (one extra refetch).
@@ -29,6 +33,7 @@ export const scopes = {
   mentor: (uid: string) => `mentor:${uid}`,
   credits: (uid: string) => `credits:${uid}`,
   appOwner: (uid: string) => `apps:owner:${uid}`,
+  enabledApps: (uid: string) => `enabled:${uid}`,
   publicApps: "apps:public",
   unapprovedApps: "apps:unapproved",
 } as const;
@@ -41,40 +46,99 @@ export function markerTimeKey(scope: string): string {
   return markerTimeKeyPrefix + scope;
 }
 
+/** Most recent changes a marker's log keeps (see `bumpMarkers`); an older change means a full refetch. */
+export const markerLogLength = 20;
+
+/**
+ * The Lua that bumps one marker and records the write time (`at`, Redis's TIME in ms) in
+ * its time key, followed by the marker's change log when the bump names what changed:
+ * `<ms>|<version>=<id>,<version>=<id>` (ids URI-encoded, the last `markerLogLength`). A bump
+ * that names nothing clears the log, so no reader can take it for a complete account.
+ *
+ * A marker that does not exist (never bumped, or expired after `markerTtlSeconds` without a
+ * bump) starts at `at`, not at 1: a version is never reused, so a reader holding an entry
+ * tagged with an old incarnation's version can never mistake a new incarnation for it. The
+ * log then begins with `^`: its first entry is the incarnation's first version, so a reader
+ * whose entry predates the marker (tagged `null`) can still follow it.
+ * Shared by every script that bumps a marker (bumpMarkers, the enabled-apps scripts).
+ */
+export const bumpMarkerLua = `
+local function bumpMarker(markerKey, timeKey, ttlSeconds, at, changedId)
+  local version
+  local entries = {}
+  local fromStart = false
+  if redis.call('EXISTS', markerKey) == 1 then
+    version = redis.call('INCR', markerKey)
+    local previous = redis.call('GET', timeKey)
+    if previous then
+      local bar = string.find(previous, '|', 1, true)
+      if bar then
+        local log = string.sub(previous, bar + 1)
+        if string.sub(log, 1, 1) == '^' then
+          fromStart = true
+          log = string.sub(log, 2)
+        end
+        for entry in string.gmatch(log, '[^,]+') do table.insert(entries, entry) end
+      end
+    end
+  else
+    version = at
+    redis.call('SET', markerKey, at)
+    fromStart = true
+  end
+  redis.call('EXPIRE', markerKey, ttlSeconds)
+  local value = at
+  if changedId ~= '' then
+    table.insert(entries, version .. '=' .. changedId)
+    while #entries > ${markerLogLength} do
+      table.remove(entries, 1)
+      fromStart = false
+    end
+    local prefix = ''
+    if fromStart then prefix = '^' end
+    value = at .. '|' .. prefix .. table.concat(entries, ',')
+  end
+  redis.call('SET', timeKey, value, 'EX', ttlSeconds)
+end
+local function redisTimeMs(fallbackMs)
+  local ok, t = pcall(redis.call, 'TIME')
+  if ok then return string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
+  return fallbackMs
+end
+`;
+
 /**
  * KEYS[1] = applied-event key, then per scope its marker and its time key.
  * ARGV[1] = "1" to apply at most once per event, ARGV[2] = `markerTtlSeconds`, ARGV[3] = the writer's
- * clock (Unix ms), used only if this Redis refuses TIME inside a script.
+ * clock (Unix ms), used only if this Redis refuses TIME inside a script, ARGV[4] = the id of the
+ * changed document (URI-encoded) or "".
  * One script, so the event mark, the counters and the times are written all or none: a
  * retry after a failure can never find the event marked but a counter not bumped.
  * The time is Redis's own (TIME at the write): one clock for every writer, against which
  * each reader measures its offset (cache/instance.ts).
  */
-const bumpScript = luaScript(`
+const bumpScript = luaScript(`${bumpMarkerLua}
 if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end
-local ok, t = pcall(redis.call, 'TIME')
-local at = ARGV[3]
-if ok then at = string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
-for i = 2, #KEYS, 2 do
-  redis.call('INCR', KEYS[i])
-  redis.call('EXPIRE', KEYS[i], ARGV[2])
-  redis.call('SET', KEYS[i + 1], at, 'EX', ARGV[2])
-end
+local at = redisTimeMs(ARGV[3])
+for i = 2, #KEYS, 2 do bumpMarker(KEYS[i], KEYS[i + 1], ARGV[2], at, ARGV[4]) end
 return 1`);
 
 /**
  * Bumps each scope's version and records the write time, in one round trip. Idempotent in
  * effect: a repeated bump only costs readers one extra refetch. With `onceForEvent` (a
  * trigger's CloudEvent id) a second delivery of the same event bumps nothing at all.
+ * With `changedId` (the one document whose change this is) each scope's log records it, so a
+ * reader holding a list can re-read that document instead of the whole list.
  * Resolves false when the event was already applied. Throws when Redis does not confirm,
  * so the caller can retry or answer 5xx.
  */
-export async function bumpMarkers(scopeNames: readonly string[], options: { onceForEvent?: string } = {}): Promise<boolean> {
+export async function bumpMarkers(scopeNames: readonly string[], options: { onceForEvent?: string; changedId?: string } = {}): Promise<boolean> {
   const unique = [...new Set(scopeNames)];
   if (unique.length === 0) return true;
   const eventKey = appliedEventKeyPrefix + (options.onceForEvent ?? "-");
   const keys = [eventKey, ...unique.flatMap((scope) => [markerKey(scope), markerTimeKey(scope)])];
   const once = options.onceForEvent === undefined ? "0" : "1";
-  const applied = await bumpScript(keys, [once, String(markerTtlSeconds), String(Date.now())]);
+  const changedId = options.changedId === undefined ? "" : encodeURIComponent(options.changedId);
+  const applied = await bumpScript(keys, [once, String(markerTtlSeconds), String(Date.now()), changedId]);
   return Number(applied) === 1;
 }

@@ -10,7 +10,6 @@ import type { Response } from "express";
 import type { Request } from "firebase-functions/https";
 import { intParam, requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
 import { withinDeadline } from "../errors";
-import { setReferenceCreditResetFlag } from "../cache/policy";
 import * as logs from "../logs";
 import { bumpMarkers, scopes } from "../redis/markers";
 import { applyEvent } from "./apply";
@@ -72,8 +71,6 @@ export async function stripeWebhookHandler(req: Request, res: Response): Promise
     // Also on a redelivery: a previous attempt may have committed and then failed here.
     try {
       await bumpMarkers([scopes.credits(outcome.subscriptionWrittenFor)]);
-      // Benchmark-only reference behaviour (CACHE_POLICY=reference); a no-op otherwise.
-      await setReferenceCreditResetFlag(outcome.subscriptionWrittenFor);
     } catch (error) {
       logs.stripeCreditResetNotSignalled({ eventId: event.id, error });
       res.status(503).json({ error: "credit reset not signalled, retry" });

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import Redis from "ioredis";
 import { enabledAppsKey, enabledAppsUnverifiedMaxAgeMs, installsKey, installsMaxAgeMs } from "../../functions/src/apps/enrichment";
 import type { AvailableApp } from "../../functions/src/apps/model";
+import { cacheNames } from "../../functions/src/cache/names";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
 import { CallableError, CallAs, Instance } from "../../scripts/lib/instance";
@@ -379,7 +380,7 @@ describe("apps marketplace", function () {
       await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId])]);
       const nameOn = async (instance: Instance) => (await served(instance, user)).find((app) => app.id === appId)?.name;
       const patchedFetches = async (instance: Instance) =>
-        ((await instance.stats()).caches as unknown as { name: string; patchedFetches: number }[]).find((c) => c.name === "publicApps")?.patchedFetches ?? 0;
+        ((await instance.stats()).caches as unknown as { name: string; patchedFetches: number }[]).find((c) => c.name === cacheNames.publicApps)?.patchedFetches ?? 0;
       const patchedBefore = [await patchedFetches(a), await patchedFetches(b)];
       const publicCount = (await served(a, user)).filter((app) => !app.private && app.approved).length;
       assert.ok(publicCount > 3, `the public list has ${publicCount} apps`);

@@ -44,7 +44,7 @@ function setup(options: { securitySensitive?: boolean } = {}) {
 }
 
 describe("CoherentCache + MarkerWatcher", () => {
-  it("reads a new scope's marker before fetching, then serves hits with no marker read inside the interval", async () => {
+  it("reads markers before the first fetch, then serves hits with no marker read inside the interval", async () => {
     const t = setup();
     assert.equal(await t.cache.get("tester:u1", ["tester:u1"], t.fetch), "v0");
     assert.equal(t.source.reads, 1);
@@ -136,7 +136,8 @@ describe("CoherentCache + MarkerWatcher", () => {
     const cache = new CoherentCache<string>({ name: "t", ttlMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
     let value = "a0";
     await cache.get("a", ["sa"], async () => value);
-    await cache.get("b", ["sb"], async () => "b0"); // pushes "sa" out of the watcher
+    clock.advance(1000);
+    await cache.get("b", ["sb"], async () => "b0"); // this poll reads "sb", which pushes "sa" out of the watcher
     source.bump("sa");
     value = "a1";
     assert.equal(await cache.get("a", ["sa"], async () => value), "a1");
@@ -229,6 +230,69 @@ describe("CoherentCache + MarkerWatcher", () => {
       t.clock.advance(1_001);
       assert.equal(await t.cache.get("k", ["s"], t.fetch), "v3");
       assert.equal(t.cache.stats().servedWhileMarkersUnreadable, 3);
+    });
+  });
+
+  describe("a scope first seen between polls", () => {
+    /** Markers with write times on the test clock, as Redis stamps them (`version:writtenAtMs`). */
+    function setupTimed() {
+      const clock = new ManualClock();
+      const markers = new Map<string, { version: number; writtenAtMs: number }>();
+      let reads = 0;
+      const read = async (scopes: readonly string[]) => {
+        reads++;
+        return scopes.map((s) => (markers.has(s) ? `${markers.get(s)!.version}:${markers.get(s)!.writtenAtMs}` : null));
+      };
+      const bump = (scope: string) => markers.set(scope, { version: (markers.get(scope)?.version ?? 0) + 1, writtenAtMs: clock.now() });
+      // One clock for everything here: the instance's, the wall's and Redis's.
+      const watcher = new MarkerWatcher({ read, clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms });
+      const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true }, () => watcher);
+      let source = "v0";
+      let fetches = 0;
+      const fetch = async () => (fetches++, source);
+      return { clock, bump, cache, fetch, reads: () => reads, fetches: () => fetches, setSource: (v: string) => (source = v) };
+    }
+
+    it("costs no marker read: its entry is fetched at once and kept at the next poll when the marker shows no bump since", async () => {
+      const t = setupTimed();
+      await t.cache.get("warm", ["warm"], t.fetch);
+      assert.equal(t.reads(), 1);
+      t.bump("old"); // a marker bumped long before
+      t.clock.advance(5_000);
+      await t.cache.get("warm", ["warm"], t.fetch); // the poll that makes the next one not due
+      for (const scope of ["never-bumped", "old"]) assert.equal(await t.cache.get(scope, [scope], t.fetch), "v0");
+      assert.equal(t.reads(), 2, "the new scopes waited for the next poll");
+      t.clock.advance(1000);
+      for (const scope of ["never-bumped", "old"]) assert.equal(await t.cache.get(scope, [scope], t.fetch), "v0");
+      assert.equal(t.fetches(), 3, "both entries adopted under the versions the poll read");
+      assert.equal(t.cache.stats().adoptedEntries, 2);
+    });
+
+    it("a bump after its fetch began makes the entry a miss, so the change is never served past the poll", async () => {
+      const t = setupTimed();
+      await t.cache.get("warm", ["warm"], t.fetch);
+      t.clock.advance(5_000);
+      await t.cache.get("warm", ["warm"], t.fetch);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v0");
+      t.clock.advance(10);
+      t.bump("s"); // the change commits after the fetch began
+      t.setSource("v1");
+      t.clock.advance(1000);
+      assert.equal(await t.cache.get("k", ["s"], t.fetch), "v1");
+      assert.equal(t.cache.stats().adoptedEntries, 0);
+    });
+
+    it("a marker written within a poll interval before the fetch is not trusted (clock margin)", async () => {
+      const t = setupTimed();
+      await t.cache.get("warm", ["warm"], t.fetch);
+      t.clock.advance(5_000);
+      t.bump("s");
+      t.clock.advance(500);
+      await t.cache.get("warm", ["warm"], t.fetch);
+      await t.cache.get("k", ["s"], t.fetch);
+      t.clock.advance(1000);
+      await t.cache.get("k", ["s"], t.fetch);
+      assert.equal(t.fetches(), 3, "refetched: the write was 500 ms before the fetch");
     });
   });
 

@@ -29,6 +29,7 @@ function cache(name: string, hits: number, misses: number, entries = 1): Coheren
     tooLarge: 0,
     securitySensitive: name.startsWith("tester"),
     patchedFetches: 0,
+    adoptedEntries: 0,
     bypassedWhileMarkersUnreadable: 0,
     servedWhileMarkersUnreadable: 0,
   };

@@ -14,7 +14,7 @@ describe("the cache figures log line", () => {
     addSample(tester, 2_500);
     const cache = {
       name: "testerRecords", entries: 3, bytes: 300, maxEntries: 10, maxBytes: 1000, hits: 6, misses: 2, hitRate: 0.75, evictions: 1, fetches: 2,
-      fetchErrors: 0, collapsedFetches: 0, patchedFetches: 0, invalidations: 0, discardedFetches: 0, tooLarge: 0, securitySensitive: true,
+      fetchErrors: 0, collapsedFetches: 0, patchedFetches: 0, adoptedEntries: 0, invalidations: 0, discardedFetches: 0, tooLarge: 0, securitySensitive: true,
       bypassedWhileMarkersUnreadable: 4, servedWhileMarkersUnreadable: 0,
     };
     const snapshot: InstanceSnapshot = {

@@ -21,17 +21,10 @@
  */
 import { createHash } from "node:crypto";
 import { createCache, markerGuardedTtlMs } from "../cache/instance";
+import { cacheNames } from "../cache/names";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 import { App, appFromSnapshot, appsCollection, isPublicApproved, storedTesterApps, testersCollection } from "./model";
-
-/** The caches' names in `cacheStats` (and for anyone building caches through useCacheFactory). */
-export const catalogCacheNames = {
-  publicApps: "publicApps",
-  ownApps: "ownApps",
-  testerRecords: "testerRecords",
-  testerApps: "testerApps",
-} as const;
 
 /** The contract's bound on a public list served while markers cannot be read. */
 export const publicAppsUnverifiedMaxAgeMs = 30_000;
@@ -45,7 +38,7 @@ export interface TesterRecord {
 const notATester: TesterRecord = { tester: false, apps: [] };
 
 const publicAppsCache = createCache<App[]>({
-  name: catalogCacheNames.publicApps,
+  name: cacheNames.publicApps,
   ttlMs: markerGuardedTtlMs,
   unverifiedMaxAgeMs: publicAppsUnverifiedMaxAgeMs,
   maxEntries: 1,
@@ -53,7 +46,7 @@ const publicAppsCache = createCache<App[]>({
 });
 
 const ownAppsCache = createCache<App[]>({
-  name: catalogCacheNames.ownApps,
+  name: cacheNames.ownApps,
   ttlMs: markerGuardedTtlMs,
   maxEntries: 50_000,
   maxBytes: 32 * 1024 * 1024,
@@ -61,7 +54,7 @@ const ownAppsCache = createCache<App[]>({
 });
 
 const testerRecordCache = createCache<TesterRecord>({
-  name: catalogCacheNames.testerRecords,
+  name: cacheNames.testerRecords,
   ttlMs: markerGuardedTtlMs,
   maxEntries: 100_000,
   maxBytes: 16 * 1024 * 1024,
@@ -69,7 +62,7 @@ const testerRecordCache = createCache<TesterRecord>({
 });
 
 const testerAppsCache = createCache<App[]>({
-  name: catalogCacheNames.testerApps,
+  name: cacheNames.testerApps,
   ttlMs: markerGuardedTtlMs,
   maxEntries: 10_000,
   maxBytes: 16 * 1024 * 1024,

@@ -12,6 +12,7 @@
  */
 import { LRUCache } from "lru-cache";
 import { createCache, instanceClock, markerGuardedTtlMs } from "../cache/instance";
+import { cacheNames } from "../cache/names";
 import { redis } from "../redis/client";
 import { scopes } from "../redis/markers";
 import * as logs from "../logs";
@@ -22,16 +23,13 @@ import { App, AvailableApp } from "./model";
 export const enabledAppsKey = (uid: string) => `users:${uid}:enabled_apps`;
 export const installsKey = (appId: string) => `apps:${appId}:installs`;
 
-/** The caches' names in `cacheStats` (and for anyone building caches through useCacheFactory). */
-export const enabledAppsCacheName = "enabledApps";
-export const installCountsCacheName = "installCounts";
 /** The contract's bound on `enabled` served while markers cannot be read. */
 export const enabledAppsUnverifiedMaxAgeMs = 30_000;
 /** The contract's bound on `installs`, markers readable or not. */
 export const installsMaxAgeMs = 60_000;
 
 const enabledAppsCache = createCache<string[]>({
-  name: enabledAppsCacheName,
+  name: cacheNames.enabledApps,
   ttlMs: markerGuardedTtlMs,
   unverifiedMaxAgeMs: enabledAppsUnverifiedMaxAgeMs,
   maxEntries: 100_000,
@@ -40,7 +38,7 @@ const enabledAppsCache = createCache<string[]>({
 
 /** Counts in the order of the app list the key names (`listHash` of its ids). */
 const installCountsCache = createCache<number[]>({
-  name: installCountsCacheName,
+  name: cacheNames.installCounts,
   ttlMs: installsMaxAgeMs,
   maxEntries: 10_000,
   maxBytes: 16 * 1024 * 1024,

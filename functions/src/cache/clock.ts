@@ -5,6 +5,9 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => performance.now() };
 
+/** Unix ms: for comparing with times stamped by another machine (Redis's TIME). */
+export const wallClock: Clock = { now: () => Date.now() };
+
 /**
  * A clock that only moves when told to: for tests and compressed-time benchmarks.
  * It never reads 0: lru-cache takes a start time of 0 to mean "no TTL".

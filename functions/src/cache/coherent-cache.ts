@@ -30,9 +30,13 @@ export interface CoherentCacheStats extends LocalCacheStats {
   securitySensitive: boolean;
   /** Misses answered by re-reading only the changed ids (see GetOptions.patch). */
   patchedFetches: number;
+  /** Entries fetched before their markers were read, kept once the next poll showed no change. */
+  adoptedEntries: number;
   bypassedWhileMarkersUnreadable: number;
   servedWhileMarkersUnreadable: number;
 }
+
+const unverifiedTagPrefix = "unverified:";
 
 /** How to bring a stored value up to date from the ids its markers' change logs name. */
 export type Patch<V> = (previous: V, changedIds: readonly string[]) => Promise<V>;
@@ -53,6 +57,7 @@ export class CoherentCache<V> {
   private bypassed = 0;
   private servedUnchecked = 0;
   private patched = 0;
+  private adopted = 0;
 
   constructor(
     options: CoherentCacheOptions,
@@ -71,16 +76,34 @@ export class CoherentCache<V> {
   async get(key: string, scopes: readonly string[], fetch: () => Promise<V>, options: GetOptions<V> = {}): Promise<V> {
     const { patch, ...fetchOptions } = options;
     const view = await this.watcher().view(scopes);
-    if (!view.fresh) {
+    if (!view.readable) {
       if (this.securitySensitive) {
         this.bypassed++;
         this.onFailClosedBypass(this.local.name);
         return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag: view.tag, store: false });
       }
       this.servedUnchecked++;
-      return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag: view.tag, maxAgeMs: this.unverifiedMaxAgeMs });
+      // A scope never read has no version to store under: what is fetched now gets its own
+      // tag, so it is not adopted once markers can be read again (a change committed meanwhile
+      // may not have bumped its marker yet). An entry fetched before the outage still serves.
+      const tag = view.known || this.local.has(key, view.tag, this.unverifiedMaxAgeMs) ? view.tag : unverifiedTagPrefix + view.tag;
+      return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag, maxAgeMs: this.unverifiedMaxAgeMs });
     }
+    if (view.fresh) this.adoptProvisional(key, scopes, view.tag);
     return this.local.getOrFetch(key, patch === undefined ? fetch : this.patchOrFetch(key, scopes, fetch, patch), { ...fetchOptions, tag: view.tag });
+  }
+
+  /**
+   * An entry fetched while some of its scopes were not read yet carries their version as
+   * unknown; once the poll has read them, it is served under the current versions if no bump
+   * can have happened since its fetch began (MarkerWatcher.adoptable), else it is a miss.
+   */
+  private adoptProvisional(key: string, scopes: readonly string[], tag: string): void {
+    const stored = this.local.peek(key);
+    if (stored !== undefined && stored.tag !== tag && this.watcher().adoptable(scopes, stored.tag, stored.fetchedAtMs, stored.fetchedAtWallMs)) {
+      this.local.retag(key, tag);
+      this.adopted++;
+    }
   }
 
   /** The fetch for a miss: a patch of the stored entry when the marker logs cover every change since. */
@@ -117,6 +140,7 @@ export class CoherentCache<V> {
       ...this.local.stats(),
       securitySensitive: this.securitySensitive,
       patchedFetches: this.patched,
+      adoptedEntries: this.adopted,
       bypassedWhileMarkersUnreadable: this.bypassed,
       servedWhileMarkersUnreadable: this.servedUnchecked,
     };

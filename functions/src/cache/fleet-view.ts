@@ -18,6 +18,7 @@ const summedCacheFields = [
   "fetchErrors",
   "collapsedFetches",
   "patchedFetches",
+  "adoptedEntries",
   "invalidations",
   "discardedFetches",
   "tooLarge",

@@ -134,6 +134,7 @@ export function markerWatcher(): MarkerWatcher {
       logs.markersReadableAgain({ unreadableMs: Math.round(unreadableMs) });
     },
     writeTimeToClockMs,
+    writeTimeToWallMs: (writtenAtMs) => writtenAtMs - publisher.redisClockOffsetMs(),
     onChangeSeen,
   });
   return watcher;

@@ -13,7 +13,7 @@
  * - figures cheap enough to leave on.
  */
 import { LRUCache } from "lru-cache";
-import { Clock, systemClock } from "./clock";
+import { Clock, systemClock, wallClock } from "./clock";
 import { deepFreeze, estimateBytes } from "./values";
 
 export interface LocalCacheOptions {
@@ -21,7 +21,10 @@ export interface LocalCacheOptions {
   ttlMs: number;
   maxEntries: number;
   maxBytes: number;
+  /** TTLs and ages (ms, monotonic). Default: performance.now(). */
   clock?: Clock;
+  /** Wall-clock ms (Unix), to compare a fetch with times stamped elsewhere. Default: Date.now(). */
+  wallClock?: Clock;
 }
 
 export interface FetchOptions {
@@ -62,6 +65,8 @@ interface Entry<V> {
   bytes: number;
   /** When the fetch that produced the value started (the data is at least this fresh). */
   fetchedAtMs: number;
+  /** The same instant on the wall clock. */
+  fetchedAtWallMs: number;
 }
 
 interface Flight<V> {
@@ -77,6 +82,7 @@ export class LocalCache<V> {
   private readonly flights = new Map<string, Flight<V>>();
   private readonly maxBytes: number;
   private readonly clock: Clock;
+  private readonly wallClock: Clock;
   private readonly counts = {
     hits: 0,
     misses: 0,
@@ -93,6 +99,7 @@ export class LocalCache<V> {
     this.name = options.name;
     this.maxBytes = options.maxBytes;
     this.clock = options.clock ?? systemClock;
+    this.wallClock = options.wallClock ?? wallClock;
     this.lru = new LRUCache<string, Entry<V>>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
@@ -123,12 +130,24 @@ export class LocalCache<V> {
   }
 
   /** The stored entry within its TTL, whatever its tag, without counting a lookup or touching LRU order. */
-  peek(key: string): { value: V; tag: string } | undefined {
+  peek(key: string): { value: V; tag: string; fetchedAtMs: number; fetchedAtWallMs: number } | undefined {
     return this.lru.peek(key);
   }
 
+  /** Whether `get(key, tag, maxAgeMs)` would hit, without counting a lookup. */
+  has(key: string, tag: string, maxAgeMs?: number): boolean {
+    const entry = this.lru.peek(key);
+    return entry !== undefined && entry.tag === tag && (maxAgeMs === undefined || this.clock.now() - entry.fetchedAtMs <= maxAgeMs);
+  }
+
+  /** Stores the entry under another validity tag (its value, age and TTL unchanged). */
+  retag(key: string, tag: string): void {
+    const entry = this.lru.peek(key);
+    if (entry !== undefined) entry.tag = tag;
+  }
+
   /** Stores a value (frozen). Returns false when it is larger than the byte bound. */
-  set(key: string, value: V, options: { tag?: string; ttlMs?: number; fetchedAtMs?: number } = {}): boolean {
+  set(key: string, value: V, options: { tag?: string; ttlMs?: number; fetchedAtMs?: number; fetchedAtWallMs?: number } = {}): boolean {
     const bytes = key.length * 2 + estimateBytes(value);
     if (bytes > this.maxBytes) {
       this.counts.tooLarge++;
@@ -136,7 +155,8 @@ export class LocalCache<V> {
       return false;
     }
     const fetchedAtMs = options.fetchedAtMs ?? this.clock.now();
-    this.lru.set(key, { value: deepFreeze(value), tag: options.tag ?? noTag, bytes, fetchedAtMs }, { ttl: options.ttlMs });
+    const fetchedAtWallMs = options.fetchedAtWallMs ?? this.wallClock.now();
+    this.lru.set(key, { value: deepFreeze(value), tag: options.tag ?? noTag, bytes, fetchedAtMs, fetchedAtWallMs }, { ttl: options.ttlMs });
     return true;
   }
 
@@ -164,13 +184,14 @@ export class LocalCache<V> {
   private startFlight(key: string, tag: string, fetch: () => Promise<V>, store: boolean, ttlMs?: number): Promise<V> {
     this.counts.fetches++;
     const fetchedAtMs = this.clock.now();
+    const fetchedAtWallMs = this.wallClock.now();
     const flight: Flight<V> = { tag, promise: undefined as unknown as Promise<V> };
     flight.promise = (async () => {
       try {
         const value = deepFreeze(await fetch());
         // Still the current flight: nothing invalidated the key while we were fetching.
         if (this.flights.get(key) === flight) {
-          if (store) this.set(key, value, { tag, ttlMs, fetchedAtMs });
+          if (store) this.set(key, value, { tag, ttlMs, fetchedAtMs, fetchedAtWallMs });
         } else {
           this.counts.discardedFetches++;
         }

@@ -3,8 +3,14 @@
  * per request, the instance re-reads every marker it depends on at most once per
  * `pollIntervalMs`, in one MGET, on the first request after the interval: a change whose
  * marker was written at time t is seen by every request from t + pollIntervalMs (+ one
- * round trip) on. A scope seen for the first time is read before its data is fetched, so a
- * change committed during the fetch always shows up as a version change.
+ * round trip) on.
+ *
+ * A scope seen for the first time between polls is not read at once (that would be a Redis
+ * command per new user per instance): its data is fetched and stored under an unknown
+ * version, and the next poll reads the scope with the others. The entry is then adopted under
+ * the version read only if no bump can have happened since its fetch began (the marker does
+ * not exist, or its last write is older than the fetch): see `adoptable`. Otherwise it is a
+ * miss, and the change is never served.
  *
  * It also measures that promise where it matters, in production: for every change it sees
  * (a marker whose reading carries its write time, `version:writtenAtMs`), how long after the
@@ -83,6 +89,12 @@ export interface MarkerWatcherOptions {
    */
   writeTimeToClockMs?: (writtenAtMs: number) => number;
   /**
+   * Converts a marker's write time (as stamped, Redis's clock) to this machine's wall clock
+   * (Unix ms). Without it, an entry fetched before its scope was read is never adopted
+   * unless the marker does not exist (see `adoptable`).
+   */
+  writeTimeToWallMs?: (writtenAtMs: number) => number;
+  /**
    * Every change seen: `delayMs` is how long after the write this instance could still answer
    * from the old version (undefined when the reading carries no write time).
    */
@@ -99,7 +111,11 @@ export interface MarkerWatcherStats {
 
 /** What a reader knows about a set of scopes right now. */
 export interface MarkerView {
-  /** Markers were read within the poll interval and every scope asked for is known. */
+  /** The last marker read succeeded (markers can be read). */
+  readable: boolean;
+  /** Every scope asked for has been read at least once (none waits for the next poll). */
+  known: boolean;
+  /** Readable and known. */
   fresh: boolean;
   /** The version tag of the scopes, to store with (and compare against) a cached entry. */
   tag: string;
@@ -109,6 +125,8 @@ const unknownVersion = "?";
 
 interface TrackedScope {
   version: string | null;
+  /** The last write's time as stamped (Redis's clock), when the reading carried it. */
+  writtenAtMs?: number;
   changedIds?: ReadonlyMap<number, string>;
   firstVersion?: number;
   /** When the last poll that read this version started (on `clock`). */
@@ -123,6 +141,7 @@ export class MarkerWatcher {
   private readonly onReadError: (error: unknown) => void;
   private readonly onReadRecovered: (unreadableMs: number) => void;
   private readonly writeTimeToClockMs: ((writtenAtMs: number) => number) | undefined;
+  private readonly writeTimeToWallMs: ((writtenAtMs: number) => number) | undefined;
   private readonly onChangeSeen: (scope: string, delayMs: number | undefined) => void;
   private readonly versions: LRUCache<string, TrackedScope>;
   private lastPollStartedAtMs = -Infinity;
@@ -142,6 +161,7 @@ export class MarkerWatcher {
     this.onReadError = options.onReadError ?? (() => undefined);
     this.onReadRecovered = options.onReadRecovered ?? (() => undefined);
     this.writeTimeToClockMs = options.writeTimeToClockMs;
+    this.writeTimeToWallMs = options.writeTimeToWallMs;
     this.onChangeSeen = options.onChangeSeen ?? (() => undefined);
     this.versions = new LRUCache({ max: options.maxScopes ?? 20_000 });
   }
@@ -154,12 +174,13 @@ export class MarkerWatcher {
   async view(scopes: readonly string[]): Promise<MarkerView> {
     const nowMs = this.clock.now();
     const due = nowMs - this.lastPollStartedAtMs >= this.pollIntervalMs;
-    // While Redis is failing, only the interval retries it: no request waits on a dead Redis.
-    const missing = this.lastPollOk && scopes.some((scope) => !this.versions.has(scope));
-    if (due || missing) {
+    if (due) {
       await this.refresh(scopes);
       this.lastAnsweredAtMs = this.clock.now();
     } else {
+      // New scopes wait for the next poll (see the class comment); while Redis is failing,
+      // only the interval retries it: no request waits on a dead Redis.
+      for (const scope of scopes) if (!this.versions.has(scope)) this.pendingScopes.add(scope);
       this.lastAnsweredAtMs = nowMs;
     }
     return this.currentView(scopes);
@@ -174,7 +195,29 @@ export class MarkerWatcher {
       if (entry === undefined) known = false;
       tag += (entry === undefined ? unknownVersion : String(entry.version)) + ";";
     }
-    return { fresh: this.lastPollOk && known, tag };
+    return { readable: this.lastPollOk, known, fresh: this.lastPollOk && known, tag };
+  }
+
+  /**
+   * Whether an entry stored under `tag` (a tag this watcher made, with unknown versions) by a
+   * fetch that started at `fetchedAtMs` (on `clock`; `fetchedAtWallMs` on the wall clock)
+   * holds for the current versions: every scope known then is unchanged, and every scope
+   * unknown then was read by a poll that started after the fetch and shows no bump since it
+   * began: no marker at all, or a last write older than the fetch by more than a poll interval
+   * (the margin for the two machines' clocks). A bump follows its commit, so a fetch that
+   * began after the bump read the change.
+   */
+  adoptable(scopes: readonly string[], tag: string, fetchedAtMs: number, fetchedAtWallMs: number): boolean {
+    const tagged = tag.split(";");
+    if (tagged.length !== scopes.length + 1 || !tagged.includes(unknownVersion) || !this.currentView(scopes).fresh) return false;
+    return scopes.every((scope, i) => {
+      const entry = this.versions.peek(scope)!;
+      if (tagged[i] !== unknownVersion) return tagged[i] === String(entry.version);
+      if (entry.readStartedAtMs < fetchedAtMs) return false;
+      if (entry.version === null) return true;
+      if (entry.writtenAtMs === undefined || this.writeTimeToWallMs === undefined) return false;
+      return this.writeTimeToWallMs(entry.writtenAtMs) + this.pollIntervalMs < fetchedAtWallMs;
+    });
   }
 
   /**
@@ -238,7 +281,13 @@ export class MarkerWatcher {
             this.counts.markerChangesSeen++;
             this.noteChange(scope, reading, previous, startedAtMs, readAtMs);
           }
-          this.versions.set(scope, { version: reading.version, changedIds: reading.changedIds, firstVersion: reading.firstVersion, readStartedAtMs: startedAtMs });
+          this.versions.set(scope, {
+            version: reading.version,
+            writtenAtMs: reading.writtenAtMs,
+            changedIds: reading.changedIds,
+            firstVersion: reading.firstVersion,
+            readStartedAtMs: startedAtMs,
+          });
         });
       }
       if (!this.lastPollOk && this.firstFailedPollAtMs !== undefined) this.onReadRecovered(startedAtMs - this.firstFailedPollAtMs);

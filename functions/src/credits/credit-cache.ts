@@ -12,6 +12,7 @@
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { createCache, instanceClock } from "../cache/instance";
+import { cacheNames } from "../cache/names";
 import { firestore } from "../firestore";
 import { scopes } from "../redis/markers";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
@@ -34,11 +35,8 @@ export interface CreditEntry {
   fetchId: string;
 }
 
-/** The cache's name in `cacheStats` (and for anyone building caches through useCacheFactory). */
-export const creditCacheName = "credits";
-
 const creditCache = createCache<CreditEntry>({
-  name: creditCacheName,
+  name: cacheNames.credits,
   ttlMs: creditsTtlMs,
   maxEntries: 100_000,
   maxBytes: 32 * 1024 * 1024,

@@ -9,6 +9,7 @@ import { LRUCache } from "lru-cache";
 import { z } from "zod";
 import { requireUid } from "../auth";
 import { createCache, markerGuardedTtlMs } from "../cache/instance";
+import { cacheNames } from "../cache/names";
 import { parseData, requireNoData } from "../errors";
 import { firestore } from "../firestore";
 import * as logs from "../logs";
@@ -20,13 +21,11 @@ export const maxMentorFrequency = 5;
 
 const frequencySchema = z.number().int().min(0).max(maxMentorFrequency);
 
-/** The cache's name in `cacheStats` (and for anyone building caches through useCacheFactory). */
-export const mentorCacheName = "mentorFrequency";
 /** The contract's bound on a frequency served while markers cannot be read. */
 export const mentorUnverifiedMaxAgeMs = 30_000;
 
 const frequencyCache = createCache<number>({
-  name: mentorCacheName,
+  name: cacheNames.mentorFrequency,
   ttlMs: markerGuardedTtlMs,
   unverifiedMaxAgeMs: mentorUnverifiedMaxAgeMs,
   maxEntries: 100_000,

@@ -1,8 +1,8 @@
 /**
  * `npm run bench`: the read-cost and freshness benchmark. One command, offline.
  *
- * For each cache policy (none, reference, ours; see functions/src/cache/policy.ts) on the
- * same seeded data and the same deterministic workload:
+ * For each cache policy (none, reference, ours; see bench/policies.ts) on the same seeded data
+ * and the same deterministic workload:
  * - the stack `npm test` runs on (scripts/lib/suite-stack.ts): the official Cloud Firestore
  *   emulator delivering document changes to the deployed Firestore triggers in the Functions
  *   emulator (functions/lib), a real redis-server behind the Upstash gateway, and billable
@@ -10,18 +10,28 @@
  * - several function instances, each its own process serving functions/src/index.ts through
  *   the real onCall / onRequest wrappers (scripts/lib/instance.ts), on manual clocks that the
  *   harness advances together (compressed time: a simulated second takes as long as its calls
- *   take, the same code runs);
+ *   take, the same code runs). The `ours` instances run the deployed code as it is (no preload,
+ *   no policy variable); the `none` and `reference` instances preload bench/policy-preload.ts
+ *   with `BENCH_POLICY=<policy>`, which builds their caches from bench/policies.ts;
  * - live sessions calling getAvailableApps and getMentorNotificationFrequency once a
  *   simulated second and recordTranscriptionUsage once a simulated minute, on random
  *   instances; changes during the run (testers, app approval/privacy, mentor settings,
  *   Stripe upgrades as signed webhooks), each probed on every instance until every instance
  *   serves the new state. Every answer is checked against the model of the data;
+ * - then a low-load phase on the same warm instances: each gets exactly one request per
+ *   simulated second from the same mix, no changes, counted on its own;
  * - the same starting point for every policy: Firestore cleared and seeded, Redis flushed and
  *   seeded, with the Functions emulator's background triggers paused (its hub's
  *   disable/enableBackgroundTriggers), so the seed fires no trigger.
  *
+ * Billable Firestore reads are counted by the read proxy; Redis commands at the Upstash gateway,
+ * as Upstash bills them, by purpose (bench/redis-commands.ts); the floor, the fewest reads
+ * the calls made could cost, from the calls and the model (bench/floor.ts).
+ *
  * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg. Exits 1 when
- * `ours` served any answer staler than the contract allows, or any wrong answer.
+ * `ours` misses a goal (bench/report.ts `goals`, `goalFailures`): its cost per 1M requests, its
+ * cut against the reference's cost, any answer staler than the contract allows, any wrong
+ * answer or error, a change never fresh on every instance.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -34,10 +44,11 @@ import { localStripePriceId } from "../scripts/lib/local-stripe";
 import { requireProductionNode } from "../scripts/lib/project-node";
 import { startSuiteStack, SuiteStack } from "../scripts/lib/suite-stack";
 import { sendEvent, subscriptionEvent } from "../scripts/lib/stripe-events";
+import { FloorCounter } from "./floor";
 import { Change, ChangeKind, Checker, createChecker, ModelState, rng, seed, SeedConfig, uidOf, Verdict } from "./model";
-import { PolicyResult, renderSvg, renderTable } from "./report";
-
-type Policy = "none" | "reference" | "ours";
+import { BenchPolicy, benchPolicies, benchPolicyEnv, parsePolicy } from "./policies";
+import { RedisCommandCounts, RedisCommandTally, redisPurposes } from "./redis-commands";
+import { costPerMillion, goalFailures, goals, listPrices, LowLoadResult, PolicyResult, RedisFigures, renderSvg, renderTable } from "./report";
 
 const envInt = (name: string, fallback: number) => {
   const raw = process.env[name];
@@ -59,6 +70,10 @@ export const benchConfig = {
   /** Probing a change stops after this long even if an instance still serves the old state. */
   probeTimeoutMs: 45_000,
   bucketMs: 30_000,
+  /** The low-load phase after the main run: this long, one request per simulated second per instance. */
+  lowLoadSimulatedSeconds: envInt("BENCH_LOW_LOAD_SECONDS", 120),
+  /** In the low-load phase, every this many seconds an instance's request is a recordTranscriptionUsage. */
+  lowLoadUsageEverySeconds: 60,
   seed: {
     users: envInt("BENCH_USERS", 200),
     heavyUsers: 20,
@@ -71,7 +86,19 @@ export const benchConfig = {
   } satisfies SeedConfig,
 };
 
-const policies: Policy[] = ((process.env.BENCH_POLICIES ?? "none,reference,ours").split(",") as Policy[]).filter(Boolean);
+const policies: BenchPolicy[] = (process.env.BENCH_POLICIES ?? benchPolicies.join(","))
+  .split(",")
+  .map((name) => name.trim())
+  .filter(Boolean)
+  .map(parsePolicy);
+/** Loaded into the `none` and `reference` instance processes (never into `ours`). */
+const policyPreload = path.join(__dirname, "policy-preload.ts");
+
+/** The environment and preload an instance process of `policy` starts with: nothing for ours. */
+function instanceSetup(policy: BenchPolicy): [Record<string, string>, { preload?: string[] }] {
+  if (policy === "ours") return [{}, {}];
+  return [{ [benchPolicyEnv]: policy }, { preload: [policyPreload] }];
+}
 const changeCycle: ChangeKind[] = ["addTester", "approveApp", "setMentor", "stripeUpgrade", "makePrivate", "removeTester"];
 /** The Firestore trigger each change's write fires (functions/src/index.ts), which bumps its markers. */
 const triggerOf: Record<ChangeKind, string> = {
@@ -107,18 +134,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
 
-function parseCommandStats(info: string): Record<string, number> {
-  const calls: Record<string, number> = {};
-  for (const line of info.split("\n")) {
-    const match = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
-    if (match) calls[match[1]!] = Number(match[2]);
-  }
-  return calls;
-}
-
-/** Commands the harness itself sends to redis-server (not through the gateway). */
-const harnessCommands = new Set(["info", "config", "flushall", "sadd", "mset", "ping", "select", "client", "hello"]);
-
 /** Pauses or resumes the Functions emulator's background (Firestore) triggers through its hub. */
 async function setBackgroundTriggers(stack: SuiteStack, enabled: boolean): Promise<void> {
   const route = enabled ? "enableBackgroundTriggers" : "disableBackgroundTriggers";
@@ -150,15 +165,18 @@ async function main(): Promise<void> {
       `${cfg.simulatedMinutes} simulated minutes, tick ${cfg.tickMs} ms (node ${process.version})`,
   );
 
-  // The Functions emulator inherits this process's environment: it runs the triggers as they
-  // ship (no policy); each instance process gets its policy. The bench flushes Redis, so it
-  // always starts its own redis-server, never the shell's REDIS_URL.
-  delete process.env.CACHE_POLICY;
+  // The Functions emulator and the `ours` instances inherit this process's environment: they
+  // run the code as it ships, so no policy variable may leak into it. The bench flushes Redis,
+  // so it always starts its own redis-server, never the shell's REDIS_URL.
+  delete process.env[benchPolicyEnv];
   delete process.env.REDIS_URL;
+  // Every Redis command the instances and the triggers send, as Upstash bills them.
+  const redisTally = new RedisCommandTally();
   // --- the stack npm test uses (scripts/lib/suite-stack.ts), started once for all the policies
   const stack = await startSuiteStack({
     env: { BASIC_PLAN_TRANSCRIPTION_SECONDS: String(cfg.seed.basicLimitSeconds) },
     log: (line) => console.log(`  [stack] ${line}`),
+    gateway: { onCommand: redisTally.onCommand },
   });
   const environment = {
     firestore: stack.firestore.description,
@@ -187,19 +205,20 @@ async function main(): Promise<void> {
       // writes still in flight reach the paused registration and run nothing.
       await setBackgroundTriggers(stack, true);
       await stack.triggersSettled();
-      const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance({ CACHE_POLICY: policy })));
+      const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy))));
       try {
         await Promise.all(instances.map((instance) => instance.useManualClock()));
         reads.reset();
-        await redisAdmin.config("RESETSTAT");
-        const result = await runPolicy(policy, instances, seeded.state, db, stack);
-        const stats = parseCommandStats(await redisAdmin.info("commandstats"));
-        result.redis = redisFigures(stats, result, policy);
+        redisTally.reset();
+        const result = await runPolicy(policy, instances, seeded.state, db, stack, redisTally);
         results.push(result);
+        const low = result.lowLoad;
         console.log(
-          `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads, ` +
-            `${result.redis.perRequest.toFixed(3)} Redis cmd/request, ${result.freshness.violations} freshness violations, ` +
-            `${result.wrongAnswers} wrong answers (${(result.wallMs / 1000).toFixed(0)} s)`,
+          `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ` +
+            `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}), ` +
+            `$${result.costPerMillionUsd.total.toFixed(3)} per 1M, ${result.freshness.violations} freshness violations, ` +
+            `${result.wrongAnswers} wrong answers (${(result.wallMs / 1000).toFixed(0)} s)` +
+            (low ? `; low load: ${low.requests} requests, $${low.costPerMillionUsd.total.toFixed(3)} per 1M, ${low.wrongAnswers} wrong answers (${(low.wallMs / 1000).toFixed(0)} s)` : ""),
         );
       } finally {
         await Promise.all(instances.map((instance) => instance.stop()));
@@ -216,45 +235,48 @@ async function main(): Promise<void> {
   console.log("");
   console.log(table);
   writeFileSync(path.join(outDir, "latest.md"), table + "\n");
+  const verdict = goalFailures(results);
   writeFileSync(
     path.join(outDir, "latest.json"),
-    JSON.stringify({ generatedAt: new Date().toISOString(), node: process.version, environment, config: cfg, wallMs: Date.now() - startedAt, results }, null, 2) + "\n",
+    JSON.stringify(
+      { generatedAt: new Date().toISOString(), node: process.version, environment, config: cfg, listPrices, goals, goalFailures: verdict, wallMs: Date.now() - startedAt, results },
+      null,
+      2,
+    ) + "\n",
   );
   writeFileSync(path.join(outDir, "reads-per-minute.svg"), renderSvg(results, cfg));
   console.log(`\nwritten: bench/results/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`);
 
-  const ours = results.find((r) => r.policy === "ours");
-  if (ours && (ours.freshness.violations > 0 || ours.wrongAnswers > 0 || ours.errors > 0 || ours.freshness.timedOut > 0)) {
-    console.error(`\nFAIL: ours had ${ours.freshness.violations} freshness violations, ${ours.wrongAnswers} wrong answers, ${ours.errors} errors, ${ours.freshness.timedOut} changes never fresh`);
-    for (const detail of ours.examples) console.error(`  ${detail}`);
+  const { failures, notes } = verdict;
+  for (const note of notes) console.log(`note: ${note}`);
+  if (failures.length > 0) {
+    console.error("\nFAIL: ours misses its goals (bench/report.ts `goals`):");
+    for (const failure of failures) console.error(`  - ${failure}`);
+    const ours = results.find((r) => r.policy === "ours");
+    for (const detail of ours?.examples ?? []) console.error(`  ${detail}`);
     process.exitCode = 1;
+  } else if (results.some((r) => r.policy === "ours")) {
+    console.log("\nours meets its goals.");
   }
 }
 
-function redisFigures(stats: Record<string, number>, result: PolicyResult, policy: Policy): PolicyResult["redis"] {
-  const byCommand = Object.fromEntries(Object.entries(stats).filter(([name]) => !harnessCommands.has(name.split("|")[0]!)));
-  const total = Object.values(byCommand).reduce((sum, n) => sum + n, 0);
-  const smembers = byCommand.smembers ?? 0;
-  // getAvailableApps' enrichment: one SMEMBERS + one MGET per call, read fresh by contract.
-  const enrichment = 2 * smembers;
-  // The freemium threshold (SET NX / DEL per session), minus the reference's flag SETs.
-  const flagSets = policy === "reference" ? result.changesByKind.stripeUpgrade ?? 0 : 0;
-  const threshold = Math.max(0, (byCommand.set ?? 0) - flagSets) + (byCommand.del ?? 0);
-  // Everything else keeps caches coherent: marker MGETs and bumps, the reference's flag GET/SET.
-  const coherence = Math.max(0, total - enrichment - threshold);
-  const requests = result.requests.total;
-  return {
-    total,
-    byCommand,
-    enrichment,
-    threshold,
-    coherence,
-    perRequest: total / requests,
-    coherencePerRequest: coherence / requests,
-  };
+/** The gateway's counts for a phase, with per-request figures. */
+function redisFigures(counts: RedisCommandCounts, requests: number): RedisFigures {
+  const perRequestByPurpose = Object.fromEntries(redisPurposes.map((purpose) => [purpose, counts.byPurpose[purpose] / requests])) as RedisFigures["perRequestByPurpose"];
+  return { ...counts, perRequest: counts.total / requests, perRequestByPurpose };
 }
 
-async function runPolicy(policy: Policy, instances: Instance[], state: ModelState, db: Firestore, stack: SuiteStack): Promise<PolicyResult> {
+/** What one phase's answers came to (the main run's, then the low-load phase's). */
+interface PhaseCounts {
+  wrongAnswers: number;
+  violations: number;
+  errors: number;
+  /** Record latencies (the main run only). */
+  latency: boolean;
+  label: string;
+}
+
+async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, db: Firestore, stack: SuiteStack, redisTally: RedisCommandTally): Promise<PolicyResult> {
   const cfg = benchConfig;
   const { reads } = stack;
   const functionRuns = stack.local.functionRuns;
@@ -267,8 +289,8 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
   const totalTicks = cfg.simulatedMinutes * ticksPerMinute;
   const latencies: Record<string, number[]> = {};
   const requests = { workload: 0, probes: 0, changes: 0, total: 0 };
-  let wrongAnswers = 0;
-  let errors = 0;
+  const mainPhase: PhaseCounts = { wrongAnswers: 0, violations: 0, errors: 0, latency: true, label: policy };
+  const floor = new FloorCounter(state, instances.length);
   const examples: string[] = [];
   let staleExamples = 0;
   const buckets: number[] = [];
@@ -293,30 +315,32 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
     sessions.push(newSession(uid));
   }
 
-  const note = (verdict: Verdict) => {
-    wrongAnswers += verdict.wrong;
+  const note = (verdict: Verdict, phase: PhaseCounts) => {
+    phase.wrongAnswers += verdict.wrong;
+    phase.violations += verdict.violations;
     for (const detail of verdict.details) {
       // Keep a few of each kind: stale answers are expected from the reference, wrong ones never.
       const stale = detail.includes("old state");
       if (stale ? staleExamples < 3 : examples.length - staleExamples < 10) {
         if (stale) staleExamples++;
-        examples.push(`${policy}: ${detail}`);
+        examples.push(`${phase.label}: ${detail}`);
       }
     }
   };
 
-  const invoke = async (call: Call, atMs: number): Promise<void> => {
+  const invoke = async (call: Call, atMs: number, phase: PhaseCounts = mainPhase): Promise<void> => {
     const instance = instances[call.instance]!;
+    floor.noteCall(call.name, call.uid, call.instance);
     const startedAt = performance.now();
     let result: unknown;
     try {
       result = await instance.call(call.name, call.data, { uid: call.uid });
     } catch (error) {
-      errors++;
-      if (examples.length < 10) examples.push(`${policy}: ${call.name} as ${call.uid}: ${error instanceof CallableError ? error.message : String(error)}`);
+      phase.errors++;
+      if (examples.length < 10) examples.push(`${phase.label}: ${call.name} as ${call.uid}: ${error instanceof CallableError ? error.message : String(error)}`);
       return;
     }
-    (latencies[call.name] ??= []).push(performance.now() - startedAt);
+    if (phase.latency) (latencies[call.name] ??= []).push(performance.now() - startedAt);
     let verdict: Verdict;
     if (call.name === "getAvailableApps") {
       verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: AvailableApp[] }).apps.map((app) => app.id));
@@ -325,7 +349,7 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
     } else {
       verdict = checker.checkCredits(call.uid, call.instance, atMs, (result as { remainingSeconds: number | null }).remainingSeconds, cfg.seed.basicLimitSeconds);
     }
-    note(verdict);
+    note(verdict, phase);
     if (call.probeOf && !verdict.staleFor.has(call.probeOf.id)) call.probeOf.freshSeen[call.instance] = true;
   };
 
@@ -408,6 +432,7 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
     await stack.triggersSettled();
     change.id = checker.changes.length + 1;
     checker.changes.push(change);
+    floor.noteChange();
     changesByKind[kind] = (changesByKind[kind] ?? 0) + 1;
     return change;
   };
@@ -476,43 +501,106 @@ async function runPolicy(policy: Policy, instances: Instance[], state: ModelStat
   }
   requests.total = requests.workload + requests.probes + requests.changes;
 
+  // --- the main run's figures, taken before the low-load phase moves the counters (and before
+  // its answers can add to a change's stale answers)
+  const wallMs = Date.now() - wallStart;
+  const mainReads = { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total };
+  const mainRedis = redisFigures(redisTally.take(), requests.total);
+  const mainFloor = floor.figures();
   const freshnessMs = checker.changes.map((c) => Math.max(0, ...c.lastOldMs.map((t) => (t < 0 ? 0 : t - c.atMs))));
   const sortedFreshness = [...freshnessMs].sort((a, b) => a - b);
+  const freshness: PolicyResult["freshness"] = {
+    maxMs: sortedFreshness.at(-1) ?? 0,
+    p99Ms: percentile(sortedFreshness, 99),
+    p50Ms: percentile(sortedFreshness, 50),
+    violations: checker.changes.reduce((sum, c) => sum + c.violations, 0),
+    timedOut: checker.changes.filter((c) => c.timedOut).length,
+    changes: checker.changes.map((c, i) => ({
+      id: c.id,
+      kind: c.kind,
+      atMs: c.atMs,
+      subject: c.uid ?? c.appId ?? "",
+      handledBy: c.handledBy,
+      staleForMs: freshnessMs[i]!,
+      lastOldMsPerInstance: c.lastOldMs.map((t) => (t < 0 ? null : t - c.atMs)),
+      violations: c.violations,
+      timedOut: c.timedOut,
+    })),
+  };
   const latency: Record<string, { count: number; p50: number; p99: number }> = {};
   for (const [name, values] of Object.entries(latencies)) {
     const sorted = values.sort((a, b) => a - b);
     latency[name] = { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   }
+
+  /**
+   * The low-load phase: the same warm instances, clocks moving on from the main run, each
+   * instance given exactly one request per simulated second from the same mix (live users'
+   * getAvailableApps and getMentorNotificationFrequency in turn, a recordTranscriptionUsage
+   * every `lowLoadUsageEverySeconds`), no changes, no probes. Every answer goes through the
+   * checker. Reads, Redis commands and the floor are counted for this phase alone.
+   */
+  const runLowLoad = async (fromMs: number): Promise<LowLoadResult> => {
+    const phaseStart = Date.now();
+    reads.reset();
+    redisTally.reset();
+    const floorBefore = floor.figures().reads;
+    const phase: PhaseCounts = { wrongAnswers: 0, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
+    const lowRandom = rng(11);
+    const every = cfg.lowLoadUsageEverySeconds;
+    const requestsByName: Record<string, number> = {};
+    let served = 0;
+    for (let second = 1; second <= cfg.lowLoadSimulatedSeconds; second++) {
+      const atMs = fromMs + second * 1000;
+      await Promise.all(instances.map((instance) => instance.advanceClock(1000)));
+      const calls = instances.map((_, instance): Call => {
+        const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
+        // Usage reports staggered over the instances, so they do not all land in one second.
+        const slot = second + Math.floor((instance * every) / instances.length);
+        if (slot % every === 0) {
+          return { name: "recordTranscriptionUsage", uid: session.uid, instance, data: { sessionId: session.sessionId, transcriptionSeconds: 60, wordsTranscribed: 150 } };
+        }
+        return { name: slot % 2 === 0 ? "getAvailableApps" : "getMentorNotificationFrequency", uid: session.uid, instance, data: {} };
+      });
+      for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
+      served += calls.length;
+      await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
+    }
+    const perRequest = reads.total() / served;
+    const redisLow = redisFigures(redisTally.take(), served);
+    return {
+      simulatedSeconds: cfg.lowLoadSimulatedSeconds,
+      requestsPerSecondPerInstance: 1,
+      requests: served,
+      requestsByName,
+      reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
+      redis: redisLow,
+      costPerMillionUsd: costPerMillion(perRequest, redisLow.perRequest),
+      floorReads: floor.figures().reads - floorBefore,
+      violations: phase.violations,
+      wrongAnswers: phase.wrongAnswers,
+      errors: phase.errors,
+      wallMs: Date.now() - phaseStart,
+    };
+  };
+  const lowLoad = cfg.lowLoadSimulatedSeconds > 0 ? await runLowLoad(totalTicks * cfg.tickMs) : undefined;
+
   return {
     policy,
-    wallMs: Date.now() - wallStart,
+    wallMs,
     requests,
-    reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total },
+    reads: mainReads,
     readsPerBucket: buckets,
     latency,
-    freshness: {
-      maxMs: sortedFreshness.at(-1) ?? 0,
-      p99Ms: percentile(sortedFreshness, 99),
-      p50Ms: percentile(sortedFreshness, 50),
-      violations: checker.changes.reduce((sum, c) => sum + c.violations, 0),
-      timedOut: checker.changes.filter((c) => c.timedOut).length,
-      changes: checker.changes.map((c, i) => ({
-        id: c.id,
-        kind: c.kind,
-        atMs: c.atMs,
-        subject: c.uid ?? c.appId ?? "",
-        handledBy: c.handledBy,
-        staleForMs: freshnessMs[i]!,
-        lastOldMsPerInstance: c.lastOldMs.map((t) => (t < 0 ? null : t - c.atMs)),
-        violations: c.violations,
-        timedOut: c.timedOut,
-      })),
-    },
+    freshness,
     changesByKind,
-    wrongAnswers,
-    errors,
+    wrongAnswers: mainPhase.wrongAnswers,
+    errors: mainPhase.errors,
     examples,
-    redis: { total: 0, byCommand: {}, enrichment: 0, threshold: 0, coherence: 0, perRequest: 0, coherencePerRequest: 0 },
+    redis: mainRedis,
+    costPerMillionUsd: costPerMillion(mainReads.perRequest, mainRedis.perRequest),
+    floor: { ...mainFloor, perRequest: mainFloor.reads / requests.total, readsOverFloor: mainReads.total / mainFloor.reads },
+    lowLoad,
   };
 }
 

@@ -47,7 +47,7 @@ import { RunningRedis, startRedisServer } from "./lib/redis-server";
 import { startTriggerBridge, TriggerBridge } from "./lib/trigger-bridge";
 import { deliverToFunctionsEmulator } from "./lib/trigger-delivery";
 import { seed, SeedUser } from "./seed";
-import { startUpstashGateway, UpstashGateway } from "./upstash-gateway";
+import { startUpstashGateway, UpstashGateway, UpstashGatewayOptions } from "./upstash-gateway";
 
 const localDir = path.join(repoRoot, ".local");
 const region = defaultRegion;
@@ -82,6 +82,8 @@ export interface LocalStackOptions {
   log?: (line: string) => void;
   /** Once ready, also copy the emulator's output (function logs) to stdout. It always goes to the log file. */
   echoEmulatorOutput?: boolean;
+  /** Options for the Upstash gateway (e.g. `onCommand`, to count what every client sends). */
+  gateway?: Pick<UpstashGatewayOptions, "onCommand">;
 }
 
 export interface LocalStackEndpoints {
@@ -163,7 +165,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     }
     const redisUrl = redisUrlOption ?? redis?.url ?? "";
     const gatewayToken = randomBytes(24).toString("hex");
-    const gateway = await startGateway(redisUrl, gatewayToken, isolated);
+    const gateway = await startGateway(redisUrl, gatewayToken, isolated, options.gateway);
     cleanups.push(() => gateway.close());
 
     // (c) Firestore
@@ -299,15 +301,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   }
 }
 
-async function startGateway(redisUrl: string, token: string, isolated: boolean): Promise<UpstashGateway> {
+async function startGateway(redisUrl: string, token: string, isolated: boolean, extra: LocalStackOptions["gateway"] = {}): Promise<UpstashGateway> {
   if (!isolated) {
     try {
-      return await startUpstashGateway({ port: preferredGatewayPort, redisUrl, token });
+      return await startUpstashGateway({ ...extra, port: preferredGatewayPort, redisUrl, token });
     } catch {
       // taken: any free port will do, the URL is printed and written to .env.local
     }
   }
-  return startUpstashGateway({ port: 0, redisUrl, token });
+  return startUpstashGateway({ ...extra, port: 0, redisUrl, token });
 }
 
 // ---------------------------------------------------------------------------------------

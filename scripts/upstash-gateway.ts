@@ -34,9 +34,17 @@ export interface UpstashGatewayOptions {
   token: string;
   /** Upper bound on one Redis round trip, so a stalled Redis yields an error instead of a hang. */
   commandTimeoutMs?: number;
+  /**
+   * Called once per command a client sent, as Upstash bills them: a single command is one, a
+   * pipeline or multi-exec of N commands is N (EVAL/EVALSHA is one, whatever the script runs
+   * inside). Called when the request is parsed, before Redis runs it, so refused and failed
+   * commands are counted too. Synchronous and on the request path: keep it cheap. It must not
+   * throw (a throw fails the request with a 500).
+   */
+  onCommand?: (command: readonly RedisArg[]) => void;
 }
 
-type RedisArg = string | Buffer;
+export type RedisArg = string | Buffer;
 type JsonReply = string | number | null | JsonReply[];
 interface EntryReply {
   result?: JsonReply;
@@ -96,6 +104,7 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
   }
 
   const expectedTokenDigest = sha256(options.token);
+  const { onCommand } = options;
   let syncToken = 0;
 
   const server = createServer((req, res) => {
@@ -123,12 +132,15 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
       if (segments.length > 1) throw new HttpError(404, `Not Found: ${url.pathname}`);
       if (!hasBody) throw new HttpError(405, `${url.pathname} accepts POST only`);
       const commands = parseCommandList(parseJson(await readBody(req)));
+      if (onCommand) for (const command of commands) onCommand(command);
       return route === "pipeline" ? runPipeline(commands, base64) : runTransaction(commands, base64);
     }
     if (route === "") {
       if (segments.length > 1) throw new HttpError(404, `Not Found: ${url.pathname}`);
       if (!hasBody) throw new HttpError(405, "POST a JSON command array to /");
-      return runSingle(parseCommand(parseJson(await readBody(req))), base64);
+      const command = parseCommand(parseJson(await readBody(req)));
+      onCommand?.(command);
+      return runSingle(command, base64);
     }
     if (UNSUPPORTED_ROUTES.has(route.toLowerCase())) {
       throw new HttpError(404, `/${route} (server-sent events) is not provided by the local gateway`);
@@ -143,6 +155,7 @@ export async function startUpstashGateway(options: UpstashGatewayOptions): Promi
       command.push(name);
       if (value !== "") command.push(value);
     }
+    onCommand?.(command);
     return runSingle(command, base64);
   }
 

@@ -52,10 +52,13 @@ export async function callCallable<T>(url: string, name: string, data: unknown, 
   return body.result as T;
 }
 
-/** Forks one instance process; `extraEnv` over this process's environment (e.g. `CACHE_POLICY`). */
-export async function startInstance(extraEnv: Record<string, string> = {}): Promise<Instance> {
+/**
+ * Forks one instance process; `extraEnv` over this process's environment. `preload` modules
+ * run before the functions load (the benchmark injects its comparison policies this way).
+ */
+export async function startInstance(extraEnv: Record<string, string> = {}, options: { preload?: string[] } = {}): Promise<Instance> {
   const child: ChildProcess = fork(path.join(__dirname, "instance-main.ts"), [], {
-    execArgv: ["-r", "ts-node/register/transpile-only"],
+    execArgv: ["-r", "ts-node/register/transpile-only", ...(options.preload ?? []).flatMap((module) => ["-r", module])],
     env: { ...process.env, ...emulatorDebugEnv, ...extraEnv },
     // Debug and info logs (stdout) would drown the test report; warnings and errors stay.
     stdio: ["ignore", "ignore", "inherit", "ipc"],

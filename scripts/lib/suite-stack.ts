@@ -6,7 +6,7 @@
  * environment (and so every instance process it forks) points at the proxy and the gateway
  * through the same variables production reads.
  */
-import { LocalStack, startLocalStack } from "../start";
+import { LocalStack, LocalStackOptions, startLocalStack } from "../start";
 import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
 import { ReadCounter, startReadCountingProxy } from "./firestore-read-proxy";
 
@@ -31,7 +31,13 @@ const triggerDeliveryQuietMs = 400;
 const triggerSettleTimeoutMs = 30_000;
 
 export async function startSuiteStack(
-  options: { env?: Record<string, string>; log?: (line: string) => void; firestore?: "auto" | "fallback" } = {},
+  options: {
+    env?: Record<string, string>;
+    log?: (line: string) => void;
+    firestore?: "auto" | "fallback";
+    /** Options for the stack's Upstash gateway, which every instance and the triggers reach Redis through (e.g. `onCommand`). */
+    gateway?: LocalStackOptions["gateway"];
+  } = {},
 ): Promise<SuiteStack> {
   const local = await startLocalStack({
     isolated: true,
@@ -40,6 +46,7 @@ export async function startSuiteStack(
     log: options.log,
     firestore: options.firestore,
     env: options.env,
+    gateway: options.gateway,
   });
   try {
     const proxy = await startReadCountingProxy({ targetHost: local.firestoreHost });

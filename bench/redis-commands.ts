@@ -1,0 +1,114 @@
+/**
+ * Redis commands as Upstash bills them, counted at the Upstash gateway every client reaches
+ * Redis through (the instances and the Functions emulator's triggers alike; the harness seeds
+ * redis-server directly, so its own commands never pass here): one per command sent over REST,
+ * a pipeline or multi-exec of N commands is N, EVAL/EVALSHA is one whatever the script runs.
+ *
+ * Each command is put to a purpose by its first key, matched against the production key names
+ * (imported, never re-spelt here):
+ * - coherence: marker keys, marker time keys and applied-event keys (functions/src/redis/markers.ts):
+ *   the marker MGET polls, the triggers' and writers' bump scripts, the reference's credit-flag GET;
+ * - enrichment: a user's enabled-apps set and the install counters (functions/src/apps/enrichment.ts):
+ *   SMEMBERS, the install-count MGETs, the enable/disable scripts;
+ * - other: everything else (the freemium threshold's SET NX / DEL, the stats stream's XADD,
+ *   commands without a key).
+ */
+import { enabledAppsKey, installsKey } from "../functions/src/apps/enrichment";
+import { statsStreamKey } from "../functions/src/cache/fleet-stats";
+import { thresholdKey } from "../functions/src/credits/threshold";
+import { appliedEventKeyPrefix, markerKeyPrefix, markerTimeKeyPrefix } from "../functions/src/redis/markers";
+import type { RedisArg } from "../scripts/upstash-gateway";
+
+export const redisPurposes = ["coherence", "enrichment", "other"] as const;
+export type RedisPurpose = (typeof redisPurposes)[number];
+
+/** What an `other` command was about (to tell an expected one from a surprise). */
+export type OtherKind = "freemiumThreshold" | "statsStream" | "noKey" | "unrecognised";
+
+/** A key function's fixed parts: the text before its first parameter and after its last. */
+function keyShape(make: (...parts: string[]) => string, parameters: number): (key: string) => boolean {
+  const hole = "\u0000";
+  const sample = make(...Array.from({ length: parameters }, () => hole));
+  const prefix = sample.slice(0, sample.indexOf(hole));
+  const suffix = sample.slice(sample.lastIndexOf(hole) + 1);
+  return (key) => key.length > prefix.length + suffix.length && key.startsWith(prefix) && key.endsWith(suffix);
+}
+
+const isEnabledAppsKey = keyShape(enabledAppsKey, 1);
+const isInstallsKey = keyShape(installsKey, 1);
+const isThresholdKey = keyShape(thresholdKey, 2);
+const coherencePrefixes = [markerKeyPrefix, markerTimeKeyPrefix, appliedEventKeyPrefix];
+
+/** Commands whose keys follow `numkeys` (EVALSHA sha numkeys key1 ...). */
+const scriptCommands = new Set(["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"]);
+/** Commands that name no key at all. */
+const keylessCommands = new Set(["TIME", "PING", "ECHO", "INFO", "DBSIZE", "SCRIPT", "FLUSHALL", "FLUSHDB", "CONFIG", "COMMAND", "LASTSAVE", "RANDOMKEY"]);
+
+export function firstKey(command: readonly RedisArg[]): string | undefined {
+  const name = String(command[0] ?? "").toUpperCase();
+  if (keylessCommands.has(name)) return undefined;
+  if (scriptCommands.has(name)) return Number(String(command[2] ?? "0")) > 0 && command[3] !== undefined ? String(command[3]) : undefined;
+  return command[1] === undefined ? undefined : String(command[1]);
+}
+
+export function classify(command: readonly RedisArg[]): { purpose: RedisPurpose; other?: OtherKind } {
+  const key = firstKey(command);
+  if (key === undefined) return { purpose: "other", other: "noKey" };
+  if (coherencePrefixes.some((prefix) => key.startsWith(prefix))) return { purpose: "coherence" };
+  if (isEnabledAppsKey(key) || isInstallsKey(key)) return { purpose: "enrichment" };
+  if (isThresholdKey(key)) return { purpose: "other", other: "freemiumThreshold" };
+  if (key === statsStreamKey) return { purpose: "other", other: "statsStream" };
+  return { purpose: "other", other: "unrecognised" };
+}
+
+export interface RedisCommandCounts {
+  total: number;
+  byPurpose: Record<RedisPurpose, number>;
+  /** Per purpose, by command name (`MGET`, `EVALSHA`, ...). */
+  byCommand: Record<RedisPurpose, Record<string, number>>;
+  /** `other` by what it was about. */
+  otherByKind: Partial<Record<OtherKind, number>>;
+  /** A few unrecognised commands (name and first key), to look at. */
+  unrecognised: string[];
+}
+
+const emptyCounts = (): RedisCommandCounts => ({
+  total: 0,
+  byPurpose: { coherence: 0, enrichment: 0, other: 0 },
+  byCommand: { coherence: {}, enrichment: {}, other: {} },
+  otherByKind: {},
+  unrecognised: [],
+});
+
+/** The gateway hook's tally; `take()` returns what was counted since the last take (or reset). */
+export class RedisCommandTally {
+  private counts = emptyCounts();
+
+  /** For `startUpstashGateway({ onCommand })`: cheap, never throws. */
+  readonly onCommand = (command: readonly RedisArg[]): void => {
+    try {
+      const { purpose, other } = classify(command);
+      const name = String(command[0] ?? "").toUpperCase();
+      const counts = this.counts;
+      counts.total++;
+      counts.byPurpose[purpose]++;
+      counts.byCommand[purpose][name] = (counts.byCommand[purpose][name] ?? 0) + 1;
+      if (other !== undefined) {
+        counts.otherByKind[other] = (counts.otherByKind[other] ?? 0) + 1;
+        if (other === "unrecognised" && counts.unrecognised.length < 5) counts.unrecognised.push(`${name} ${firstKey(command) ?? ""}`);
+      }
+    } catch {
+      // Counting must never fail a request.
+    }
+  };
+
+  reset(): void {
+    this.counts = emptyCounts();
+  }
+
+  take(): RedisCommandCounts {
+    const counts = this.counts;
+    this.counts = emptyCounts();
+    return counts;
+  }
+}

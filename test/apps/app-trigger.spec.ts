@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { staleAppScopes } from "../../functions/src/apps/triggers";
 import { firestore } from "../../functions/src/firestore";
-import { scopes } from "../../functions/src/redis/markers";
-import { markerVersion } from "../support/redis";
+import { markerKey, scopes } from "../../functions/src/redis/markers";
+import { markerVersion, testRedis } from "../support/redis";
 import { triggersSettled } from "../support/stack";
 
 describe("apps/{appId} trigger", () => {
@@ -52,6 +52,9 @@ describe("apps/{appId} trigger", () => {
       unapproved: Number(await markerVersion(scopes.unapprovedApps)),
       owner: Number(await markerVersion(scopes.appOwner(dev))),
     });
+    // A new marker starts at Redis's time in ms; one that exists counts up by one per bump.
+    await testRedis().set(markerKey(scopes.appOwner(dev)), "0");
+    for (const shared of [scopes.publicApps, scopes.unapprovedApps]) await testRedis().set(markerKey(shared), "0", { nx: true });
     await ref.set({ uid: dev, private: true, approved: false, status: "under-review", name: "x" });
     await triggersSettled();
     const v1 = await versions();

@@ -50,6 +50,13 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
   let deliveryDelayMs = 0;
 
   const marker = (uid: string) => redisClient.get(markerKey(scopes.tester(uid)));
+  /**
+   * A new marker starts at Redis's time in ms (redis/markers.ts); one that exists counts up by
+   * one per bump. Starting each test's marker at 0 makes its value the number of bumps.
+   */
+  const markerAtZero = async (...uids: string[]) => {
+    for (const uid of uids) await redisClient.set(markerKey(scopes.tester(uid)), "0");
+  };
   const deliveriesFor = (documentPath: string, triggerId = "onTesterWritten") =>
     deliveries.filter((d) => d.triggerId === triggerId && d.event.document === documentPath);
   const newUid = () => `u-${randomBytes(4).toString("hex")}`;
@@ -120,8 +127,9 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("create, update, delete of testers/{uid} bump inv:tester:{uid} 0 -> 1 -> 2 -> 3 with the right before/after", async () => {
     const uid = newUid();
+    await markerAtZero(uid);
     const ref = db.doc(`testers/${uid}`);
-    assert.equal(await marker(uid), null);
+    assert.equal(await marker(uid), "0");
 
     await ref.set({ uid, apps: ["app-1"], added_at: 1 });
     await bridge.waitForIdle();
@@ -196,6 +204,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("folds a write with transforms (several package events) into one delivery", async () => {
     const uid = newUid();
+    await markerAtZero(uid);
     const ref = db.doc(`testers/${uid}`);
     await ref.set({ a: FieldValue.increment(1), t: FieldValue.serverTimestamp() }, { merge: true });
     await bridge.waitForIdle();
@@ -218,6 +227,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("a batch delivers one change per document; a no-op write and a create+delete in one commit deliver none", async () => {
     const [u1, u2, u3] = [newUid(), newUid(), newUid()];
+    await markerAtZero(u1, u2, u3);
     const batch = db.batch();
     batch.set(db.doc(`testers/${u1}`), { uid: u1 });
     batch.set(db.doc(`testers/${u2}`), { uid: u2 });
@@ -229,7 +239,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
     assert.equal(deliveriesFor(`testers/${u2}`).length, 1);
     assert.equal(deliveriesFor(`testers/${u3}`).length, 0);
     assert.equal(await marker(u1), "1");
-    assert.equal(await marker(u3), null);
+    assert.equal(await marker(u3), "0");
 
     await db.doc(`testers/${u1}`).set({ uid: u1 });
     await bridge.waitForIdle();
@@ -238,6 +248,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("delivers one document's changes in commit order even when a delivery is slow", async () => {
     const uid = newUid();
+    await markerAtZero(uid);
     const ref = db.doc(`testers/${uid}`);
     deliveryDelayMs = 50;
     await ref.set({ n: 1 });
@@ -258,13 +269,14 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("logs a failed delivery with the trigger id and keeps delivering", async () => {
     const uid = newUid();
+    await markerAtZero(uid);
     logged.length = 0;
     failNextDelivery = true;
     await db.doc(`testers/${uid}`).set({ n: 1 });
     await bridge.waitForIdle();
     assert.equal(logged.length, 1);
     assert.match(logged[0] ?? "", /onTesterWritten failed for created of testers\/u-[0-9a-f]+: simulated delivery failure/);
-    assert.equal(await marker(uid), null);
+    assert.equal(await marker(uid), "0");
 
     await db.doc(`testers/${uid}`).set({ n: 2 });
     await bridge.waitForIdle();
@@ -274,6 +286,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("a bridge started on existing data knows the BEFORE side of the first change", async () => {
     const uid = newUid();
+    await markerAtZero(uid);
     await db.doc(`testers/${uid}`).set({ n: 1 });
     await bridge.waitForIdle();
     const late: FirestoreCloudEvent[] = [];
@@ -298,6 +311,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
 
   it("ignores other projects' documents, and after clear() a write is a create again", async () => {
     const uid = newUid();
+    await markerAtZero(uid);
     await db.doc(`testers/${uid}`).set({ n: 1 });
     await bridge.waitForIdle();
     fallback.clear();

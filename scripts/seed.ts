@@ -10,6 +10,7 @@ import path from "node:path";
 import { Redis } from "@upstash/redis";
 import type { Firestore } from "firebase-admin/firestore";
 import { basicMonthlySeconds } from "../functions/src/credits/plans";
+import { applyParamDefaults } from "./lib/param-defaults";
 import { freemiumThresholdSeconds } from "../functions/src/credits/threshold";
 import { hourlyUsageDocId } from "../functions/src/credits/time";
 import { signInWithPassword } from "./lib/emulator-client";
@@ -171,6 +172,8 @@ export interface SeedOptions {
 /** Runs every seed step against the emulators; returns the users it made. */
 export async function seed(options: SeedOptions): Promise<Record<string, SeedUser>> {
   const log = options.log ?? ((message: string) => console.log(message));
+  // The seed computes carol's usage from the basic plan's allowance, a param read in-process.
+  applyParamDefaults();
   // A named app of its own, so the caller's default app (if any) is left untouched; the
   // caller's FIRESTORE_EMULATOR_HOST may name another emulator (a test stack's).
   const { app, db: firestore } = firestoreOn(options.firestoreHost, options.projectId, `seed-${process.pid}-${Date.now()}`);

@@ -4,7 +4,6 @@
  */
 import { defineBoolean, defineInt, defineSecret, defineString } from "firebase-functions/params";
 
-type IntParam = ReturnType<typeof defineInt>;
 type BooleanParam = ReturnType<typeof defineBoolean>;
 
 export const upstashRedisRestUrl = defineString("UPSTASH_REDIS_REST_URL", {
@@ -36,26 +35,12 @@ export const stripePricePlans = defineString("STRIPE_PRICE_PLANS", {
 });
 
 /**
- * An int param's value at call time, with its declared default. Deploy and the emulator
- * resolve params into the environment (the emulator writes them to functions/.env.local), but
- * code loaded in-process (specs, scripts, bench) sees an unset variable, and there
- * `param.value()` answers 0 rather than the default (IntParam.runtimeValue is
- * `parseInt(process.env[name] || "0") || 0`, which also turns a malformed value into 0).
- * So this reads the variable itself: the default when unset, an error when not an integer.
+ * A boolean param's value read from the environment, with its declared default: only for
+ * `appCheckEnforced`, which runs while index.ts defines the callables, where `.value()` would
+ * warn during deploy analysis (everything read at call time uses `.value()`: deploy and the
+ * emulator resolve params into the environment, and scripts/lib/param-defaults.ts does the
+ * same for processes that load the functions themselves).
  */
-export function intParam(param: IntParam): number {
-  const raw = process.env[param.name];
-  if (raw === undefined || raw === "") {
-    const fallback = param.options.default;
-    if (typeof fallback !== "number") throw new Error(`${param.name} is not set and has no default`);
-    return fallback;
-  }
-  const parsed = Number(raw);
-  if (!Number.isInteger(parsed)) throw new Error(`${param.name} must be an integer, got ${JSON.stringify(raw)}`);
-  return parsed;
-}
-
-/** A boolean param's value at call time, with its declared default (like `intParam`). */
 export function booleanParam(param: BooleanParam): boolean {
   const raw = process.env[param.name];
   if (raw === undefined || raw === "") {

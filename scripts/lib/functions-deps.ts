@@ -11,6 +11,7 @@ import type * as AdminApp from "firebase-admin/app";
 import type * as AdminFirestore from "firebase-admin/firestore";
 import type * as FunctionsFirestore from "firebase-functions/firestore";
 import type * as FunctionsHttps from "firebase-functions/https";
+import type * as FunctionsParams from "firebase-functions/params";
 
 const requireFromFunctions = createRequire(path.join(__dirname, "../../functions/package.json"));
 
@@ -19,3 +20,4 @@ export const firebaseAdminFirestore = () => requireFromFunctions("firebase-admin
 export const firebaseFunctionsHttps = () => requireFromFunctions("firebase-functions/https") as typeof FunctionsHttps;
 export const firebaseFunctionsFirestore = () => requireFromFunctions("firebase-functions/firestore") as typeof FunctionsFirestore;
 export const googleCloudFirestore = () => requireFromFunctions("@google-cloud/firestore") as typeof GoogleCloudFirestore;
+export const firebaseFunctionsParams = () => requireFromFunctions("firebase-functions/params") as typeof FunctionsParams;

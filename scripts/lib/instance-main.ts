@@ -10,6 +10,10 @@ import type { AddressInfo } from "node:net";
 import { ManualClock, systemClock } from "../../functions/src/cache/clock";
 import { instanceCacheStats, useClock } from "../../functions/src/cache/instance";
 import * as deployed from "../../functions/src/index";
+import { applyParamDefaults } from "./param-defaults";
+
+// What deploy and the Functions emulator do before a function runs: params resolved into the env.
+applyParamDefaults();
 
 type Exported = Record<string, unknown>;
 // A spec may load extra test-only exports beside the deployed ones (same module scope).

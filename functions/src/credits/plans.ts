@@ -4,7 +4,7 @@
  */
 import * as logs from "../logs";
 import { z } from "zod";
-import { basicPlanTranscriptionSeconds, intParam, stripePricePlans } from "../config";
+import { basicPlanTranscriptionSeconds, stripePricePlans } from "../config";
 
 export const planNames = ["basic", "pro", "unlimited"] as const;
 export type Plan = (typeof planNames)[number];
@@ -12,7 +12,7 @@ export const planSchema = z.enum(planNames);
 
 /** The basic plan's monthly allowance in seconds (a param; read at call time). */
 export function basicMonthlySeconds(): number {
-  const seconds = intParam(basicPlanTranscriptionSeconds);
+  const seconds = basicPlanTranscriptionSeconds.value();
   if (seconds < 0) throw new Error(`${basicPlanTranscriptionSeconds.name} must be >= 0, got ${seconds}`);
   return seconds;
 }
@@ -27,7 +27,7 @@ let parsedPricePlans: { raw: string; map: ReadonlyMap<string, Plan> } | undefine
 
 /** The configured Stripe price id → plan map (STRIPE_PRICE_PLANS), parsed once per value. */
 export function pricePlans(): ReadonlyMap<string, Plan> {
-  const raw = process.env[stripePricePlans.name] || "{}";
+  const raw = stripePricePlans.value() || "{}";
   if (parsedPricePlans?.raw !== raw) {
     let json: unknown;
     try {

@@ -8,7 +8,7 @@
  */
 import type { Response } from "express";
 import type { Request } from "firebase-functions/https";
-import { intParam, requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
+import { requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
 import { withinDeadline } from "../errors";
 import * as logs from "../logs";
 import { bumpMarkers, scopes } from "../redis/markers";
@@ -21,7 +21,7 @@ export async function stripeWebhookHandler(req: Request, res: Response): Promise
     res.set("Allow", "POST").status(405).json({ error: "method not allowed" });
     return;
   }
-  const maxBytes = intParam(stripeWebhookMaxBodyBytes);
+  const maxBytes = stripeWebhookMaxBodyBytes.value();
   const declaredBytes = Number(req.header("content-length") ?? 0);
   const rawBody = req.rawBody;
   if (declaredBytes > maxBytes || (rawBody?.length ?? 0) > maxBytes) {

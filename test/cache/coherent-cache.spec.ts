@@ -143,6 +143,27 @@ describe("CoherentCache + MarkerWatcher", () => {
     assert.equal(await cache.get("a", ["sa"], async () => value), "a1");
   });
 
+  it("a scope no request asked for in scopeIdleMs is no longer polled; asked again, it is read again", async () => {
+    const clock = new ManualClock();
+    const polled: string[][] = [];
+    const read = async (scopes: readonly string[]) => (polled.push([...scopes].sort()), scopes.map(() => "1"));
+    const watcher = new MarkerWatcher({ read, clock, pollIntervalMs: 1000, scopeIdleMs: 60_000 });
+    const cache = new CoherentCache<string>({ name: "t", ttlMs: 60_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
+    await cache.get("busy", ["busy"], async () => "b");
+    clock.advance(1000);
+    await cache.get("idle", ["idle"], async () => "i");
+    for (let second = 0; second < 61; second++) {
+      clock.advance(1000);
+      await cache.get("busy", ["busy"], async () => "b");
+    }
+    assert.deepEqual(polled.at(-1), ["busy"], "the idle scope dropped out of the poll");
+    assert.ok(polled.some((scopes) => scopes.includes("idle")), "it was polled while in use");
+    await cache.get("idle", ["idle"], async () => "i2");
+    clock.advance(1000);
+    await cache.get("idle", ["idle"], async () => "i3");
+    assert.deepEqual(polled.at(-1), ["busy", "idle"], "asked again: read again with the next poll");
+  });
+
   describe("when markers cannot be read", () => {
     it("security-sensitive data bypasses the cache (fail closed) and nothing throws", async () => {
       const t = setup({ securitySensitive: true });

@@ -126,6 +126,7 @@ export function markerWatcher(): MarkerWatcher {
   watcher ??= new MarkerWatcher({
     read: readMarkersFromRedis,
     pollIntervalMs: markerPollIntervalMs,
+    scopeIdleMs: markerGuardedTtlMs,
     clock: instanceClock,
     onReadError: (error) => markersUnreadableLog.run((skipped) => logs.markersUnreadable(error, { failedReadsSinceLastLine: skipped + 1 })),
     onReadRecovered: (unreadableMs) => {

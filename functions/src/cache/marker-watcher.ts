@@ -77,6 +77,12 @@ export interface MarkerWatcherOptions {
   pollIntervalMs?: number;
   /** Most scopes tracked at once; forgetting one is safe (it is re-read on next use). */
   maxScopes?: number;
+  /**
+   * A scope no request has asked for in this long (ms) is no longer polled. Set it to the
+   * longest TTL of the entries that depend on markers: an entry is never older than the last
+   * time its scope was asked for, so no live entry loses its scope. Default: never.
+   */
+  scopeIdleMs?: number;
   /** Scopes per MGET. */
   batchSize?: number;
   clock?: Clock;
@@ -163,7 +169,11 @@ export class MarkerWatcher {
     this.writeTimeToClockMs = options.writeTimeToClockMs;
     this.writeTimeToWallMs = options.writeTimeToWallMs;
     this.onChangeSeen = options.onChangeSeen ?? (() => undefined);
-    this.versions = new LRUCache({ max: options.maxScopes ?? 20_000 });
+    this.versions = new LRUCache({
+      max: options.maxScopes ?? 20_000,
+      // ttlResolution 0: every check reads the injected clock (the default caches it for 1 ms).
+      ...(options.scopeIdleMs === undefined ? {} : { ttl: options.scopeIdleMs, ttlResolution: 0, updateAgeOnGet: true, perf: this.clock }),
+    });
   }
 
   /**
@@ -281,13 +291,13 @@ export class MarkerWatcher {
             this.counts.markerChangesSeen++;
             this.noteChange(scope, reading, previous, startedAtMs, readAtMs);
           }
-          this.versions.set(scope, {
-            version: reading.version,
-            writtenAtMs: reading.writtenAtMs,
-            changedIds: reading.changedIds,
-            firstVersion: reading.firstVersion,
-            readStartedAtMs: startedAtMs,
-          });
+          // A poll is not a use: only requests (`get` in currentView) keep a scope alive. A
+          // scope new (or idle and expired) starts its idle time now.
+          this.versions.set(
+            scope,
+            { version: reading.version, writtenAtMs: reading.writtenAtMs, changedIds: reading.changedIds, firstVersion: reading.firstVersion, readStartedAtMs: startedAtMs },
+            { noUpdateTTL: previous !== undefined },
+          );
         });
       }
       if (!this.lastPollOk && this.firstFailedPollAtMs !== undefined) this.onReadRecovered(startedAtMs - this.firstFailedPollAtMs);

@@ -266,7 +266,7 @@ describe("CoherentCache + MarkerWatcher", () => {
       };
       const bump = (scope: string) => markers.set(scope, { version: (markers.get(scope)?.version ?? 0) + 1, writtenAtMs: clock.now() });
       // One clock for everything here: the instance's, the wall's and Redis's.
-      const watcher = new MarkerWatcher({ read, clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms });
+      const watcher = new MarkerWatcher({ read, clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
       const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true }, () => watcher);
       let source = "v0";
       let fetches = 0;

@@ -110,7 +110,8 @@ function measuredWatcher(options: { roundTripMs?: number; writerSkewMs?: number 
       return answer;
     },
     // The instance's clock is the reference here: a write time converts one to one.
-    writeTimeToClockMs: (writtenAtMs) => writtenAtMs,
+    writeTimeToWallMs: (writtenAtMs) => writtenAtMs,
+    wallClock: clock,
     onChangeSeen: (scope, delayMs) => samples.push({ scope, delayMs }),
   });
   let version = 0;
@@ -175,7 +176,8 @@ describe("MarkerWatcher: one freshness sample per change seen", () => {
         if (failing) throw new Error("redis unreachable");
         return scopes.map(() => reading);
       },
-      writeTimeToClockMs: (ms) => ms,
+      writeTimeToWallMs: (ms) => ms,
+      wallClock: clock,
       onChangeSeen: (_scope, delayMs) => samples.push(delayMs),
     });
     await watcher.view(["apps:public"]);
@@ -200,7 +202,7 @@ describe("MarkerWatcher: one freshness sample per change seen", () => {
     const clock = new ManualClock();
     const seen: (number | undefined)[] = [];
     let reading = "1";
-    const watcher = new MarkerWatcher({ clock, read: async (s) => s.map(() => reading), writeTimeToClockMs: (ms) => ms, onChangeSeen: (_s, d) => seen.push(d) });
+    const watcher = new MarkerWatcher({ clock, read: async (s) => s.map(() => reading), writeTimeToWallMs: (ms) => ms, wallClock: clock, onChangeSeen: (_s, d) => seen.push(d) });
     await watcher.view(["tester:u"]);
     // Bumped by an older writer: a plain INCR, no time.
     reading = "2";

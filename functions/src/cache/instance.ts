@@ -94,15 +94,6 @@ function hasLookedUp(): boolean {
   return lookedUp;
 }
 
-/**
- * A marker's write time (Redis's clock) on `instanceClock`: shifted by this instance's
- * offset from Redis, as measured at its last stats publish (see MarkerWatcher.noteChange for
- * what bounds the error that is left).
- */
-function writeTimeToClockMs(writtenAtMs: number): number {
-  return writtenAtMs - publisher.redisClockOffsetMs() - Date.now() + instanceClock.now();
-}
-
 function onChangeSeen(scope: string, delayMs: number | undefined): void {
   freshness.record(scope, delayMs);
   if (delayMs !== undefined && delayMs > freshnessPromiseMs) {
@@ -134,7 +125,8 @@ export function markerWatcher(): MarkerWatcher {
       markersUnreadableLog.reset();
       logs.markersReadableAgain({ unreadableMs: Math.round(unreadableMs) });
     },
-    writeTimeToClockMs,
+    // Redis's clock to this machine's: this instance's offset from Redis, as measured at its
+    // last stats publish (see MarkerWatcher.noteChange for what bounds the error left).
     writeTimeToWallMs: (writtenAtMs) => writtenAtMs - publisher.redisClockOffsetMs(),
     onChangeSeen,
   });

@@ -121,7 +121,7 @@ export class LocalCache<V> {
    */
   get(key: string, tag: string = noTag, maxAgeMs?: number): { value: V } | undefined {
     const entry = this.lru.get(key);
-    if (entry !== undefined && entry.tag === tag && (maxAgeMs === undefined || this.clock.now() - entry.fetchedAtMs <= maxAgeMs)) {
+    if (this.serves(entry, tag, maxAgeMs)) {
       this.counts.hits++;
       return entry;
     }
@@ -136,7 +136,10 @@ export class LocalCache<V> {
 
   /** Whether `get(key, tag, maxAgeMs)` would hit, without counting a lookup. */
   has(key: string, tag: string, maxAgeMs?: number): boolean {
-    const entry = this.lru.peek(key);
+    return this.serves(this.lru.peek(key), tag, maxAgeMs);
+  }
+
+  private serves(entry: Entry<V> | undefined, tag: string, maxAgeMs: number | undefined): entry is Entry<V> {
     return entry !== undefined && entry.tag === tag && (maxAgeMs === undefined || this.clock.now() - entry.fetchedAtMs <= maxAgeMs);
   }
 

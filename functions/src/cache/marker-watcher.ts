@@ -17,7 +17,7 @@
  * write this instance could still answer from the old version. See `noteChange`.
  */
 import { LRUCache } from "lru-cache";
-import { Clock, systemClock } from "./clock";
+import { Clock, systemClock, wallClock } from "./clock";
 
 /**
  * Reads marker readings for scopes, in order; `null` for a marker that does not exist. A
@@ -90,16 +90,13 @@ export interface MarkerWatcherOptions {
   /** The first successful poll after failed ones, with how long markers were unreadable. */
   onReadRecovered?: (unreadableMs: number) => void;
   /**
-   * Converts a marker's write time (Unix ms, as stamped) to `clock`. Without it, changes are
-   * still followed but not measured.
-   */
-  writeTimeToClockMs?: (writtenAtMs: number) => number;
-  /**
    * Converts a marker's write time (as stamped, Redis's clock) to this machine's wall clock
-   * (Unix ms). Without it, an entry fetched before its scope was read is never adopted
-   * unless the marker does not exist (see `adoptable`).
+   * (Unix ms). Without it, changes are still followed but not measured, and an entry fetched
+   * before its scope was read is adopted only when the marker does not exist (`adoptable`).
    */
   writeTimeToWallMs?: (writtenAtMs: number) => number;
+  /** This machine's wall clock (Unix ms), against which write times are converted. Default: Date.now(). */
+  wallClock?: Clock;
   /**
    * Every change seen: `delayMs` is how long after the write this instance could still answer
    * from the old version (undefined when the reading carries no write time).
@@ -146,8 +143,8 @@ export class MarkerWatcher {
   private readonly batchSize: number;
   private readonly onReadError: (error: unknown) => void;
   private readonly onReadRecovered: (unreadableMs: number) => void;
-  private readonly writeTimeToClockMs: ((writtenAtMs: number) => number) | undefined;
   private readonly writeTimeToWallMs: ((writtenAtMs: number) => number) | undefined;
+  private readonly wallClock: Clock;
   private readonly onChangeSeen: (scope: string, delayMs: number | undefined) => void;
   private readonly versions: LRUCache<string, TrackedScope>;
   private lastPollStartedAtMs = -Infinity;
@@ -166,8 +163,8 @@ export class MarkerWatcher {
     this.batchSize = options.batchSize ?? 500;
     this.onReadError = options.onReadError ?? (() => undefined);
     this.onReadRecovered = options.onReadRecovered ?? (() => undefined);
-    this.writeTimeToClockMs = options.writeTimeToClockMs;
     this.writeTimeToWallMs = options.writeTimeToWallMs;
+    this.wallClock = options.wallClock ?? wallClock;
     this.onChangeSeen = options.onChangeSeen ?? (() => undefined);
     this.versions = new LRUCache({
       max: options.maxScopes ?? 20_000,
@@ -177,9 +174,9 @@ export class MarkerWatcher {
   }
 
   /**
-   * Brings the instance's view of `scopes` up to date when it is due (or when a scope is
-   * new) and returns it. Never throws: a failed read returns `fresh: false`, and the caller
-   * decides between failing closed and serving within its short bound.
+   * Brings the instance's view of `scopes` up to date when a poll is due (a new scope waits
+   * for it) and returns it. Never throws: a failed read returns `readable: false`, and the
+   * caller decides between failing closed and serving within its short bound.
    */
   async view(scopes: readonly string[]): Promise<MarkerView> {
     const nowMs = this.clock.now();
@@ -218,8 +215,8 @@ export class MarkerWatcher {
    * began after the bump read the change.
    */
   adoptable(scopes: readonly string[], tag: string, fetchedAtMs: number, fetchedAtWallMs: number): boolean {
-    const tagged = tag.split(";");
-    if (tagged.length !== scopes.length + 1 || !tagged.includes(unknownVersion) || !this.currentView(scopes).fresh) return false;
+    const tagged = this.taggedVersions(scopes, tag);
+    if (tagged === undefined || !tagged.includes(unknownVersion)) return false;
     return scopes.every((scope, i) => {
       const entry = this.versions.peek(scope)!;
       if (tagged[i] !== unknownVersion) return tagged[i] === String(entry.version);
@@ -237,9 +234,8 @@ export class MarkerWatcher {
    * read lately), and then the caller refetches in full.
    */
   changedIdsSince(scopes: readonly string[], tag: string): string[] | undefined {
-    if (!this.currentView(scopes).fresh) return undefined;
-    const tagged = tag.split(";");
-    if (tagged.length !== scopes.length + 1) return undefined;
+    const tagged = this.taggedVersions(scopes, tag);
+    if (tagged === undefined) return undefined;
     const ids = new Set<string>();
     for (const [i, scope] of scopes.entries()) {
       const entry = this.versions.peek(scope)!;
@@ -256,6 +252,12 @@ export class MarkerWatcher {
       }
     }
     return [...ids];
+  }
+
+  /** The version of each of `scopes` in `tag` (as `currentView` writes it), when every scope is read now. */
+  private taggedVersions(scopes: readonly string[], tag: string): string[] | undefined {
+    const tagged = tag.split(";");
+    return tagged.length === scopes.length + 1 && this.currentView(scopes).fresh ? tagged : undefined;
   }
 
   stats(): MarkerWatcherStats {
@@ -319,8 +321,8 @@ export class MarkerWatcher {
    * reflects the change; the request that started the poll is the first of them).
    *
    * Clock skew. The write time is stamped by Redis (see redis/markers.ts) and converted to
-   * this instance's clock by `writeTimeToClockMs` (an offset measured against Redis's clock
-   * at every stats publish, within half that round trip). Whatever error is left, the true
+   * this instance's clock through `writeTimeToWallMs` (an offset measured against Redis's
+   * clock at every stats publish, within half that round trip). Whatever error is left, the true
    * write lies between the start of the previous read of this marker (it did not see the
    * write yet) and the reply of this one (it did), both on this instance's own clock: the
    * write time is clamped into that window. So no sample is negative, and skew can move a
@@ -332,11 +334,13 @@ export class MarkerWatcher {
    * not from the write, so idle time is not mistaken for staleness.
    */
   private noteChange(scope: string, reading: MarkerReading, previous: TrackedScope, pollStartedAtMs: number, readAtMs: number): void {
-    if (reading.writtenAtMs === undefined || this.writeTimeToClockMs === undefined) {
+    if (reading.writtenAtMs === undefined || this.writeTimeToWallMs === undefined) {
       this.onChangeSeen(scope, undefined);
       return;
     }
-    const writtenAtMs = Math.min(Math.max(this.writeTimeToClockMs(reading.writtenAtMs), previous.readStartedAtMs), readAtMs);
+    // On `clock`: the wall-clock instant, moved by how far the two clocks stand apart now.
+    const writtenOnClockMs = this.writeTimeToWallMs(reading.writtenAtMs) - this.wallClock.now() + this.clock.now();
+    const writtenAtMs = Math.min(Math.max(writtenOnClockMs, previous.readStartedAtMs), readAtMs);
     const staleFromMs = this.lastAnsweredAtMs >= writtenAtMs ? writtenAtMs : Math.max(writtenAtMs, pollStartedAtMs);
     this.onChangeSeen(scope, readAtMs - staleFromMs);
   }

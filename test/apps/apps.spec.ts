@@ -45,6 +45,11 @@ describe("apps marketplace", function () {
     return (await instance.call<{ apps: AvailableApp[] }>("getAvailableApps", {}, { uid })).apps;
   }
 
+  /** The app `appId` as served to `uid`, if it is served. */
+  async function servedApp(instance: Instance, uid: string, appId: string): Promise<AvailableApp | undefined> {
+    return (await served(instance, uid)).find((app) => app.id === appId);
+  }
+
   /** The ids served to `uid` among `ids` (other specs' apps are in the public list too). */
   async function servedIds(instance: Instance, uid: string, ids: readonly string[]): Promise<string[]> {
     return (await served(instance, uid))
@@ -56,6 +61,13 @@ describe("apps marketplace", function () {
   /** A change reaches an instance within one marker poll (1 s): wait for it rather than sleep. */
   async function untilServed(instance: Instance, uid: string, ids: readonly string[]): Promise<void> {
     await waitUntil(async () => (await servedIds(instance, uid, ids)).length === ids.length, 3_000, `${ids.join(", ")} to be served`);
+  }
+
+  /** A new public approved app, served to `uid` by both instances (each has it cached). */
+  async function publicAppOnBoth(appId: string, uid: string, r: string): Promise<void> {
+    await createApp(appId, { uid: `dev-${r}`, private: false, approved: true });
+    await triggersSettled();
+    await Promise.all([untilServed(a, uid, [appId]), untilServed(b, uid, [appId])]);
   }
 
   const rejectsWith = (status: string, pattern?: RegExp) => (e: CallableError) => {
@@ -156,7 +168,7 @@ describe("apps marketplace", function () {
       // shared public list's counts were cached by earlier calls and may lag up to 60 s.
       await createApp(`fan-own-${r}`, { uid: fan, private: true, approved: false });
       await triggersSettled();
-      const pick = async (uid: string) => (await served(a, uid)).find((app) => app.id === ids.publicApproved);
+      const pick = (uid: string) => servedApp(a, uid, ids.publicApproved);
       // Warm the caches first: the calls below cost at most the instance's marker polls.
       await served(a, fan);
       await served(a, bystander);
@@ -205,7 +217,7 @@ describe("apps marketplace", function () {
       assert.equal(await redis.get(installsKey(appId)), "1");
       assert.equal(await redis.sismember(enabledAppsKey(user), appId), 1);
       // B handled the second enable: it shows it at once (the count may lag up to 60 s, below).
-      assert.equal((await served(b, user)).find((app) => app.id === appId)?.enabled, true);
+      assert.equal((await servedApp(b, user, appId))?.enabled, true);
 
       assert.deepEqual(await a.call("enableApp", { appId }, { uid: `second-${r}` }), { enabled: true });
       assert.equal(await redis.get(installsKey(appId)), "2");
@@ -214,7 +226,7 @@ describe("apps marketplace", function () {
       assert.deepEqual(await a.call("disableApp", { appId }, { uid: user }), { enabled: false });
       assert.equal(await redis.get(installsKey(appId)), "1");
       assert.equal(await redis.sismember(enabledAppsKey(user), appId), 0);
-      assert.equal((await served(a, user)).find((app) => app.id === appId)?.enabled, false);
+      assert.equal((await servedApp(a, user, appId))?.enabled, false);
     });
 
     it("not-found for an unknown app and for another user's private app, and nothing is written", async () => {
@@ -349,7 +361,7 @@ describe("apps marketplace", function () {
       assert.ok(elapsedMs <= 2_000, `private app served to others for ${elapsedMs} ms after the marker write`);
       await triggersSettled();
       assert.deepEqual(await servedIds(a, dev, [appId]), [appId], "the owner still sees their private app");
-      const owned = (await served(b, dev)).find((app) => app.id === appId);
+      const owned = await servedApp(b, dev, appId);
       assert.equal(owned?.private, true);
     });
 
@@ -357,28 +369,25 @@ describe("apps marketplace", function () {
       const r = run();
       const user = `xenabler-${r}`;
       const appId = `xenable-${r}`;
-      await createApp(appId, { uid: `dev-${r}`, private: false, approved: true });
-      await triggersSettled();
-      await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId])]);
-      const enabledOn = async (instance: Instance) => (await served(instance, user)).find((app) => app.id === appId)?.enabled;
+      await publicAppOnBoth(appId, user, r);
+      const enabledOn = async (instance: Instance) => (await servedApp(instance, user, appId))?.enabled;
       assert.equal(await enabledOn(a), false);
       assert.equal(await enabledOn(b), false, "B has the empty enabled set cached");
 
       await a.call("enableApp", { appId }, { uid: user });
       const enabledAt = Date.now();
       assert.equal(await enabledOn(a), true, "at once on the instance that handled it");
-      const elapsedMs = await waitUntil(async () => (await enabledOn(b)) === true, 5_000, "B to show the app enabled");
-      assert.ok(Date.now() - enabledAt <= 2_000, `B showed the old enabled set for ${elapsedMs} ms after the marker write`);
+      await waitUntil(async () => (await enabledOn(b)) === true, 5_000, "B to show the app enabled");
+      const staleMs = Date.now() - enabledAt;
+      assert.ok(staleMs <= 2_000, `B showed the old enabled set for ${staleMs} ms after the marker write`);
     });
 
     it("a change to one public app costs each instance one document read, not the whole list", async () => {
       const r = run();
       const user = `xpatch-${r}`;
       const appId = `xpatched-${r}`;
-      await createApp(appId, { uid: `dev-${r}`, private: false, approved: true });
-      await triggersSettled();
-      await Promise.all([untilServed(a, user, [appId]), untilServed(b, user, [appId])]);
-      const nameOn = async (instance: Instance) => (await served(instance, user)).find((app) => app.id === appId)?.name;
+      await publicAppOnBoth(appId, user, r);
+      const nameOn = async (instance: Instance) => (await servedApp(instance, user, appId))?.name;
       const patchedFetches = async (instance: Instance) =>
         ((await instance.stats()).caches as unknown as { name: string; patchedFetches: number }[]).find((c) => c.name === cacheNames.publicApps)?.patchedFetches ?? 0;
       const patchedBefore = [await patchedFetches(a), await patchedFetches(b)];
@@ -436,7 +445,7 @@ describe("apps marketplace", function () {
       await untilServed(a, tester, [testedId, publicId]);
       // A's clock is manual from here: the 30 s and 60 s bounds are exact, without sleeping.
       await a.useManualClock();
-      const shown = async () => (await served(a, tester)).find((app) => app.id === publicId);
+      const shown = () => servedApp(a, tester, publicId);
       await a.call("enableApp", { appId: publicId }, { uid: tester });
       assert.equal((await shown())?.enabled, true, "at once on the instance that handled it");
       await a.advanceClock(installsMaxAgeMs + 1);

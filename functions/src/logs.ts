@@ -99,6 +99,19 @@ export function invalidStoredMentorFrequency(fields: { uid: string; stored: stri
 // ---------------------------------------------------------------------------------------
 // Credits
 
+/**
+ * The fleet's credit figure (credits/ledger.ts) could not be read or moved: this instance
+ * answers from the figure it knew plus its own reports, and rebuilds from Firestore once
+ * markers read again. At most once a minute per instance.
+ */
+export function creditLedgerUnavailable(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
+  logger.warn("Fleet credit figure unreachable: answering from this instance's figure plus its own reports until Redis is back", {
+    event: "credit_ledger_unavailable",
+    ...fields,
+    error: errorMessage(fields.error),
+  });
+}
+
 /** At most once a minute per instance (while Redis is down, every call would). */
 export function thresholdRearmFailed(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
   logger.warn("Could not re-arm the freemium threshold", { event: "threshold_rearm_failed", ...fields, error: errorMessage(fields.error) });

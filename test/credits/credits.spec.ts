@@ -93,7 +93,7 @@ describe("transcription credits", function () {
   });
 
   describe("the credit cache", () => {
-    it("decrements locally between refreshes and clamps at 0", async () => {
+    it("follows its own reports between refreshes without a read, and clamps at 0", async () => {
       const uid = newUid();
       await seedUsage(uid, 1700);
       assert.equal((await record(a, uid, 0)).remainingSeconds, 100);
@@ -176,8 +176,8 @@ describe("transcription credits", function () {
       assert.equal((await record(a, uid, 60)).freemiumThresholdReached, false, "190 s left");
       const onB = await record(b, uid, 60); // B refreshes: 130 s left
       assert.deepEqual(onB, { remainingSeconds: 130, hasCredits: true, freemiumThresholdReached: true, action: "setup_on_device_stt" });
-      const onA = await record(a, uid, 10); // A's own view: 250 - 70 = 180
-      assert.deepEqual([onA.remainingSeconds, onA.freemiumThresholdReached, onA.action], [180, false, "none"]);
+      const onA = await record(a, uid, 10); // the fleet's figure: 250 - 130 = 120, not A's own 180
+      assert.deepEqual([onA.remainingSeconds, onA.freemiumThresholdReached, onA.action], [120, false, "none"]);
       assert.equal((await record(b, uid, 10)).freemiumThresholdReached, false);
       assert.equal((await record(a, uid, 10, "s2")).freemiumThresholdReached, true, "another session of the same user");
       assert.equal((await record(b, uid, 10, "s2")).freemiumThresholdReached, false);

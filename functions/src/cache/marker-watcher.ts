@@ -206,6 +206,20 @@ export class MarkerWatcher {
   }
 
   /**
+   * The last poll's reading of `scope`, for a scope whose marker carries a value rather than
+   * guards entries (credits/ledger.ts: the fleet's usage total). Asking is a use (it keeps the
+   * scope polled); a scope not read yet answers undefined and is read by the next poll.
+   */
+  reading(scope: string): MarkerReading | undefined {
+    const entry = this.versions.get(scope);
+    if (entry === undefined) {
+      this.pendingScopes.add(scope);
+      return undefined;
+    }
+    return { version: entry.version, writtenAtMs: entry.writtenAtMs };
+  }
+
+  /**
    * Whether an entry stored under `tag` (a tag this watcher made, with unknown versions) by a
    * fetch that started at `fetchedAtMs` (on `clock`; `fetchedAtWallMs` on the wall clock)
    * holds for the current versions: every scope known then is unchanged, and every scope

@@ -1,34 +1,53 @@
 /**
- * The module-scope credit cache. One entry per user: the remaining seconds as read from
- * Firestore (user document + this month's usage sum) and when. Between refreshes an
- * instance subtracts the usage it recorded itself (kept beside the entry, because cached
- * values are frozen and shared), so the entry keeps its age and its marker tag.
+ * The module-scope credit cache. One entry per user: the plan (user document) and, for a plan
+ * with a limit, this month's usage as read from Firestore, with the fleet's figure that read
+ * rebuilt (credits/ledger.ts). Between fetches the instance follows the fleet's figure: its own
+ * reports' counts answer at once, every other instance's arrive with the marker poll. So every
+ * instance answers the same remaining seconds within a poll of any report's count.
  *
- * Refresh when: not cached; 15 min old (the TTL); the user's `credits:{uid}` marker changed
- * (a Stripe-driven change, seen within the marker poll interval); remaining is 0 and the
- * entry is 60 s old (so a new month or an upgrade whose marker was lost is seen); a paid
- * period ended while cached.
+ * While the ledger cannot be reached (Redis down), an instance falls back to what the reference
+ * did: the figure it last knew plus the reports it recorded itself, within the 15 min refresh.
+ * Once markers read again, such an entry is rebuilt from Firestore (which holds every report),
+ * so nothing recorded meanwhile is lost or counted twice.
+ *
+ * Refresh when: not cached; 15 min old (the TTL, which also bounds how long a report that was
+ * committed but never counted, its process gone, can be missing from the figure: every refresh
+ * rebuilds it); the user's `credits:{uid}` marker changed (a Stripe-driven change); a new UTC
+ * month; remaining is 0 and the entry is 60 s old (an upgrade whose marker was lost); a paid
+ * period ended while cached; the ledger failed and markers read again (`ledgerRetryMs` apart).
  */
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { createCache, instanceClock } from "../cache/instance";
+import { createCache, instanceClock, markerWatcher } from "../cache/instance";
 import { cacheNames } from "../cache/names";
 import { firestore } from "../firestore";
+import * as logs from "../logs";
 import { scopes } from "../redis/markers";
+import { Throttle } from "../throttle";
+import { FleetUsage, monthKey, usageLedger, usageScope } from "./ledger";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
-import { monthUsageSeconds } from "./remaining";
-import { utcMonthOf, wallNowMs } from "./time";
+import { monthUsage } from "./remaining";
+import { UtcMonth, wallNowMs } from "./time";
 
-/** The contract's refresh, markers readable or not: usage on other instances is seen at it. */
+/** The contract's refresh, markers readable or not; also the bound on a report never counted. */
 export const creditsTtlMs = 15 * 60_000;
 export const zeroRecheckMs = 60_000;
+/** How soon after its fetch an entry the ledger failed for is rebuilt, once markers read again. */
+export const ledgerRetryMs = 5_000;
 
 export interface CreditEntry {
   plan: Plan;
-  /** Remaining at fetch time; `null` = unlimited. */
-  remainingAtFetchSeconds: number | null;
+  /** The month's limit in seconds; `null` = unlimited (no usage is read or counted). */
+  limitSeconds: number | null;
   /** A paid plan's period end (unix s); the entry is refreshed once it passes. */
   paidUntilS: number | null;
+  /** `YYYY-MM` of the usage below. */
+  month: string;
+  /** The month's usage in Firestore at the fetch (`null` when unlimited). */
+  firestoreUsedSeconds: number | null;
+  /** The fleet's figure as the fetch rebuilt it; `null` when the ledger keeps none or failed. */
+  fleetUsage: FleetUsage | null;
+  ledgerFailed: boolean;
   fetchedAtMs: number;
   /** Usage writes this instance had completed when the fetch started (all included in it). */
   writesSeenAtFetch: number;
@@ -43,9 +62,17 @@ const creditCache = createCache<CreditEntry>({
 });
 
 /** What this instance knows beyond the cached entry, reset whenever the entry is refetched. */
-interface LocalCreditState {
+export interface LocalCreditState {
   fetchId: string;
-  consumedSeconds: number;
+  /** The fleet's figure as this instance's last count returned it. */
+  lastCounted: FleetUsage | undefined;
+  /** Seconds this instance recorded since the fetch that no fleet figure holds (a ledger that keeps none). */
+  uncountedSeconds: number;
+  /**
+   * Set once the ledger failed: the usage this instance answers from until the entry is rebuilt
+   * (the figure it knew then, plus its own reports since).
+   */
+  fallbackUsedSeconds: number | undefined;
   /** Sessions whose threshold key this instance already re-armed (deleted) for this entry. */
   rearmedSessions: Set<string>;
   /** Sessions known to have had their threshold (Redis said so, or fired here). */
@@ -54,6 +81,8 @@ interface LocalCreditState {
 
 const localStates = new LRUCache<string, LocalCreditState>({ max: 100_000 });
 let usageWritesCompleted = 0;
+// While Redis is down every report fails here: one line a minute per instance, not one per call.
+const ledgerWarning = new Throttle(60_000, instanceClock);
 
 /** Called after each usage write this instance completes; returns the write's sequence number. */
 export function noteUsageWritten(): number {
@@ -62,68 +91,146 @@ export function noteUsageWritten(): number {
 
 const cacheKey = (uid: string) => `credits:${uid}`;
 
-async function fetchCredits(uid: string): Promise<CreditEntry> {
+async function fetchCredits(uid: string, month: UtcMonth): Promise<CreditEntry> {
   const fetchedAtMs = instanceClock.now();
   const writesSeenAtFetch = usageWritesCompleted;
-  const now = new Date(wallNowMs());
   const ref = firestore().collection("users").doc(uid);
   const [snapshot] = await firestore().getAll(ref, { fieldMask: ["subscription"] });
-  const { plan, paidUntilS } = effectivePlan(snapshot?.get("subscription"), Math.floor(now.getTime() / 1000), uid);
+  const { plan, paidUntilS } = effectivePlan(snapshot?.get("subscription"), Math.floor(wallNowMs() / 1000), uid);
   const limitSeconds = planLimitSeconds(plan);
-  let remainingAtFetchSeconds: number | null = null;
+  const entry: CreditEntry = {
+    plan,
+    limitSeconds,
+    paidUntilS,
+    month: monthKey(month),
+    firestoreUsedSeconds: null,
+    fleetUsage: null,
+    ledgerFailed: false,
+    fetchedAtMs,
+    writesSeenAtFetch,
+    fetchId: randomUUID(),
+  };
   // Unlimited plans skip the usage sum: one document read per refresh instead of two.
-  if (limitSeconds !== null) {
-    const seconds = await monthUsageSeconds(uid, utcMonthOf(now));
-    remainingAtFetchSeconds = Math.max(0, limitSeconds - seconds);
+  if (limitSeconds === null) return entry;
+  const usage = await monthUsage(uid, month);
+  entry.firestoreUsedSeconds = usage.usedSeconds;
+  try {
+    entry.fleetUsage = (await usageLedger().rebuild(uid, month, usage.usedSeconds, usage.readAtUs)) ?? null;
+  } catch (error) {
+    entry.ledgerFailed = true;
+    noteLedgerFailure(uid, error);
   }
-  return { plan, remainingAtFetchSeconds, paidUntilS, fetchedAtMs, writesSeenAtFetch, fetchId: randomUUID() };
+  return entry;
+}
+
+/** The fleet's figure is out of reach: logged at most once a minute per instance. */
+export function noteLedgerFailure(uid: string, error: unknown): void {
+  ledgerWarning.run((skipped) => logs.creditLedgerUnavailable({ uid, error, failuresSinceLastLine: skipped + 1 }));
 }
 
 function stateFor(uid: string, entry: CreditEntry): LocalCreditState {
   let state = localStates.get(uid);
   if (state?.fetchId !== entry.fetchId) {
-    state = { fetchId: entry.fetchId, consumedSeconds: 0, rearmedSessions: new Set(), thresholdSeenSessions: new Set() };
+    state = {
+      fetchId: entry.fetchId,
+      lastCounted: undefined,
+      uncountedSeconds: 0,
+      fallbackUsedSeconds: entry.ledgerFailed ? (entry.firestoreUsedSeconds ?? 0) : undefined,
+      rearmedSessions: new Set(),
+      thresholdSeenSessions: new Set(),
+    };
     localStates.set(uid, state);
   }
   return state;
 }
 
-function remainingOf(entry: CreditEntry, state: LocalCreditState): number | null {
-  if (entry.remainingAtFetchSeconds === null) return null;
-  return Math.max(0, entry.remainingAtFetchSeconds - state.consumedSeconds);
+/** The most recent of the figures this instance holds (each stamped on Redis's clock). */
+function latest(...figures: (FleetUsage | null | undefined)[]): FleetUsage | undefined {
+  let newest: FleetUsage | undefined;
+  for (const figure of figures) if (figure && (!newest || figure.changedAtMs > newest.changedAtMs)) newest = figure;
+  return newest;
 }
 
-function needsEarlyRefresh(entry: CreditEntry, remaining: number | null): boolean {
+/** The fleet's figure as the last marker poll read it. */
+function polledUsage(uid: string, month: UtcMonth): FleetUsage | undefined {
+  const reading = markerWatcher().reading(usageScope(uid, month));
+  const usedSeconds = Number(reading?.version ?? NaN);
+  if (reading?.writtenAtMs === undefined || !Number.isSafeInteger(usedSeconds) || usedSeconds < 0) return undefined;
+  return { usedSeconds, changedAtMs: reading.writtenAtMs };
+}
+
+export class UserCredits {
+  constructor(
+    readonly uid: string,
+    readonly month: UtcMonth,
+    readonly entry: CreditEntry,
+    readonly state: LocalCreditState,
+  ) {}
+
+  get plan(): Plan {
+    return this.entry.plan;
+  }
+
+  get limitSeconds(): number | null {
+    return this.entry.limitSeconds;
+  }
+
+  /** The usage this instance answers from now (meaningless for an unlimited plan). */
+  usedSeconds(): number {
+    if (this.state.fallbackUsedSeconds !== undefined) return this.state.fallbackUsedSeconds;
+    const fleet = latest(this.entry.fleetUsage, this.state.lastCounted, polledUsage(this.uid, this.month));
+    return (fleet?.usedSeconds ?? this.entry.firestoreUsedSeconds ?? 0) + this.state.uncountedSeconds;
+  }
+
+  /** Remaining seconds, never below 0; `null` = unlimited. */
+  remainingSeconds(): number | null {
+    if (this.entry.limitSeconds === null) return null;
+    return Math.max(0, this.entry.limitSeconds - this.usedSeconds());
+  }
+
+  /** The ledger counted a report (or answered the threshold): its figure is the newest. */
+  noteCounted(usage: FleetUsage): void {
+    this.state.lastCounted = latest(this.state.lastCounted, usage);
+  }
+
+  /**
+   * This instance wrote `seconds` (write number `writeSeq`) that no fleet figure holds: the
+   * ledger keeps none, or it failed (`ledgerFailed`; the answer is then frozen at what this
+   * instance knew, plus its own reports, until the entry is rebuilt). A write the fetch
+   * already read is not added again.
+   */
+  addUncounted(seconds: number, writeSeq: number | undefined, ledgerFailed: boolean): void {
+    if (ledgerFailed && this.state.fallbackUsedSeconds === undefined) this.state.fallbackUsedSeconds = this.usedSeconds();
+    if (writeSeq === undefined || this.entry.writesSeenAtFetch >= writeSeq || this.entry.limitSeconds === null) return;
+    if (this.state.fallbackUsedSeconds !== undefined) this.state.fallbackUsedSeconds += seconds;
+    else this.state.uncountedSeconds += seconds;
+  }
+}
+
+function needsEarlyRefresh(credits: UserCredits, month: UtcMonth): boolean {
+  const { entry, state } = credits;
   const ageMs = instanceClock.now() - entry.fetchedAtMs;
-  if (remaining === 0 && ageMs >= zeroRecheckMs) return true;
-  return entry.paidUntilS !== null && wallNowMs() / 1000 >= entry.paidUntilS;
-}
-
-export interface CurrentCredits {
-  plan: Plan;
-  remainingSeconds: number | null;
-  entry: CreditEntry;
-  state: LocalCreditState;
+  if (entry.month !== monthKey(month)) return true;
+  if (credits.remainingSeconds() === 0 && ageMs >= zeroRecheckMs) return true;
+  if (entry.paidUntilS !== null && wallNowMs() / 1000 >= entry.paidUntilS) return true;
+  const ledgerFailed = entry.ledgerFailed || state.fallbackUsedSeconds !== undefined;
+  return ledgerFailed && ageMs >= ledgerRetryMs && markerWatcher().currentView([]).readable;
 }
 
 /**
- * The user's credits from the cache (refreshing when a rule says so). When `usage` is given,
- * those seconds were just written by this instance: subtracted locally unless the entry was
- * fetched after the write (then the sum already has them).
+ * The user's credits for `month` (the current UTC month) from the cache, refreshing when a
+ * rule says so; `refresh` forces a refetch (the fleet's figure was lost: rebuild it).
  */
-export async function currentCredits(uid: string, usage?: { seconds: number; writeSeq: number }): Promise<CurrentCredits> {
+export async function currentCredits(uid: string, month: UtcMonth, options: { refresh?: boolean } = {}): Promise<UserCredits> {
   const key = cacheKey(uid);
   const markerScopes = [scopes.credits(uid)];
-  let entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid));
-  let state = stateFor(uid, entry);
-  if (needsEarlyRefresh(entry, remainingOf(entry, state))) {
+  if (options.refresh) creditCache.invalidate(key);
+  let entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid, month));
+  let credits = new UserCredits(uid, month, entry, stateFor(uid, entry));
+  if (needsEarlyRefresh(credits, month)) {
     creditCache.invalidate(key);
-    entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid));
-    state = stateFor(uid, entry);
+    entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid, month));
+    credits = new UserCredits(uid, month, entry, stateFor(uid, entry));
   }
-  if (usage && usage.seconds > 0 && entry.remainingAtFetchSeconds !== null && entry.writesSeenAtFetch < usage.writeSeq) {
-    // Clamped at read time (remainingOf); counting past 0 is harmless and needs no special case.
-    state.consumedSeconds += usage.seconds;
-  }
-  return { plan: entry.plan, remainingSeconds: remainingOf(entry, state), entry, state };
+  return credits;
 }

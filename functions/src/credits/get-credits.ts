@@ -1,13 +1,14 @@
-/** `getCredits`: the caller's plan and remaining seconds, from the same cache as usage recording. */
+/** `getCredits`: the caller's plan and remaining seconds: the fleet's figure, from the same cache as usage recording. */
 import { CallableRequest } from "firebase-functions/https";
 import { requireUid } from "../auth";
 import { requireNoData } from "../errors";
 import { currentCredits } from "./credit-cache";
 import { Plan } from "./plans";
+import { utcMonthOf, wallNowMs } from "./time";
 
 export async function getCreditsHandler(request: CallableRequest<unknown>): Promise<{ remainingSeconds: number | null; plan: Plan }> {
   const uid = requireUid(request);
   requireNoData(request.data);
-  const { remainingSeconds, plan } = await currentCredits(uid);
-  return { remainingSeconds, plan };
+  const credits = await currentCredits(uid, utcMonthOf(new Date(wallNowMs())));
+  return { remainingSeconds: credits.remainingSeconds(), plan: credits.plan };
 }

@@ -7,7 +7,7 @@
  * offline stand-in all answer aggregations, and a scan would bill one read per document (744
  * at worst). test/credits/usage-sum.spec.ts measures both on `monthQuery`.
  */
-import { AggregateField, Firestore, Query } from "firebase-admin/firestore";
+import { AggregateField, Firestore, Query, Timestamp } from "firebase-admin/firestore";
 import { firestore } from "../firestore";
 import { UtcMonth } from "./time";
 
@@ -20,10 +20,27 @@ export function monthQuery(db: Firestore, uid: string, month: UtcMonth): Query {
   return db.collection("users").doc(uid).collection("hourly_usage").where("year", "==", month.year).where("month", "==", month.month);
 }
 
-/** This month's usage in seconds. */
-export async function monthUsageSeconds(uid: string, month: UtcMonth, db: Firestore = firestore()): Promise<number> {
+/** A month's usage as one Firestore read saw it: the sum, and the read time it holds at. */
+export interface MonthUsage {
+  usedSeconds: number;
+  /** The aggregation's read time (µs since the epoch): it includes exactly the commits at or before it. */
+  readAtUs: number;
+}
+
+export async function monthUsage(uid: string, month: UtcMonth, db: Firestore = firestore()): Promise<MonthUsage> {
   const snapshot = await monthQuery(db, uid, month).aggregate({ seconds: AggregateField.sum(usageField) }).get();
   // Firestore's sum ignores non-numeric values; a negative stored value would still count, so clamp the total.
   const seconds: unknown = snapshot.data().seconds;
-  return typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+  const usedSeconds = typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;
+  return { usedSeconds, readAtUs: timestampUs(snapshot.readTime) };
+}
+
+/** This month's usage in seconds. */
+export async function monthUsageSeconds(uid: string, month: UtcMonth, db: Firestore = firestore()): Promise<number> {
+  return (await monthUsage(uid, month, db)).usedSeconds;
+}
+
+/** A Firestore timestamp in µs since the epoch (its precision; exact in a double until 2255). */
+export function timestampUs(timestamp: Timestamp): number {
+  return timestamp.seconds * 1_000_000 + Math.floor(timestamp.nanoseconds / 1000);
 }

@@ -1,9 +1,11 @@
 /**
  * The freemium threshold: true exactly once per session when remaining first drops to
  * `freemiumThresholdSeconds` or below. A session's calls may land on any instance, so "once"
- * is decided by Redis (`SET NX` on a per-session key), not by instance memory. A rise back
- * above the threshold (upgrade, new month) re-arms it by deleting the key; remaining can
- * only rise on a refetch, so each instance deletes it at most once per (entry, session).
+ * is decided in Redis on a per-session key: by the ledger's count script (credits/ledger.ts),
+ * atomically with the fleet's figure, whenever that figure answers. This module decides when
+ * it cannot (Redis down, or a ledger that keeps no figure): `SET NX` on the same key, or once
+ * per session on this instance while Redis is unreachable. A rise back above the threshold
+ * (upgrade, new month) re-arms it by deleting the key.
  */
 import { instanceClock } from "../cache/instance";
 import * as logs from "../logs";

@@ -1,40 +1,77 @@
 /**
- * `recordTranscriptionUsage`, called about once a minute by each live transcription session:
- * one atomic write to this hour's usage document, then the credits answer from the cache
- * (no Firestore read on most calls).
+ * `recordTranscriptionUsage`, called about once a minute by each live transcription session,
+ * on any instance: one atomic commit to this hour's usage document (with the report's dedupe
+ * record when it names a `reportId`), one count into the fleet's figure (credits/ledger.ts),
+ * and the credits answer from the cache (no Firestore read on most calls).
+ *
+ * A report with a `reportId` is applied at most once: its dedupe document is created in the
+ * same commit as the increment, so a second delivery (concurrent, or a retry after an answer
+ * the client never got, or after `unavailable` whose commit landed after all) fails that
+ * commit as a whole and changes nothing. Firestore decides, not Redis: the failure to survive
+ * is a commit the caller was told had failed. The duplicate then re-sends the original's count
+ * (the ledger ignores a report it has seen), so a count lost with its process is completed.
  */
+import { randomUUID } from "node:crypto";
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import { CallableRequest } from "firebase-functions/https";
 import { z } from "zod";
 import { requireUid } from "../auth";
 import { parseData } from "../errors";
 import { firestore } from "../firestore";
-import { currentCredits, noteUsageWritten } from "./credit-cache";
-import { thresholdReached } from "./threshold";
-import { hourlyUsageDocId, wallNowMs } from "./time";
+import { currentCredits, noteLedgerFailure, noteUsageWritten, UserCredits } from "./credit-cache";
+import { CountAnswer, CountedReport, monthKey, usageLedger } from "./ledger";
+import { timestampUs } from "./remaining";
+import { freemiumThresholdSeconds, thresholdReached } from "./threshold";
+import { hourlyUsageDocId, UtcMonth, utcMonthOf, wallNowMs } from "./time";
 
 /** Longer than the once-a-minute cadence with room for a late or merged report, not more. */
 export const maxSecondsPerCall = 3600;
 export const maxWordsPerCall = 100_000;
+/**
+ * How long a `reportId` is remembered: longer than a client retries a report (a day or two
+ * offline). The dedupe record carries `expires_at`, for a Firestore TTL policy to delete it
+ * (firestore.indexes.json); until then a retry is still recognised.
+ */
+export const reportDedupeWindowMs = 48 * 60 * 60_000;
+
+// Part of a Redis key and a document id: short, and no separators that could reach another key space.
+const clientIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ -");
 
 export const usageRequestSchema = z
   .object({
-    // Part of a Redis key: short, and no separators that could reach another key space.
-    sessionId: z.string().regex(/^[A-Za-z0-9_-]{1,128}$/, "must be 1-128 characters of A-Z a-z 0-9 _ -"),
+    sessionId: clientIdSchema,
+    /** Names one report; the client sends the same one on every retry of it (e.g. `<sessionId>-<sequence>`). */
+    reportId: clientIdSchema.optional(),
     transcriptionSeconds: z.number().int().min(0).max(maxSecondsPerCall),
     wordsTranscribed: z.number().int().min(0).max(maxWordsPerCall).optional(),
   })
   .strict();
+export type UsageRequest = z.infer<typeof usageRequestSchema>;
+
+/** `users/{uid}/usage_reports/{reportId}`: a report applied, kept for `reportDedupeWindowMs`. */
+export const usageReportSchema = z.object({
+  session_id: clientIdSchema,
+  /** The hourly usage document the report went to (so a retry counts it in the right month). */
+  hour_doc_id: z.string().regex(/^\d{4}-\d{2}-\d{2}-\d{2}$/),
+  transcription_seconds: z.number().int().min(0),
+  words_transcribed: z.number().int().min(0),
+  expires_at: z.instanceof(Timestamp),
+});
+export type UsageReport = z.infer<typeof usageReportSchema>;
+
+export const usageReportsCollection = "usage_reports";
 
 export interface UsageResult {
   remainingSeconds: number | null;
   hasCredits: boolean;
   freemiumThresholdReached: boolean;
   action: "setup_on_device_stt" | "none";
+  /** Present (true) when this delivery repeats a report already applied: it counted nothing. */
+  duplicate?: true;
 }
 
 /**
- * The single write for one report: both counters as server-side increments, merged into the
+ * The usage write for one report: both counters as server-side increments, merged into the
  * hour's document (created by the first report of the hour). Exported so a test can check
  * the write itself, as well as its effect on the server.
  */
@@ -57,22 +94,116 @@ export function hourlyUsageWrite(at: Date, seconds: number, words: number): { id
   };
 }
 
+/** A report as committed (or found committed before), ready to count. */
+interface RecordedReport extends CountedReport {
+  duplicate: boolean;
+  /** This instance's write sequence number, when this delivery wrote it. */
+  writeSeq?: number;
+}
+
+const usageDoc = (uid: string, hourDocId: string) => firestore().collection("users").doc(uid).collection("hourly_usage").doc(hourDocId);
+const reportDoc = (uid: string, reportId: string) => firestore().collection("users").doc(uid).collection(usageReportsCollection).doc(reportId);
+
+/** gRPC ALREADY_EXISTS: the commit's `create` found the dedupe record. */
+const isAlreadyExists = (error: unknown) => (error as { code?: unknown } | null)?.code === 6;
+
+function monthOfHourDocId(hourDocId: string): UtcMonth {
+  return { year: Number(hourDocId.slice(0, 4)), month: Number(hourDocId.slice(5, 7)) };
+}
+
+/**
+ * Commits the report: the usage increment alone, or with its dedupe record in one commit.
+ * A report already applied is read back instead (its seconds and commit time, as first stored).
+ */
+export async function commitReport(uid: string, request: UsageRequest, at: Date): Promise<RecordedReport> {
+  const seconds = request.transcriptionSeconds;
+  const { id, data } = hourlyUsageWrite(at, seconds, request.wordsTranscribed ?? 0);
+  const month = utcMonthOf(at);
+  if (request.reportId === undefined) {
+    const written = await usageDoc(uid, id).set(data, { merge: true });
+    return { uid, month, reportKey: `w:${randomUUID()}`, seconds, committedAtUs: timestampUs(written.writeTime), duplicate: false, writeSeq: noteUsageWritten() };
+  }
+  const ref = reportDoc(uid, request.reportId);
+  const reportKey = `r:${request.reportId}`;
+  const record: UsageReport = usageReportSchema.parse({
+    session_id: request.sessionId,
+    hour_doc_id: id,
+    transcription_seconds: seconds,
+    words_transcribed: request.wordsTranscribed ?? 0,
+    expires_at: Timestamp.fromMillis(at.getTime() + reportDedupeWindowMs),
+  });
+  try {
+    const [written] = await firestore().batch().create(ref, record).set(usageDoc(uid, id), data, { merge: true }).commit();
+    return { uid, month, reportKey, seconds, committedAtUs: timestampUs(written!.writeTime), duplicate: false, writeSeq: noteUsageWritten() };
+  } catch (error) {
+    if (!isAlreadyExists(error)) throw error;
+  }
+  const stored = await ref.get();
+  // Created a moment ago and kept for days: missing now means a retry can decide (unavailable).
+  if (!stored.exists || stored.createTime === undefined) throw new Error(`usage report ${request.reportId} exists and cannot be read`);
+  const original = usageReportSchema.parse(stored.data());
+  return {
+    uid,
+    month: monthOfHourDocId(original.hour_doc_id),
+    reportKey,
+    seconds: original.transcription_seconds,
+    committedAtUs: timestampUs(stored.createTime),
+    duplicate: true,
+  };
+}
+
+/**
+ * Counts the report into the fleet's figure and decides the session's threshold there.
+ * Undefined when there is no fleet figure to answer from (the ledger keeps none, or failed:
+ * then the report is added to this instance's own figure).
+ */
+async function countReport(credits: UserCredits, sessionId: string, report: RecordedReport | undefined): Promise<{ credits: UserCredits; answer: CountAnswer | undefined }> {
+  const { uid, month } = credits;
+  const limitSeconds = credits.limitSeconds!;
+  // A retry of last month's report changes nothing this month's figure shows.
+  const counted = report && monthKey(report.month) === monthKey(month) ? report : undefined;
+  const ask = { sessionId, limitSeconds, thresholdSeconds: freemiumThresholdSeconds, mayFire: !report?.duplicate };
+  try {
+    let answer = await usageLedger().count(uid, month, counted, ask);
+    if (answer !== undefined && answer.usage === undefined) {
+      // The month's figure is gone (never built, or Redis lost it): rebuild it from Firestore,
+      // then count again: the report is then in the rebuilt sum or in the log, once either way.
+      credits = await currentCredits(uid, month, { refresh: true });
+      answer = await usageLedger().count(uid, month, counted, ask);
+    }
+    if (answer?.usage === undefined) {
+      if (counted && !counted.duplicate) credits.addUncounted(counted.seconds, counted.writeSeq, false);
+      return { credits, answer: undefined };
+    }
+    credits.noteCounted(answer.usage);
+    return { credits, answer };
+  } catch (error) {
+    noteLedgerFailure(uid, error);
+    credits.addUncounted(counted?.seconds ?? 0, counted?.duplicate ? undefined : counted?.writeSeq, true);
+    return { credits, answer: undefined };
+  }
+}
+
 export async function recordTranscriptionUsageHandler(request: CallableRequest<unknown>): Promise<UsageResult> {
   const uid = requireUid(request);
-  const { sessionId, transcriptionSeconds, wordsTranscribed = 0 } = parseData(usageRequestSchema, request.data);
-  let usage: { seconds: number; writeSeq: number } | undefined;
-  if (transcriptionSeconds > 0 || wordsTranscribed > 0) {
-    const { id, data } = hourlyUsageWrite(new Date(wallNowMs()), transcriptionSeconds, wordsTranscribed);
-    await firestore().collection("users").doc(uid).collection("hourly_usage").doc(id).set(data, { merge: true });
-    usage = { seconds: transcriptionSeconds, writeSeq: noteUsageWritten() };
+  const data = parseData(usageRequestSchema, request.data);
+  const at = new Date(wallNowMs());
+  const report = data.transcriptionSeconds > 0 || (data.wordsTranscribed ?? 0) > 0 ? await commitReport(uid, data, at) : undefined;
+  const duplicate = report?.duplicate === true;
+  let credits = await currentCredits(uid, utcMonthOf(at));
+  let reached = false;
+  if (credits.limitSeconds !== null) {
+    const counted = await countReport(credits, data.sessionId, report);
+    credits = counted.credits;
+    if (counted.answer !== undefined) reached = counted.answer.thresholdFired;
+    else if (!duplicate) reached = await thresholdReached(uid, data.sessionId, credits.remainingSeconds(), credits.state);
   }
-  const credits = await currentCredits(uid, usage);
-  const remaining = credits.remainingSeconds;
-  const reached = await thresholdReached(uid, sessionId, remaining, credits.state);
+  const remaining = credits.remainingSeconds();
   return {
     remainingSeconds: remaining,
     hasCredits: remaining === null || remaining > 0,
     freemiumThresholdReached: reached,
     action: reached ? "setup_on_device_stt" : "none",
+    ...(duplicate ? { duplicate: true as const } : {}),
   };
 }

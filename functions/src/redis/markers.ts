@@ -32,6 +32,8 @@ export const scopes = {
   tester: (uid: string) => `tester:${uid}`,
   mentor: (uid: string) => `mentor:${uid}`,
   credits: (uid: string) => `credits:${uid}`,
+  /** Not an invalidation: its version is the fleet's usage total for the month (credits/ledger.ts). */
+  usage: (uid: string, month: string) => `usage:${uid}:${month}`,
   appOwner: (uid: string) => `apps:owner:${uid}`,
   enabledApps: (uid: string) => `enabled:${uid}`,
   publicApps: "apps:public",
@@ -49,6 +51,15 @@ export function markerTimeKey(scope: string): string {
 /** Most recent changes a marker's log keeps (see `bumpMarkers`); an older change means a full refetch. */
 export const markerLogLength = 20;
 
+/** Lua: Redis's own clock in Unix ms (as a string), or the caller's when a script may not call TIME. */
+export const redisTimeMsLua = `
+local function redisTimeMs(fallbackMs)
+  local ok, t = pcall(redis.call, 'TIME')
+  if ok then return string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
+  return fallbackMs
+end
+`;
+
 /**
  * The Lua that bumps one marker and records the write time (`at`, Redis's TIME in ms) in
  * its time key, followed by the marker's change log when the bump names what changed:
@@ -62,7 +73,7 @@ export const markerLogLength = 20;
  * whose entry predates the marker (tagged `null`) can still follow it.
  * Shared by every script that bumps a marker (bumpMarkers, the enabled-apps scripts).
  */
-export const bumpMarkerLua = `
+export const bumpMarkerLua = `${redisTimeMsLua}
 local function bumpMarker(markerKey, timeKey, ttlSeconds, at, changedId)
   local version
   local entries = {}
@@ -99,11 +110,6 @@ local function bumpMarker(markerKey, timeKey, ttlSeconds, at, changedId)
     value = at .. '|' .. prefix .. table.concat(entries, ',')
   end
   redis.call('SET', timeKey, value, 'EX', ttlSeconds)
-end
-local function redisTimeMs(fallbackMs)
-  local ok, t = pcall(redis.call, 'TIME')
-  if ok then return string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end
-  return fallbackMs
 end
 `;
 

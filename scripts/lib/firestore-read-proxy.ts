@@ -203,13 +203,27 @@ export async function startReadCountingProxy(options: {
       downstream.respond(responseHeaders, { waitForTrailers: true });
       downstream.on("wantTrailers", () => downstream.sendTrailers(trailers));
       if (method === "BatchGetDocuments" || method === "RunQuery") {
+        // Counted as each message passes, before it is forwarded (this listener runs before the
+        // pipe's): a client may take its answer before the stream ends (the Node client stops
+        // reading a query at `done`), and must find its reads counted by then.
         let documents = 0;
-        // RunQueryResponse.document and BatchGetDocumentsResponse.found are field 1, .missing 2.
+        let minimumCounted = false;
+        const countMinimum = () => {
+          // A query that returns no documents is billed one read.
+          if (method === "RunQuery" && documents === 0 && !minimumCounted) add(method, 1);
+          minimumCounted = true;
+        };
+        // RunQueryResponse.document and BatchGetDocumentsResponse.found are field 1, .missing 2;
+        // RunQueryResponse.done is field 6.
         const isRead = (f: Field) => f.field === 1 || (method === "BatchGetDocuments" && f.field === 2);
         onward.on("data", deframer(responseHeaders["grpc-encoding"], (message) => {
-          documents += fields(message).filter(isRead).length;
+          const parts = fields(message);
+          const reads = parts.filter(isRead).length;
+          if (reads > 0) add(method, reads);
+          documents += reads;
+          if (method === "RunQuery" && parts.some((f) => f.field === 6 && f.value === 1)) countMinimum();
         }));
-        onward.on("end", () => add(method, method === "RunQuery" ? Math.max(1, documents) : documents));
+        onward.on("end", countMinimum);
       }
       onward.pipe(downstream);
     });

@@ -1,33 +1,51 @@
 /**
  * A cleartext gRPC (HTTP/2) proxy in front of a Firestore emulator that forwards every call
- * unchanged and counts billable document reads at the wire, outside the code under test. The
- * official emulator is a Java process whose handlers cannot be wrapped, hence a proxy.
+ * unchanged and counts billable document reads and writes at the wire, outside the code under
+ * test. The official emulator is a Java process whose handlers cannot be wrapped, hence a proxy.
  *
- * Billing rules, as Firestore's pricing states them (inside transactions too):
+ * Billing rules for reads, as Firestore's pricing states them (inside transactions too):
  * - BatchGetDocuments: one read per requested document, found or missing (counted from the
  *   responses' `found` and `missing` fields);
  * - RunQuery: one read per document returned, and at least one per query;
  * - RunAggregationQuery: one read per batch of up to 1,000 index entries matched, at least
  *   one. A SUM or AVG result does not say how many documents matched, so the proxy asks the
  *   emulator itself: the same structured query as a COUNT, sent directly (never counted).
- * - Listen, Commit, BeginTransaction, Rollback, ...: forwarded, not counted.
+ *
+ * Billing rules for writes (Firestore bills what it applies, not what it is asked):
+ * - Commit (a batch, a transaction's commit, a single set/update/delete): one write per `Write`
+ *   of the request, counted only when the commit succeeds (gRPC status OK). A failed commit (a
+ *   `create` whose document exists, an update of a missing document, an aborted transaction)
+ *   applies nothing and bills nothing. A delete is one write. A field transform (increment,
+ *   server timestamp, array union) is part of its write: `update_transforms` ride in the same
+ *   `Write`; a transform-only `Write` (older clients) on a document another `Write` of the same
+ *   commit already names is not counted again;
+ * - BatchWrite: each write applies (and bills) on its own: one write per OK status in the
+ *   response.
+ * - Listen, BeginTransaction, Rollback, ...: forwarded, not counted.
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import { gunzipSync, inflateSync } from "node:zlib";
 
-export interface ReadCounter {
-  /** Billable reads since start or the last reset. */
+/** Billed operations of one kind (reads or writes), by gRPC method. */
+export interface BilledCounter {
+  /** Billed operations since start or the last reset. */
   total(): number;
   byMethod(): Record<string, number>;
   reset(): void;
 }
+
+/** Billable document reads: BatchGetDocuments, RunQuery, RunAggregationQuery. */
+export type ReadCounter = BilledCounter;
+/** Billable document writes (deletes included): Commit, BatchWrite. */
+export type WriteCounter = BilledCounter;
 
 export interface ReadCountingProxy {
   /** 127.0.0.1:<port>, the value for FIRESTORE_EMULATOR_HOST. */
   host: string;
   port: number;
   reads: ReadCounter;
+  writes: WriteCounter;
   close(): Promise<void>;
 }
 
@@ -106,6 +124,43 @@ function deframer(encoding: unknown, onMessage: (message: Buffer) => void): (chu
   };
 }
 
+/** The document a `Write` (google.firestore.v1.Write) names: update.name, delete, or transform.document. */
+function writtenDocument(write: Buffer): { document: string; transformOnly: boolean } {
+  let document = "";
+  let transformOnly = false;
+  for (const f of fields(write)) {
+    if (!(f.value instanceof Buffer)) continue;
+    if (f.field === 1) document = String(field(f.value, 1) ?? ""); // update: Document.name
+    else if (f.field === 2) document = f.value.toString("utf8"); // delete: the document name
+    else if (f.field === 6) {
+      document = String(field(f.value, 1) ?? ""); // transform: DocumentTransform.document
+      transformOnly = true;
+    }
+  }
+  return { document, transformOnly };
+}
+
+/**
+ * The billed writes of a successful CommitRequest: one per `Write` (field 2), a transform-only
+ * write on a document an earlier write of the same commit names being part of that write.
+ */
+function billedCommitWrites(request: Buffer): number {
+  const named = new Set<string>();
+  let writes = 0;
+  for (const f of fields(request)) {
+    if (f.field !== 2 || !(f.value instanceof Buffer)) continue;
+    const { document, transformOnly } = writtenDocument(f.value);
+    if (!(transformOnly && named.has(document))) writes++;
+    named.add(document);
+  }
+  return writes;
+}
+
+/** The writes a BatchWriteResponse reports applied: its statuses (field 2) whose code (field 1) is OK (0, left off the wire). */
+function appliedBatchWrites(response: Buffer): number {
+  return fields(response).filter((f) => f.field === 2 && f.value instanceof Buffer && !field(f.value, 1)).length;
+}
+
 /**
  * How many documents the aggregation `request` matches: its structured query (with its
  * transaction or read time, so it reads the same snapshot) as a COUNT, sent directly.
@@ -152,6 +207,8 @@ export async function startReadCountingProxy(options: {
 }): Promise<ReadCountingProxy> {
   const counts: Record<string, number> = { BatchGetDocuments: 0, RunQuery: 0, RunAggregationQuery: 0 };
   const add = (method: string, reads: number) => (counts[method] = (counts[method] ?? 0) + reads);
+  const writeCounts: Record<string, number> = { Commit: 0, BatchWrite: 0 };
+  const addWrites = (method: string, writes: number) => (writeCounts[method] = (writeCounts[method] ?? 0) + writes);
 
   let upstream: http2.ClientHttp2Session | undefined;
   const emulator = () => {
@@ -188,6 +245,12 @@ export async function startReadCountingProxy(options: {
       });
     }
 
+    // Writes: Commit's are in its request, billed once its status says it applied.
+    let commitWrites = 0;
+    if (method === "Commit") {
+      downstream.on("data", deframer(headers["grpc-encoding"], (message) => (commitWrites += billedCommitWrites(message))));
+    }
+
     let answered = false;
     let trailers: http2.IncomingHttpHeaders = {};
     onward.on("trailers", (received) => (trailers = received));
@@ -201,7 +264,18 @@ export async function startReadCountingProxy(options: {
         return;
       }
       downstream.respond(responseHeaders, { waitForTrailers: true });
-      downstream.on("wantTrailers", () => downstream.sendTrailers(trailers));
+      let batchWrites = 0;
+      if (method === "BatchWrite") {
+        onward.on("data", deframer(responseHeaders["grpc-encoding"], (message) => (batchWrites += appliedBatchWrites(message))));
+      }
+      downstream.on("wantTrailers", () => {
+        // Counted before the caller sees the status, like reads. A failed call applied nothing.
+        if (String(trailers["grpc-status"]) === "0") {
+          if (method === "Commit") addWrites(method, commitWrites);
+          if (method === "BatchWrite") addWrites(method, batchWrites);
+        }
+        downstream.sendTrailers(trailers);
+      });
       if (method === "BatchGetDocuments" || method === "RunQuery") {
         // Counted as each message passes, before it is forwarded (this listener runs before the
         // pipe's): a client may take its answer before the stream ends (the Node client stops
@@ -259,6 +333,13 @@ export async function startReadCountingProxy(options: {
       byMethod: () => ({ ...counts }),
       reset: () => {
         for (const method of Object.keys(counts)) counts[method] = 0;
+      },
+    },
+    writes: {
+      total: () => Object.values(writeCounts).reduce((sum, n) => sum + n, 0),
+      byMethod: () => ({ ...writeCounts }),
+      reset: () => {
+        for (const method of Object.keys(writeCounts)) writeCounts[method] = 0;
       },
     },
     close: async () => {

@@ -2,13 +2,13 @@
  * The servers `npm test` and `npm run bench` run against: the emulator suite as `npm start`
  * runs it (firebase-tools with the official Firestore emulator, which delivers the Firestore
  * triggers to the Functions emulator itself; Auth; Redis behind the Upstash gateway), isolated
- * on random ports, unseeded, plus a read-counting proxy in front of Firestore. This process's
- * environment (and so every instance process it forks) points at the proxy and the gateway
- * through the same variables production reads.
+ * on random ports, unseeded, plus a proxy in front of Firestore that counts billed reads and
+ * writes. This process's environment (and so every instance process it forks) points at the
+ * proxy and the gateway through the same variables production reads.
  */
 import { LocalStack, LocalStackOptions, startLocalStack } from "../start";
 import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
-import { ReadCounter, startReadCountingProxy } from "./firestore-read-proxy";
+import { ReadCounter, startReadCountingProxy, WriteCounter } from "./firestore-read-proxy";
 
 export interface SuiteStack {
   local: LocalStack;
@@ -21,6 +21,8 @@ export interface SuiteStack {
   };
   /** Billable document reads of every client that goes through FIRESTORE_EMULATOR_HOST. */
   reads: ReadCounter;
+  /** Billed document writes (deletes included) of those same clients: what their commits applied. */
+  writes: WriteCounter;
   /** Resolves once the triggers of every write made so far have run. */
   triggersSettled(): Promise<void>;
   stop(): Promise<void>;
@@ -67,6 +69,7 @@ export async function startSuiteStack(
       local,
       firestore: { mode: local.firestoreMode, emulatorHost: local.firestoreHost, description: local.firestoreEmulator.description },
       reads: proxy.reads,
+      writes: proxy.writes,
       triggersSettled: async () => {
         await local.bridge?.waitForIdle();
         await local.functionRuns.settled({ quietMs: triggerDeliveryQuietMs, timeoutMs: triggerSettleTimeoutMs });

@@ -1,7 +1,8 @@
 /**
  * The read-counting proxy (scripts/lib/firestore-read-proxy.ts) in front of the official
- * Firestore emulator: exact billable reads per kind of call, nothing counted for writes or
- * listens, and every call (streams and errors included) forwarded unchanged.
+ * Firestore emulator: exact billable reads per kind of call, exact billed writes per commit
+ * (what applied, not what was asked), nothing counted for listens, and every call (streams and
+ * errors included) forwarded unchanged.
  *
  * The spec runs its own proxy and client, so the counts are not disturbed by other specs.
  */
@@ -17,7 +18,7 @@ function emulatorHost(): string {
   return process.env.READ_PROXY_SPEC_EMULATOR_HOST ?? stack().firestore.emulatorHost;
 }
 
-const { Firestore, AggregateField, GrpcStatus } = googleCloudFirestore();
+const { Firestore, AggregateField, FieldValue, GrpcStatus } = googleCloudFirestore();
 
 describe("Firestore read-counting proxy", function () {
   this.timeout(60_000);
@@ -27,6 +28,7 @@ describe("Firestore read-counting proxy", function () {
   let col: FirestoreModule.CollectionReference;
 
   const noReads = { BatchGetDocuments: 0, RunQuery: 0, RunAggregationQuery: 0 };
+  const noWrites = { Commit: 0, BatchWrite: 0 };
 
   before(async () => {
     proxy = await startReadCountingProxy({ targetHost: emulatorHost() });
@@ -50,7 +52,10 @@ describe("Firestore read-counting proxy", function () {
     await proxy?.close();
   });
 
-  beforeEach(() => proxy.reads.reset());
+  beforeEach(() => {
+    proxy.reads.reset();
+    proxy.writes.reset();
+  });
 
   it("counts one read for a get of an existing document", async () => {
     assert.equal((await col.doc("d0").get()).exists, true);
@@ -126,6 +131,99 @@ describe("Firestore read-counting proxy", function () {
     proxy.reads.reset();
     assert.equal(proxy.reads.total(), 0);
     assert.deepEqual(proxy.reads.byMethod(), noReads);
+  });
+
+  describe("billed writes", () => {
+    it("counts one write for a set", async () => {
+      await col.doc(`w-${randomUUID()}`).set({ a: 1 });
+      assert.deepEqual(proxy.writes.byMethod(), { ...noWrites, Commit: 1 });
+      assert.equal(proxy.writes.total(), 1);
+      assert.equal(proxy.reads.total(), 0, "a write is not a read");
+    });
+
+    it("counts one write per document of a batch of three", async () => {
+      const batch = db.batch();
+      for (let i = 0; i < 3; i++) batch.set(col.doc(`wb-${randomUUID()}`), { i });
+      await batch.commit();
+      assert.deepEqual(proxy.writes.byMethod(), { ...noWrites, Commit: 3 });
+    });
+
+    it("counts a set with two increments as one write, and applies both increments", async () => {
+      const ref = col.doc(`wi-${randomUUID()}`);
+      await ref.set({ seconds: FieldValue.increment(60), words: FieldValue.increment(150), label: "x" }, { merge: true });
+      assert.equal(proxy.writes.total(), 1);
+      assert.deepEqual((await ref.get()).data(), { seconds: 60, words: 150, label: "x" }, "the transforms reached the emulator");
+    });
+
+    it("counts nothing for a create that fails because the document exists", async () => {
+      const ref = col.doc(`wc-${randomUUID()}`);
+      await ref.create({ first: true });
+      assert.equal(proxy.writes.total(), 1, "the first create applied");
+      proxy.writes.reset();
+      await assert.rejects(ref.create({ again: true }), (error: { code?: number }) => error.code === GrpcStatus.ALREADY_EXISTS);
+      assert.equal(proxy.writes.total(), 0);
+    });
+
+    it("counts nothing for a batch that fails on its create precondition, though its other write was valid", async () => {
+      const existing = col.doc(`wf-${randomUUID()}`);
+      await existing.set({ v: 1 });
+      proxy.writes.reset();
+      const batch = db.batch().set(col.doc(`wf-${randomUUID()}`), { v: 1 }).create(existing, { v: 2 });
+      await assert.rejects(batch.commit(), (error: { code?: number }) => error.code === GrpcStatus.ALREADY_EXISTS);
+      assert.equal(proxy.writes.total(), 0);
+    });
+
+    it("counts an update and a delete as one write each", async () => {
+      const ref = col.doc(`wu-${randomUUID()}`);
+      await ref.set({ a: 1 });
+      proxy.writes.reset();
+      await ref.update({ a: 2 });
+      assert.equal(proxy.writes.total(), 1);
+      await ref.delete();
+      assert.equal(proxy.writes.total(), 2);
+    });
+
+    it("counts a transaction's committed writes, and its reads as reads", async () => {
+      const ref = col.doc(`wt-${randomUUID()}`);
+      const counter = col.doc(`wt-${randomUUID()}`);
+      await db.runTransaction(async (tx) => {
+        await tx.get(col.doc("d0"));
+        tx.set(ref, { done: true });
+        tx.set(counter, { n: FieldValue.increment(1) }, { merge: true });
+      });
+      assert.deepEqual(proxy.writes.byMethod(), { ...noWrites, Commit: 2 });
+      assert.equal(proxy.reads.total(), 1);
+    });
+
+    it("counts the writes a BatchWrite (BulkWriter) applies, not those it rejects", async () => {
+      const existing = col.doc(`wbw-${randomUUID()}`);
+      await existing.set({ v: 1 });
+      proxy.writes.reset();
+      const writer = db.bulkWriter();
+      writer.onWriteError(() => false); // no retry
+      const writes = [
+        writer.set(col.doc(`wbw-${randomUUID()}`), { v: 1 }),
+        writer.set(col.doc(`wbw-${randomUUID()}`), { v: 1 }),
+        writer.create(existing, { v: 2 }),
+      ];
+      await writer.close(); // sends the batch and waits for every write's outcome
+      const outcomes = await Promise.allSettled(writes);
+      assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "fulfilled", "rejected"]);
+      assert.deepEqual(proxy.writes.byMethod(), { ...noWrites, BatchWrite: 2 });
+    });
+
+    it("counts no writes for reads", async () => {
+      await col.doc("d0").get();
+      await col.where("kind", "==", "five").get();
+      assert.equal(proxy.writes.total(), 0);
+    });
+
+    it("reset() zeroes every write count", async () => {
+      await col.doc(`wr-${randomUUID()}`).set({ a: 1 });
+      assert.equal(proxy.writes.total(), 1);
+      proxy.writes.reset();
+      assert.deepEqual(proxy.writes.byMethod(), noWrites);
+    });
   });
 
   it("forwards a Listen stream: a snapshot listener sees the initial state and later changes", async () => {

@@ -112,11 +112,6 @@ export function creditLedgerUnavailable(fields: { uid: string; error: unknown; f
   });
 }
 
-/** At most once a minute per instance (while Redis is down, every call would). */
-export function thresholdRearmFailed(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
-  logger.warn("Could not re-arm the freemium threshold", { event: "threshold_rearm_failed", ...fields, error: errorMessage(fields.error) });
-}
-
 /** At most once a minute per instance. */
 export function thresholdDecidedLocally(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
   logger.warn("Freemium threshold key unwritable; deciding on this instance", { event: "threshold_decided_locally", ...fields, error: errorMessage(fields.error) });

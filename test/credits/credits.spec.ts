@@ -183,7 +183,7 @@ describe("transcription credits", function () {
       assert.equal((await record(b, uid, 10, "s2")).freemiumThresholdReached, false);
     });
 
-    it("re-arms when a new month brings the remainder back above 180 s", async () => {
+    it("a new month brings a new allowance and a new figure; the threshold stays once per session", async () => {
       const uid = newUid();
       await seedUsage(uid, 1700);
       await a.useManualClock();
@@ -195,12 +195,14 @@ describe("transcription credits", function () {
         await a.advanceClock(nextMonthMs - now.getTime());
         const fresh = await record(a, uid, 60, "long");
         assert.deepEqual([fresh.remainingSeconds, fresh.freemiumThresholdReached], [1740, false], "a new month's allowance");
-        assert.equal(await testRedis().get(thresholdKey(uid, "long")), null, "the session's threshold key is deleted");
         const next = new Date(nextMonthMs);
         const ids = (await usageCol(uid).get()).docs.map((d) => d.id);
         assert.ok(ids.some((id) => id.startsWith(`${next.getUTCFullYear()}-${String(next.getUTCMonth() + 1).padStart(2, "0")}-01-`)), `usage went to the new month: ${ids}`);
         const low = await record(a, uid, 1600, "long");
-        assert.deepEqual([low.remainingSeconds, low.freemiumThresholdReached, low.action], [140, true, "setup_on_device_stt"]);
+        assert.deepEqual([low.remainingSeconds, low.freemiumThresholdReached, low.action], [140, false, "none"], "the contract: once per session");
+        assert.equal(await testRedis().get(thresholdKey(uid, "long")), "1", "the session's key stays for its 48 h");
+        const otherSession = await record(a, uid, 0, "next");
+        assert.deepEqual([otherSession.remainingSeconds, otherSession.freemiumThresholdReached], [140, true], "a new session at or below 180 s");
       } finally {
         await a.useSystemClock();
       }

@@ -149,6 +149,8 @@ export class MarkerWatcher {
   private readonly versions: LRUCache<string, TrackedScope>;
   private lastPollStartedAtMs = -Infinity;
   private lastPollOk = false;
+  /** When the last successful poll started (on `clock`). */
+  private lastOkPollStartedAtMs = -Infinity;
   private firstFailedPollAtMs: number | undefined;
   /** When this instance last answered from its current view (see `noteChange`). */
   private lastAnsweredAtMs = -Infinity;
@@ -217,6 +219,11 @@ export class MarkerWatcher {
       return undefined;
     }
     return { version: entry.version, writtenAtMs: entry.writtenAtMs };
+  }
+
+  /** Whether a poll that started at or after `clockMs` (on `clock`) read the markers: Redis answered since. */
+  readSince(clockMs: number): boolean {
+    return this.lastOkPollStartedAtMs >= clockMs;
   }
 
   /**
@@ -319,6 +326,7 @@ export class MarkerWatcher {
       if (!this.lastPollOk && this.firstFailedPollAtMs !== undefined) this.onReadRecovered(startedAtMs - this.firstFailedPollAtMs);
       this.firstFailedPollAtMs = undefined;
       this.lastPollOk = true;
+      this.lastOkPollStartedAtMs = startedAtMs;
     } catch (error) {
       this.counts.markerCheckErrors++;
       this.lastPollOk = false;

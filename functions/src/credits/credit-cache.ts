@@ -14,7 +14,7 @@
  * committed but never counted, its process gone, can be missing from the figure: every refresh
  * rebuilds it); the user's `credits:{uid}` marker changed (a Stripe-driven change); a new UTC
  * month; remaining is 0 and the entry is 60 s old (an upgrade whose marker was lost); a paid
- * period ended while cached; the ledger failed and markers read again (`ledgerRetryMs` apart).
+ * period ended while cached; the ledger failed and a marker poll has read Redis since.
  */
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
@@ -32,8 +32,6 @@ import { UtcMonth, wallNowMs } from "./time";
 /** The contract's refresh, markers readable or not; also the bound on a report never counted. */
 export const creditsTtlMs = 15 * 60_000;
 export const zeroRecheckMs = 60_000;
-/** How soon after its fetch an entry the ledger failed for is rebuilt, once markers read again. */
-export const ledgerRetryMs = 5_000;
 
 export interface CreditEntry {
   plan: Plan;
@@ -73,8 +71,8 @@ export interface LocalCreditState {
    * (the figure it knew then, plus its own reports since).
    */
   fallbackUsedSeconds: number | undefined;
-  /** Sessions whose threshold key this instance already re-armed (deleted) for this entry. */
-  rearmedSessions: Set<string>;
+  /** When the ledger last failed for this entry (instance clock). */
+  ledgerFailedAtMs: number | undefined;
   /** Sessions known to have had their threshold (Redis said so, or fired here). */
   thresholdSeenSessions: Set<string>;
 }
@@ -136,7 +134,7 @@ function stateFor(uid: string, entry: CreditEntry): LocalCreditState {
       lastCounted: undefined,
       uncountedSeconds: 0,
       fallbackUsedSeconds: entry.ledgerFailed ? (entry.firestoreUsedSeconds ?? 0) : undefined,
-      rearmedSessions: new Set(),
+      ledgerFailedAtMs: entry.ledgerFailed ? entry.fetchedAtMs : undefined,
       thresholdSeenSessions: new Set(),
     };
     localStates.set(uid, state);
@@ -200,7 +198,10 @@ export class UserCredits {
    * already read is not added again.
    */
   addUncounted(seconds: number, writeSeq: number | undefined, ledgerFailed: boolean): void {
-    if (ledgerFailed && this.state.fallbackUsedSeconds === undefined) this.state.fallbackUsedSeconds = this.usedSeconds();
+    if (ledgerFailed) {
+      this.state.fallbackUsedSeconds ??= this.usedSeconds();
+      this.state.ledgerFailedAtMs = instanceClock.now();
+    }
     if (writeSeq === undefined || this.entry.writesSeenAtFetch >= writeSeq || this.entry.limitSeconds === null) return;
     if (this.state.fallbackUsedSeconds !== undefined) this.state.fallbackUsedSeconds += seconds;
     else this.state.uncountedSeconds += seconds;
@@ -213,8 +214,8 @@ function needsEarlyRefresh(credits: UserCredits, month: UtcMonth): boolean {
   if (entry.month !== monthKey(month)) return true;
   if (credits.remainingSeconds() === 0 && ageMs >= zeroRecheckMs) return true;
   if (entry.paidUntilS !== null && wallNowMs() / 1000 >= entry.paidUntilS) return true;
-  const ledgerFailed = entry.ledgerFailed || state.fallbackUsedSeconds !== undefined;
-  return ledgerFailed && ageMs >= ledgerRetryMs && markerWatcher().currentView([]).readable;
+  // Redis answered a poll since the ledger failed: rebuild now (at most once per poll interval while it flaps).
+  return state.ledgerFailedAtMs !== undefined && markerWatcher().readSince(state.ledgerFailedAtMs);
 }
 
 /**

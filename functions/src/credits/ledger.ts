@@ -132,10 +132,7 @@ if isNew and commitUs > tonumber(redis.call('HGET', KEYS[3], 'base_read_us')) th
 end
 touch(ttl)
 local fired = 0
-local limit = tonumber(ARGV[4])
-if limit - total > tonumber(ARGV[5]) then
-  redis.call('DEL', KEYS[5])
-elseif ARGV[10] == '1' and redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[6]) then
+if ARGV[10] == '1' and tonumber(ARGV[4]) - total <= tonumber(ARGV[5]) and redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[6]) then
   fired = 1
 end
 return {total, tonumber(redis.call('HGET', KEYS[3], 'changed_at')), fired}`);

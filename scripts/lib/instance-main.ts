@@ -8,7 +8,7 @@
 import express from "express";
 import type { AddressInfo } from "node:net";
 import { ManualClock, systemClock } from "../../functions/src/cache/clock";
-import { instanceCacheStats, useClock } from "../../functions/src/cache/instance";
+import { instanceCacheStats, resetInstance, useClock } from "../../functions/src/cache/instance";
 import * as deployed from "../../functions/src/index";
 import { applyParamDefaults } from "./param-defaults";
 
@@ -52,8 +52,11 @@ app.post("/__clock", (req, res) => {
     useClock(manualClock);
   }
   if (body.manual === false) {
+    // The system clock is behind wherever a test moved the manual one: every time this
+    // instance noted (poll times, fetch ages) would lie in its future. A monotonic clock never
+    // goes back, so going back is a cold start (which also puts the system clock back).
     manualClock = undefined;
-    useClock(systemClock);
+    resetInstance();
   }
   if (typeof body.advanceMs === "number") {
     if (!manualClock) {

@@ -13,11 +13,16 @@
  *   tester document (`None`) never cached, the enabled set and install counts read fresh on
  *   every call, and for credits a 120 s reset flag set by the Stripe webhook and read on
  *   every credits call (every reader refetches while it is set).
+ *
+ * Neither kept a fleet-wide usage figure: their instances are also handed `noFleetLedger`
+ * (`useUsageLedger`, functions/src/credits/ledger.ts), so credits are what each instance knows
+ * (its cached sum and the usage it recorded itself), as the reference served them.
  */
 // Only modules that create no cache are loaded with this one: the preload must hand over its
 // factory before any function module creates its caches (useCacheFactory throws after).
 import { CoherentCache, CoherentCacheOptions, GetOptions } from "../functions/src/cache/coherent-cache";
 import type { CacheFactory } from "../functions/src/cache/instance";
+import type { UsageLedger } from "../functions/src/credits/ledger";
 import { MarkerWatcher } from "../functions/src/cache/marker-watcher";
 import { cacheNames } from "../functions/src/cache/names";
 import { redis } from "../functions/src/redis/client";
@@ -114,3 +119,16 @@ export function cacheFactoryFor(policy: Exclude<BenchPolicy, "ours">): CacheFact
     return new ReferenceCache<V>(options, watcher, ttlMs);
   };
 }
+
+/**
+ * The usage ledger of `none` and `reference`: it keeps no fleet figure. Handed to
+ * `useUsageLedger` (functions/src/credits/ledger.ts) by bench/policy-preload.ts, so the credits
+ * path finds no fleet figure (`count` and `rebuild` resolve undefined, without a Redis command)
+ * and falls back to what the reference did: the instance's own cached sum (15 min TTL, the
+ * credit-reset flag) minus the usage that instance recorded itself. Reports made on other
+ * instances are seen at the next refresh, not within 2 s.
+ */
+export const noFleetLedger: UsageLedger = {
+  count: async () => undefined,
+  rebuild: async () => undefined,
+};

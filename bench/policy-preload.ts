@@ -1,10 +1,13 @@
 /**
  * Loaded (`node -r`) by the instance processes of the `none` and `reference` bench runs before
- * the functions: every cache the functions create is then built by that policy's factory.
+ * the functions: every cache the functions create is then built by that policy's factory, and
+ * the credits path gets a ledger that keeps no fleet figure (`noFleetLedger`).
  */
 import { useCacheFactory } from "../functions/src/cache/instance";
-import { benchPolicyEnv, cacheFactoryFor, parsePolicy } from "./policies";
+import { useUsageLedger } from "../functions/src/credits/ledger";
+import { benchPolicyEnv, cacheFactoryFor, noFleetLedger, parsePolicy } from "./policies";
 
 const policy = parsePolicy(process.env[benchPolicyEnv]);
 if (policy === "ours") throw new Error("bench/policy-preload.ts: the ours run loads no preload (it runs the deployed code as it is)");
 useCacheFactory(cacheFactoryFor(policy));
+useUsageLedger(noFleetLedger);

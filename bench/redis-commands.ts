@@ -7,7 +7,11 @@
  * Each command is put to a purpose by its first key, matched against the production key names
  * (imported, never re-spelt here):
  * - coherence: marker keys, marker time keys and applied-event keys (functions/src/redis/markers.ts):
- *   the marker MGET polls, the triggers' and writers' bump scripts, the reference's credit-flag GET;
+ *   the marker MGET polls (whatever marker comes first in them, the usage figures included), the
+ *   triggers' and writers' bump scripts, the reference's credit-flag GET;
+ * - credits: the fleet's usage figure (functions/src/credits/ledger.ts): commands whose first key
+ *   is a usage figure `inv:usage:{uid}:{YYYY-MM}` (the count and rebuild scripts), its time key,
+ *   its base hash or its recent-report log;
  * - enrichment: a user's enabled-apps set and the install counters (functions/src/apps/enrichment.ts):
  *   SMEMBERS, the install-count MGETs, the enable/disable scripts;
  * - other: everything else (the freemium threshold's SET NX / DEL, the stats stream's XADD,
@@ -15,11 +19,12 @@
  */
 import { enabledAppsKey, installsKey } from "../functions/src/apps/enrichment";
 import { statsStreamKey } from "../functions/src/cache/fleet-stats";
+import { monthKey, usageLogKey, usageScope, usageStateKey } from "../functions/src/credits/ledger";
 import { thresholdKey } from "../functions/src/credits/threshold";
-import { appliedEventKeyPrefix, markerKeyPrefix, markerTimeKeyPrefix } from "../functions/src/redis/markers";
+import { appliedEventKeyPrefix, markerKey, markerKeyPrefix, markerTimeKey, markerTimeKeyPrefix } from "../functions/src/redis/markers";
 import type { RedisArg } from "../scripts/upstash-gateway";
 
-export const redisPurposes = ["coherence", "enrichment", "other"] as const;
+export const redisPurposes = ["coherence", "credits", "enrichment", "other"] as const;
 export type RedisPurpose = (typeof redisPurposes)[number];
 
 /** What an `other` command was about (to tell an expected one from a surprise). */
@@ -38,7 +43,24 @@ const isEnabledAppsKey = keyShape(enabledAppsKey, 1);
 const isInstallsKey = keyShape(installsKey, 1);
 const isThresholdKey = keyShape(thresholdKey, 2);
 const coherencePrefixes = [markerKeyPrefix, markerTimeKeyPrefix, appliedEventKeyPrefix];
-
+/** The usage keys of one sample month; every month's have the same shape (`monthKey`: `YYYY-MM`, last). */
+const sampleMonth = { year: 2026, month: 11 };
+const sampleMonthKey = monthKey(sampleMonth);
+const usageKeyShapes = [
+  (uid: string) => markerKey(usageScope(uid, sampleMonth)),
+  (uid: string) => markerTimeKey(usageScope(uid, sampleMonth)),
+  (uid: string) => usageStateKey(uid, sampleMonth),
+  (uid: string) => usageLogKey(uid, sampleMonth),
+].map((make) => keyShape(make, 1));
+/** A key of the fleet's usage figure, its time key, base hash or report log (any user, any month). */
+function isUsageKey(key: string): boolean {
+  const month = /\d{4}-\d{2}$/.exec(key);
+  if (!month) return false;
+  const asSampleMonth = key.slice(0, month.index) + sampleMonthKey;
+  return usageKeyShapes.some((matches) => matches(asSampleMonth));
+}
+/** The marker poll's command: coherence whatever marker comes first in it (a usage figure too). */
+const markerPollCommands = new Set(["MGET"]);
 /** Commands whose keys follow `numkeys` (EVALSHA sha numkeys key1 ...). */
 const scriptCommands = new Set(["EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO", "FCALL", "FCALL_RO"]);
 /** Commands that name no key at all. */
@@ -54,6 +76,7 @@ export function firstKey(command: readonly RedisArg[]): string | undefined {
 export function classify(command: readonly RedisArg[]): { purpose: RedisPurpose; other?: OtherKind } {
   const key = firstKey(command);
   if (key === undefined) return { purpose: "other", other: "noKey" };
+  if (isUsageKey(key) && !markerPollCommands.has(String(command[0] ?? "").toUpperCase())) return { purpose: "credits" };
   if (coherencePrefixes.some((prefix) => key.startsWith(prefix))) return { purpose: "coherence" };
   if (isEnabledAppsKey(key) || isInstallsKey(key)) return { purpose: "enrichment" };
   if (isThresholdKey(key)) return { purpose: "other", other: "freemiumThreshold" };
@@ -74,8 +97,8 @@ export interface RedisCommandCounts {
 
 const emptyCounts = (): RedisCommandCounts => ({
   total: 0,
-  byPurpose: { coherence: 0, enrichment: 0, other: 0 },
-  byCommand: { coherence: {}, enrichment: {}, other: {} },
+  byPurpose: { coherence: 0, credits: 0, enrichment: 0, other: 0 },
+  byCommand: { coherence: {}, credits: {}, enrichment: {}, other: {} },
   otherByKind: {},
   unrecognised: [],
 });

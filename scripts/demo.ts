@@ -92,11 +92,14 @@ async function main() {
   await sleep(markerPollMs + 500);
   const sessionId = `demo-${Date.now()}`;
   show("carol getCredits", await call("getCredits", {}, carol));
-  show("carol recordTranscriptionUsage 60 s", await call("recordTranscriptionUsage", { sessionId, transcriptionSeconds: 60 }, carol));
-  show("carol recordTranscriptionUsage 60 s", await call("recordTranscriptionUsage", { sessionId, transcriptionSeconds: 60 }, carol));
+  // One reportId per report, resent on every retry of it: a retry is then never counted twice.
+  const report = (sequence: number) => ({ sessionId, reportId: `${sessionId}-${sequence}`, transcriptionSeconds: 60 });
+  show("carol recordTranscriptionUsage 60 s", await call("recordTranscriptionUsage", report(1), carol));
+  show("carol recordTranscriptionUsage 60 s", await call("recordTranscriptionUsage", report(2), carol));
+  show("carol retries that report (same reportId)", await call("recordTranscriptionUsage", report(2), carol));
   show("Stripe: carol upgrades to pro (signed customer.subscription.updated)", `HTTP ${await sendSubscription(carol.uid, "active", nowS())}`);
   await sleep(markerPollMs + 500);
-  show("carol recordTranscriptionUsage 60 s (same session)", await call("recordTranscriptionUsage", { sessionId, transcriptionSeconds: 60 }, carol));
+  show("carol recordTranscriptionUsage 60 s (same session)", await call("recordTranscriptionUsage", report(3), carol));
   show("carol getCredits", await call("getCredits", {}, carol));
 
   console.log("\nThe fleet's cache figures (cacheStats, as bob)");

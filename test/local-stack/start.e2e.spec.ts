@@ -4,9 +4,13 @@
  * developer's `npm start`. Slow: the emulator alone takes 10-15 s to start on 2 cores.
  */
 import assert from "node:assert/strict";
+import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { deleteApp as deleteClientApp, initializeApp } from "firebase/app";
+import { connectAuthEmulator, createUserWithEmailAndPassword, getAuth } from "firebase/auth";
+import { connectFunctionsEmulator, FunctionsError, getFunctions, httpsCallable } from "firebase/functions";
 import Redis from "ioredis";
 import { markerKey, scopes } from "../../functions/src/redis/markers";
 import { CallableError, callCallable, signInWithPassword } from "../../scripts/lib/emulator-client";
@@ -152,6 +156,49 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
       assert.equal(Number(await redis.get(testerMarker)), seededVersion + 1, "delivered once");
     } finally {
       redis.disconnect();
+      await firebaseAdminApp().deleteApp(app);
+    }
+  });
+
+  it("an app on the Firebase JS SDK: 10 concurrent reports, each retried with its reportId after a client timeout, are stored and counted once", async () => {
+    const run = randomUUID().slice(0, 8);
+    const client = initializeApp({ projectId: stack.projectId, apiKey: "demo-api-key" }, `js-sdk-${run}`);
+    const { app, db } = firestoreOn(stack.firestoreHost, stack.projectId, `start-e2e-credits-${run}`);
+    try {
+      const auth = getAuth(client);
+      connectAuthEmulator(auth, `http://${stack.authEmulatorHost}`, { disableWarnings: true });
+      const { user } = await createUserWithEmailAndPassword(auth, `reports-${run}@example.com`, demoPassword);
+      const functions = getFunctions(client, stack.region);
+      const emulator = new URL(stack.functionsEmulatorUrl);
+      connectFunctionsEmulator(functions, emulator.hostname, Number(emulator.port));
+      // A short client timeout: the emulator spawns a worker per concurrent call, so the first
+      // calls outlive it, and their work still commits after the client gave up.
+      const record = httpsCallable<Record<string, unknown>, { remainingSeconds: number; duplicate?: true }>(functions, "recordTranscriptionUsage", { timeout: 3_000 });
+      let retries = 0;
+      // What an app does: resend the same report (same reportId) after a timeout or `unavailable`.
+      const report = async (data: Record<string, unknown>) => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            return (await record(data)).data;
+          } catch (error) {
+            const code = (error as FunctionsError).code;
+            if (attempt >= 20 || (code !== "functions/deadline-exceeded" && code !== "functions/unavailable")) throw error;
+            retries++;
+            await sleep(250 * attempt);
+          }
+        }
+      };
+      const sessionId = `js-sdk-${run}`;
+      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => report({ sessionId, reportId: `${sessionId}-${i}`, transcriptionSeconds: 30 })));
+      const duplicates = answers.filter((answer) => answer.duplicate === true).length;
+      console.log(`      10 reports: ${retries} client retries, ${duplicates} answered duplicate: true`);
+      const hours = await db.collection(`users/${user.uid}/hourly_usage`).get();
+      const stored = hours.docs.reduce((sum, hour) => sum + Number(hour.get("transcription_seconds")), 0);
+      assert.equal(stored, 300, "10 reports of 30 s, each stored once however often it was sent");
+      const getCredits = httpsCallable<Record<string, never>, { remainingSeconds: number }>(functions, "getCredits", { timeout: 30_000 });
+      assert.equal((await getCredits({})).data.remainingSeconds, 1_500, "the fleet's figure counts each report once");
+    } finally {
+      await deleteClientApp(client);
       await firebaseAdminApp().deleteApp(app);
     }
   });

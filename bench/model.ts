@@ -2,6 +2,11 @@
  * The benchmark's data and its ground truth: a deterministic seed (same data for every
  * policy), the model of what each user must be served, and the checker every answer goes
  * through (workload calls and freshness probes alike).
+ *
+ * Credits are checked to the second: the model knows each user's seeded usage of the month and
+ * every usage report the run made (its seconds, and when, on the instance clock, it was
+ * answered), so it knows the one figure the fleet must answer, and which older figures are
+ * still allowed (`checkCredits`).
  */
 import type { Firestore } from "firebase-admin/firestore";
 import { enabledAppsKey, installsKey } from "../functions/src/apps/enrichment";
@@ -45,6 +50,8 @@ export interface ModelState {
   testers: Map<string, Set<string>>;
   mentor: Map<string, number>;
   plan: Map<string, Plan>;
+  /** Transcription seconds of this UTC month in the seeded usage documents, per user (0 when none). */
+  seededUsage: Map<string, number>;
 }
 
 export const uidOf = (i: number) => `user-${String(i).padStart(3, "0")}`;
@@ -70,7 +77,7 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
   const random = rng(20261125);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
   const users = Array.from({ length: config.users }, (_, i) => uidOf(i));
-  const state: ModelState = { apps: new Map(), testers: new Map(), mentor: new Map(), plan: new Map() };
+  const state: ModelState = { apps: new Map(), testers: new Map(), mentor: new Map(), plan: new Map(), seededUsage: new Map() };
   let batch = db.batch();
   let pending = 0;
   const commits: Promise<unknown>[] = [];
@@ -118,10 +125,14 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
       for (let k = 0; k < n; k++) hours.push([1 + Math.floor(random() * Math.min(daysInMonth, 24)), Math.floor(random() * 24)]);
     }
     const perHour = i < config.heavyUsers ? 1 : 5 + Math.floor(random() * 40);
+    const ids = new Set<string>();
     for (const [day, hour] of hours) {
       const id = hourlyUsageDocId(new Date(Date.UTC(year, month - 1, day, hour)));
+      ids.add(id);
       write(`users/${uid}/hourly_usage/${id}`, { transcription_seconds: perHour, words_transcribed: perHour * 2, year, month, day, hour, id });
     }
+    // An hour drawn twice is the same document, written twice with the same data: counted once.
+    state.seededUsage.set(uid, perHour * ids.size);
   });
 
   const categories = ["productivity", "health", "language", "utilities", "entertainment", "personal"];
@@ -212,18 +223,128 @@ export interface Verdict {
   staleFor: Set<number>;
 }
 
+/** One usage report (a `reportId`), however many times it is delivered. */
+export interface UsageReport {
+  uid: string;
+  reportId: string;
+  seconds: number;
+  /** The instance its first delivery went to. */
+  instance: number;
+  /** Simulated ms at which its first delivery was answered (or failed); undefined while in flight. */
+  answeredAtMs?: number;
+  /** Its first delivery failed: whether it was applied is unknown (both are allowed from then on). */
+  unknown: boolean;
+}
+
+/** What recordTranscriptionUsage answered. */
+export interface UsageAnswer {
+  remainingSeconds: number | null;
+  hasCredits?: boolean;
+  freemiumThresholdReached?: boolean;
+  action?: string;
+  duplicate?: boolean;
+}
+
 export interface Checker {
   state: ModelState;
   changes: Change[];
   boundMs: number;
+  /** Basic-plan credit figures checked to the second, and how many of them were a report's own answer. */
+  figuresChecked: { total: number; ownReport: number };
   /** Records an answer; returns what was wrong with it. */
   checkApps(uid: string, instance: number, atMs: number, appIds: readonly string[]): Verdict;
   checkMentor(uid: string, instance: number, atMs: number, frequency: number): Verdict;
-  checkCredits(uid: string, instance: number, atMs: number, remaining: number | null, limitSeconds: number): Verdict;
+  /**
+   * A credits answer (getCredits, or a recordTranscriptionUsage's `remainingSeconds`). `own`: the
+   * report this answer is the first delivery of, which the answer must include.
+   */
+  checkCredits(uid: string, instance: number, atMs: number, remaining: number | null, limitSeconds: number, own?: UsageReport): Verdict;
+  /** A report's first delivery is about to be sent (so answers from then on may include it). */
+  startReport(uid: string, reportId: string, seconds: number, instance: number): UsageReport;
+  /** The first delivery's answer: counted, not a duplicate, and a credits answer that includes it. */
+  checkReport(report: UsageReport, instance: number, atMs: number, answer: UsageAnswer, limitSeconds: number): Verdict;
+  /** A repeated delivery's answer: a duplicate that counted nothing, and a credits answer. */
+  checkRetry(report: UsageReport, instance: number, atMs: number, answer: UsageAnswer, limitSeconds: number): Verdict;
+  /** The first delivery failed (an error): applied or not, the model cannot tell. */
+  reportFailed(report: UsageReport, atMs: number): void;
 }
 
 export function createChecker(state: ModelState, boundMs: number): Checker {
   const changes: Change[] = [];
+  /** Per user, every report of the run, in the order they were sent (one at a time per user). */
+  const reports = new Map<string, UsageReport[]>();
+  const reportsOf = (uid: string) => {
+    let list = reports.get(uid);
+    if (!list) reports.set(uid, (list = []));
+    return list;
+  };
+  const figuresChecked = { total: 0, ownReport: 0 };
+  const newVerdict = (): Verdict => ({ wrong: 0, violations: 0, details: [], staleFor: new Set<number>() });
+  const wrong = (verdict: Verdict, detail: string) => {
+    verdict.wrong++;
+    if (verdict.details.length < 3) verdict.details.push(detail);
+  };
+
+  /**
+   * The usage figures (seconds used this month) a credits answer at `atMs` may show, and every
+   * figure the run went through (for the detail of a wrong answer).
+   * The figure after the first k reports of the user (seeded usage plus their seconds) is allowed
+   * when it is the latest one (every report sent so far), or when report k+1 was answered less
+   * than `boundMs` before (the fleet may answer the figure from before a report for up to 2 s of
+   * the instance clock), or is still in flight (it may not have committed yet). A report whose
+   * delivery failed may have applied or not: both sums go on. An answer to report `own` itself
+   * must include it: only figures after it.
+   */
+  const usageFigures = (uid: string, atMs: number, own?: UsageReport) => {
+    const list = reportsOf(uid);
+    const ownIndex = own ? list.indexOf(own) : -1;
+    const allowed = new Set<number>();
+    /** history[k]: the figures after the first k reports. */
+    const history: Set<number>[] = [];
+    let used = new Set([state.seededUsage.get(uid) ?? 0]);
+    for (let k = 0; k <= list.length; k++) {
+      const next = list[k];
+      history.push(used);
+      const recent = next === undefined || next.answeredAtMs === undefined || atMs - next.answeredAtMs < boundMs;
+      if (recent && k > ownIndex) for (const u of used) allowed.add(u);
+      if (next) {
+        const added = new Set([...used].map((u) => u + next.seconds));
+        used = next.unknown ? new Set([...used, ...added]) : added;
+      }
+    }
+    return { allowed, now: used, history };
+  };
+
+  /** A basic-plan figure answered at `atMs`; adds to `verdict` when it is not one the model allows. */
+  const checkFigure = (verdict: Verdict, uid: string, instance: number, atMs: number, remaining: number, limitSeconds: number, own?: UsageReport) => {
+    const remainingOf = (used: number) => Math.max(0, limitSeconds - used);
+    figuresChecked.total++;
+    if (own) figuresChecked.ownReport++;
+    const { allowed, now, history } = usageFigures(uid, atMs, own);
+    if ([...allowed].some((used) => remainingOf(used) === remaining)) return;
+    const expected = [...new Set([...now].map(remainingOf))].join(" or ");
+    const alsoAllowed = [...new Set([...allowed].map(remainingOf))].filter((r) => ![...now].map(remainingOf).includes(r));
+    // Which figure of the run it was, if any: how many of the reports it counts (reports of
+    // equal seconds give equal figures: which ones, the answer cannot say).
+    const list = reportsOf(uid);
+    const k = [...history.keys()].reverse().find((i) => [...history[i]!].some((used) => remainingOf(used) === remaining));
+    const before = k === undefined ? undefined : list[k];
+    const what =
+      k === undefined
+        ? "no figure of the run"
+        : `the figure of the seeded ${state.seededUsage.get(uid) ?? 0} s and ${k} of the ${list.length} reports` +
+          (before === undefined || before === own ? "" : ` (as before ${before.reportId}, answered ${before.answeredAtMs === undefined ? "(in flight)" : `${atMs - before.answeredAtMs} ms`} earlier)`);
+    const reportsSent = list
+      .slice(-5)
+      .map((r) => `${r.reportId} on instance ${r.instance} ${r === own ? "(this one)" : r.answeredAtMs === undefined ? "(in flight)" : `at ${r.answeredAtMs} ms`}${r.unknown ? " (failed)" : ""}`)
+      .join(", ");
+    wrong(
+      verdict,
+      `${uid} on instance ${instance} at ${atMs} ms: remainingSeconds ${remaining}, expected ${expected}` +
+        (alsoAllowed.length > 0 ? ` (or ${alsoAllowed.join(", ")}, within ${boundMs} ms of a report)` : "") +
+        `${own ? ` in the answer to ${own.reportId}` : ""}: it is ${what}; reports: ${reportsSent || "none"}`,
+    );
+  };
   const stale = (change: Change, instance: number, atMs: number, verdict: Verdict, what: string) => {
     change.lastOldMs[instance] = Math.max(change.lastOldMs[instance] ?? -1, atMs);
     verdict.staleFor.add(change.id);
@@ -238,12 +359,37 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
     return undefined;
   };
 
+  /** A credits answer: `null` for a paid plan (or stale after an upgrade), else an exact figure (`checkFigure`). */
+  const checkCredits: Checker["checkCredits"] = (uid, instance, atMs, remaining, limitSeconds, own) => {
+    const verdict = newVerdict();
+    const unlimited = state.plan.get(uid) !== "basic";
+    const servedUnlimited = remaining === null;
+    if (!servedUnlimited && (typeof remaining !== "number" || !Number.isInteger(remaining) || remaining < 0 || remaining > limitSeconds)) {
+      wrong(verdict, `${uid}: remainingSeconds ${String(remaining)} out of range`);
+      return verdict;
+    }
+    // A number is a basic-plan figure, the current plan's or (stale, after an upgrade) the old one's: it must be right.
+    if (servedUnlimited === unlimited) {
+      if (!servedUnlimited) checkFigure(verdict, uid, instance, atMs, remaining, limitSeconds, own);
+      return verdict;
+    }
+    const change = latest((c) => c.kind === "stripeUpgrade" && c.uid === uid);
+    if (change && (change.before.plan !== "basic") === servedUnlimited) {
+      stale(change, instance, atMs, verdict, `${uid}/credits`);
+      if (!servedUnlimited) checkFigure(verdict, uid, instance, atMs, remaining, limitSeconds, own);
+    } else {
+      wrong(verdict, `${uid}: remainingSeconds ${String(remaining)} for plan ${state.plan.get(uid)}`);
+    }
+    return verdict;
+  };
+
   return {
     state,
     changes,
     boundMs,
+    figuresChecked,
     checkApps(uid, instance, atMs, appIds) {
-      const verdict: Verdict = { wrong: 0, violations: 0, details: [], staleFor: new Set<number>() };
+      const verdict = newVerdict();
       const answered = new Set(appIds);
       if (answered.size !== appIds.length) {
         verdict.wrong++;
@@ -272,7 +418,7 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
       return verdict;
     },
     checkMentor(uid, instance, atMs, frequency) {
-      const verdict: Verdict = { wrong: 0, violations: 0, details: [], staleFor: new Set<number>() };
+      const verdict = newVerdict();
       if (frequency === state.mentor.get(uid)) return verdict;
       const change = latest((c) => c.kind === "setMentor" && c.uid === uid);
       if (change && change.before.mentor === frequency) stale(change, instance, atMs, verdict, `${uid}/mentor`);
@@ -282,23 +428,35 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
       }
       return verdict;
     },
-    checkCredits(uid, instance, atMs, remaining, limitSeconds) {
-      const verdict: Verdict = { wrong: 0, violations: 0, details: [], staleFor: new Set<number>() };
-      const unlimited = state.plan.get(uid) !== "basic";
-      const servedUnlimited = remaining === null;
-      if (!servedUnlimited && (typeof remaining !== "number" || remaining < 0 || remaining > limitSeconds)) {
-        verdict.wrong++;
-        verdict.details.push(`${uid}: remainingSeconds ${String(remaining)} out of range`);
-        return verdict;
-      }
-      if (servedUnlimited === unlimited) return verdict;
-      const change = latest((c) => c.kind === "stripeUpgrade" && c.uid === uid);
-      if (change && (change.before.plan !== "basic") === servedUnlimited) stale(change, instance, atMs, verdict, `${uid}/credits`);
-      else {
-        verdict.wrong++;
-        verdict.details.push(`${uid}: remainingSeconds ${String(remaining)} for plan ${state.plan.get(uid)}`);
+    checkCredits,
+    startReport(uid, reportId, seconds, instance) {
+      const report: UsageReport = { uid, reportId, seconds, instance, unknown: false };
+      reportsOf(uid).push(report);
+      return report;
+    },
+    checkReport(report, instance, atMs, answer, limitSeconds) {
+      report.answeredAtMs = atMs;
+      const verdict = checkCredits(report.uid, instance, atMs, answer.remainingSeconds, limitSeconds, report);
+      if (answer.duplicate === true) wrong(verdict, `${report.uid}: the first delivery of ${report.reportId} answered duplicate: true on instance ${instance}`);
+      return verdict;
+    },
+    checkRetry(report, instance, atMs, answer, limitSeconds) {
+      const verdict = checkCredits(report.uid, instance, atMs, answer.remainingSeconds, limitSeconds);
+      // After a failed first delivery either answer is right: this delivery may be the one that applies.
+      if (report.unknown) return verdict;
+      const { duplicate, freemiumThresholdReached, action } = answer;
+      if (duplicate !== true || freemiumThresholdReached !== false || action !== "none") {
+        wrong(
+          verdict,
+          `${report.uid}: the repeated delivery of ${report.reportId} on instance ${instance} answered ` +
+            `duplicate: ${String(duplicate)}, freemiumThresholdReached: ${String(freemiumThresholdReached)}, action: ${String(action)} (expected true, false, "none")`,
+        );
       }
       return verdict;
+    },
+    reportFailed(report, atMs) {
+      report.answeredAtMs = atMs;
+      report.unknown = true;
     },
   };
 }

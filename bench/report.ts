@@ -8,13 +8,16 @@ import type { RedisCommandCounts, RedisPurpose } from "./redis-commands";
 
 /**
  * List prices used for the cost line, in one place, with the date they were taken.
- * Firestore: Standard edition document reads, multi-region (nam5) list price; a regional
- * location such as us-central1 lists half of it. Upstash Redis: Pay as You Go.
+ * Firestore: Standard edition document reads and writes, multi-region (nam5) list prices; a
+ * regional location such as us-central1 lists half of each. A delete is priced here as a write
+ * (Firestore lists deletes on their own line, lower): an overstatement, on a mix whose only
+ * deletes are the removed testers. Upstash Redis: Pay as You Go.
  * Cloud Functions invocations and compute are the same for every policy and left out.
  */
 export const listPrices = {
   asOf: "2026-11-25",
   firestoreReadsPer100k: 0.06,
+  firestoreWritesPer100k: 0.18,
   firestoreSource: "cloud.google.com/firestore/pricing (Standard edition, nam5 multi-region)",
   upstashCommandsPer100k: 0.2,
   upstashSource: "upstash.com/pricing/redis (Pay as You Go)",
@@ -26,11 +29,19 @@ export interface RedisFigures extends RedisCommandCounts {
   perRequestByPurpose: Record<RedisPurpose, number>;
 }
 
-/** US dollars for 1M requests, at `listPrices`: Firestore reads, Upstash commands, both. */
+/** US dollars for 1M requests, at `listPrices`: Firestore reads, Firestore writes, Upstash commands, all three. */
 export interface CostPerMillion {
   total: number;
   reads: number;
+  writes: number;
   redis: number;
+}
+
+/** Billed Firestore operations of one kind (reads or writes) in a phase, counted by the proxy. */
+export interface BilledFigures {
+  total: number;
+  byMethod: Record<string, number>;
+  perRequest: number;
 }
 
 /** The floor (bench/floor.ts): the fewest reads the calls made could cost. */
@@ -49,7 +60,8 @@ export interface LowLoadResult {
   requestsPerSecondPerInstance: number;
   requests: number;
   requestsByName: Record<string, number>;
-  reads: { total: number; byMethod: Record<string, number>; perRequest: number };
+  reads: BilledFigures;
+  writes: BilledFigures;
   redis: RedisFigures;
   costPerMillionUsd: CostPerMillion;
   /** Floor reads added by this phase's calls (keys no instance had needed yet). */
@@ -57,6 +69,7 @@ export interface LowLoadResult {
   /** Answers older than the contract allows after an earlier change (the run's last ones). */
   violations: number;
   wrongAnswers: number;
+  wrongAnswersByKind: Record<string, number>;
   errors: number;
   wallMs: number;
 }
@@ -65,7 +78,15 @@ export interface PolicyResult {
   policy: string;
   wallMs: number;
   requests: { workload: number; probes: number; changes: number; total: number };
-  reads: { total: number; byMethod: Record<string, number>; perRequest: number };
+  /**
+   * Usage reports of the main run: first deliveries, repeated deliveries (part of the workload),
+   * repeats answered `duplicate: true`; basic-plan credit figures checked to the second (every
+   * getCredits and recordTranscriptionUsage answer of a basic user, main run), of which answers
+   * to their own report.
+   */
+  reports: { sent: number; retries: number; duplicateAnswers: number; figuresChecked: number; ownReportFigures: number };
+  reads: BilledFigures;
+  writes: BilledFigures;
   /** Billable reads per bucket of simulated time (config.bucketMs), in order. */
   readsPerBucket: number[];
   latency: Record<string, { count: number; p50: number; p99: number }>;
@@ -89,6 +110,8 @@ export interface PolicyResult {
   };
   changesByKind: Record<string, number>;
   wrongAnswers: number;
+  /** Wrong answers by what was asked: apps, mentor, credits (getCredits and recordTranscriptionUsage). */
+  wrongAnswersByKind: Record<string, number>;
   errors: number;
   examples: string[];
   redis: RedisFigures;
@@ -117,13 +140,17 @@ export const goals = {
   freshnessMs: 2000,
   /** Redis commands per request for cache coherence (shown, not failed). */
   coherenceCommandsPerRequest: 0.1,
-  /** Cost of 1M requests of the main mix, reads + Redis at `listPrices` (USD). */
+  /** Cost of 1M requests of the main mix, Firestore reads + writes + Redis commands at `listPrices` (USD). */
   maxCostPerMillionUsd: 0.3,
-  /** The reference's cost over ours, measured in the same run. */
+  /** The reference's cost over ours (reads + writes + Redis each), measured in the same run. */
   minCostCutVsReference: 10,
   /** Answers older than the contract allows (main run and low-load phase). */
   maxFreshnessViolations: 0,
-  /** Answers that match neither the state before nor after a change (main run and low-load phase). */
+  /**
+   * Answers that match neither the state before nor after a change, and credit figures that are
+   * not the fleet's figure within 2 s of its reports, or repeated reports not answered as
+   * duplicates (main run and low-load phase).
+   */
   maxWrongAnswers: 0,
 };
 
@@ -134,11 +161,12 @@ const fmtUsd = (n: number) => `$${n >= 10 ? n.toFixed(2) : n.toFixed(3)}`;
 const fmtRatio = (n: number) => (Number.isFinite(n) ? `${n >= 100 ? n.toFixed(0) : n.toFixed(2)}×` : "–");
 const mark = (ok: boolean) => (ok ? "met" : "**NOT met**");
 
-/** The price of 1M requests that cost these reads and Redis commands each, at `listPrices`. */
-export function costPerMillion(readsPerRequest: number, redisCommandsPerRequest: number): CostPerMillion {
+/** The price of 1M requests that cost these reads, writes and Redis commands each, at `listPrices`. */
+export function costPerMillion(readsPerRequest: number, writesPerRequest: number, redisCommandsPerRequest: number): CostPerMillion {
   const reads = (readsPerRequest * listPrices.firestoreReadsPer100k * 1_000_000) / 100_000;
+  const writes = (writesPerRequest * listPrices.firestoreWritesPer100k * 1_000_000) / 100_000;
   const redis = (redisCommandsPerRequest * listPrices.upstashCommandsPer100k * 1_000_000) / 100_000;
-  return { total: reads + redis, reads, redis };
+  return { total: reads + writes + redis, reads, writes, redis };
 }
 
 /** The reference's cost over this policy's, in the same run (undefined without a reference run). */
@@ -164,14 +192,17 @@ export function goalFailures(results: readonly PolicyResult[]): { failures: stri
   const cost = ours.costPerMillionUsd.total;
   if (cost > goals.maxCostPerMillionUsd) {
     failures.push(
-      `cost of 1M requests ${fmtUsd(cost)} (reads ${fmtUsd(ours.costPerMillionUsd.reads)} + Redis ${fmtUsd(ours.costPerMillionUsd.redis)}) is above the goal of ${fmtUsd(goals.maxCostPerMillionUsd)}`,
+      `cost of 1M requests ${fmtUsd(cost)} (reads ${fmtUsd(ours.costPerMillionUsd.reads)} + writes ${fmtUsd(ours.costPerMillionUsd.writes)} + Redis ${fmtUsd(ours.costPerMillionUsd.redis)}) is above the goal of ${fmtUsd(goals.maxCostPerMillionUsd)}`,
     );
   }
   const cut = costCutVsReference(results, ours);
   if (cut === undefined) notes.push(`the reference did not run: the ≥ ${goals.minCostCutVsReference}× cost cut was not checked`);
   else if (!(cut >= goals.minCostCutVsReference)) failures.push(`the reference costs ${fmtRatio(cut)} ours, below the goal of ${goals.minCostCutVsReference}×`);
   if (violations > goals.maxFreshnessViolations) failures.push(`${violations} answers older than the contract allows (main run ${ours.freshness.violations}, low load ${low?.violations ?? 0})`);
-  if (wrong > goals.maxWrongAnswers) failures.push(`${wrong} wrong answers (main run ${ours.wrongAnswers}, low load ${low?.wrongAnswers ?? 0})`);
+  if (wrong > goals.maxWrongAnswers) {
+    const byKind = Object.entries(ours.wrongAnswersByKind).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(", ");
+    failures.push(`${wrong} wrong answers (main run ${ours.wrongAnswers}${byKind ? `: ${byKind}` : ""}; low load ${low?.wrongAnswers ?? 0})`);
+  }
   if (errors > 0) failures.push(`${errors} errors (main run ${ours.errors}, low load ${low?.errors ?? 0})`);
   if (ours.freshness.timedOut > 0) failures.push(`${ours.freshness.timedOut} changes never fresh on every instance`);
   return { failures, notes };
@@ -193,7 +224,7 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     const l = r.latency[name];
     return l ? `${fmtMs(l.p50)} / ${fmtMs(l.p99)}` : "–";
   };
-  const cost = (c: CostPerMillion) => `${fmtUsd(c.reads)} + ${fmtUsd(c.redis)} = ${fmtUsd(c.total)}`;
+  const cost = (c: CostPerMillion) => `${fmtUsd(c.reads)} + ${fmtUsd(c.writes)} + ${fmtUsd(c.redis)} = ${fmtUsd(c.total)}`;
   const low = (cell: (l: LowLoadResult) => string) => (r: PolicyResult) => (r.lowLoad ? cell(r.lowLoad) : "–");
   const oursCut = ours ? cut(ours) : undefined;
   const oursVsReference = ours ? costCutVsReference(results, ours) : undefined;
@@ -207,14 +238,14 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
       ? [
           "",
           `Stack: ${environment.firestore}; Firestore triggers delivered by it to the ${environment.functions}; ` +
-            `reads counted by the gRPC proxy in front of the emulator; Redis commands counted at the Upstash gateway as Upstash bills them; Node ${environment.node}.`,
+            `reads and writes counted by the gRPC proxy in front of the emulator; Redis commands counted at the Upstash gateway as Upstash bills them; Node ${environment.node}.`,
         ]
       : []),
     "",
     `| figure | ${results.map((r) => r.policy).join(" | ")} | goal (ours) |`,
     `|---|${results.map(() => "---:").join("|")}|---|`,
     row("requests served (workload + probes + changes)", (r) => `${fmtInt(r.requests.total)} (${fmtInt(r.requests.workload)} + ${fmtInt(r.requests.probes)} + ${fmtInt(r.requests.changes)})`),
-    row("**cost of 1M requests on this mix: reads + Redis = total**", (r) => cost(r.costPerMillionUsd), ours ? `≤ ${fmtUsd(goals.maxCostPerMillionUsd)}: ${mark(ours.costPerMillionUsd.total <= goals.maxCostPerMillionUsd)}` : ""),
+    row("**cost of 1M requests on this mix: reads + writes + Redis = total**", (r) => cost(r.costPerMillionUsd), ours ? `≤ ${fmtUsd(goals.maxCostPerMillionUsd)}: ${mark(ours.costPerMillionUsd.total <= goals.maxCostPerMillionUsd)}` : ""),
     row(
       "reference cost ÷ this cost",
       (r) => {
@@ -225,6 +256,16 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     ),
     row("Firestore document reads (billed, counted by the proxy)", (r) => fmtInt(r.reads.total)),
     row("reads / request", (r) => r.reads.perRequest.toFixed(3)),
+    row("Firestore document writes (billed: what commits applied, counted by the proxy)", (r) => fmtInt(r.writes.total)),
+    row("writes / request", (r) => r.writes.perRequest.toFixed(4)),
+    row(
+      "usage reports: sent / repeated deliveries / repeats answered duplicate",
+      (r) => `${fmtInt(r.reports.sent)} / ${fmtInt(r.reports.retries)} / ${fmtInt(r.reports.duplicateAnswers)}`,
+    ),
+    row(
+      "basic-plan credit figures checked to the second (of them, a report's own answer)",
+      (r) => `${fmtInt(r.reports.figuresChecked)} (${fmtInt(r.reports.ownReportFigures)})`,
+    ),
     row("floor: fewest reads these calls could cost (bench/floor.ts)", (r) => `${fmtInt(r.floor.reads)} (${r.floor.perRequest.toFixed(3)} / request)`),
     row("reads ÷ floor", (r) => fmtRatio(r.floor.readsOverFloor), ours ? `ours / floor = ${fmtRatio(ours.floor.readsOverFloor)}` : ""),
     row("reads per request cut vs none", (r) => (cut(r) === undefined ? "–" : `${(cut(r)! * 100).toFixed(2)}%`), oursCut === undefined ? "" : `≥ 95%: ${mark(oursCut >= goals.readCutVsNone)}`),
@@ -234,6 +275,7 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
       (r) => r.redis.perRequestByPurpose.coherence.toFixed(4),
       ours ? `≤ ${goals.coherenceCommandsPerRequest}: ${mark(ours.redis.perRequestByPurpose.coherence <= goals.coherenceCommandsPerRequest)}` : "",
     ),
+    row("– for the fleet's credit figure (usage count and rebuild scripts)", (r) => r.redis.perRequestByPurpose.credits.toFixed(4)),
     row("– for enrichment (enabled apps, install counts)", (r) => r.redis.perRequestByPurpose.enrichment.toFixed(4)),
     row("– other (freemium threshold, stats publish)", (r) => r.redis.perRequestByPurpose.other.toFixed(4)),
     row("getAvailableApps p50 / p99 (ms)", lat("getAvailableApps")),
@@ -249,15 +291,17 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     row("answers older than the contract allows (> 2 s after a change)", (r) => fmtInt(r.freshness.violations), ours ? `0: ${mark(ours.freshness.violations === 0)}` : ""),
     row(`changes not fresh on every instance within ${cfg.probeTimeoutMs / 1000} s`, (r) => String(r.freshness.timedOut), ours ? `0: ${mark(ours.freshness.timedOut === 0)}` : ""),
     row("wrong answers / errors", (r) => `${r.wrongAnswers} / ${r.errors}`, ours ? `0: ${mark(ours.wrongAnswers === 0 && ours.errors === 0)}` : ""),
+    row("– wrong credit figures (not the fleet's within 2 s of a report) or repeats not answered duplicate", (r) => fmtInt(r.wrongAnswersByKind.credits ?? 0)),
     row(
-      "**low load (1 request/s per instance): cost of 1M requests, reads + Redis = total**",
+      "**low load (1 request/s per instance): cost of 1M requests, reads + writes + Redis = total**",
       low((l) => cost(l.costPerMillionUsd)),
     ),
     row(
-      "low load: reads / request, Redis commands / request (coherence / enrichment / other)",
+      "low load: reads / request, writes / request, Redis commands / request (coherence / credits / enrichment / other)",
       low(
         (l) =>
-          `${l.reads.perRequest.toFixed(3)}, ${l.redis.perRequest.toFixed(3)} (${l.redis.perRequestByPurpose.coherence.toFixed(3)} / ${l.redis.perRequestByPurpose.enrichment.toFixed(3)} / ${l.redis.perRequestByPurpose.other.toFixed(3)})`,
+          `${l.reads.perRequest.toFixed(3)}, ${l.writes.perRequest.toFixed(4)}, ${l.redis.perRequest.toFixed(3)} ` +
+          `(${l.redis.perRequestByPurpose.coherence.toFixed(3)} / ${l.redis.perRequestByPurpose.credits.toFixed(3)} / ${l.redis.perRequestByPurpose.enrichment.toFixed(3)} / ${l.redis.perRequestByPurpose.other.toFixed(3)})`,
       ),
     ),
     row(
@@ -266,9 +310,11 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
       ours?.lowLoad ? `0: ${mark(ours.lowLoad.violations === 0 && ours.lowLoad.wrongAnswers === 0 && ours.lowLoad.errors === 0)}` : "",
     ),
     "",
-    `Cost: Firestore document reads at $${listPrices.firestoreReadsPer100k} per 100,000 (${listPrices.firestoreSource}) and Upstash commands at ` +
+    `Cost: Firestore document reads at $${listPrices.firestoreReadsPer100k} and writes at $${listPrices.firestoreWritesPer100k} per 100,000 (${listPrices.firestoreSource}; a delete is priced as a write) and Upstash commands at ` +
       `$${listPrices.upstashCommandsPer100k} per 100,000 (${listPrices.upstashSource}), list prices as of ${listPrices.asOf}; function invocations and compute are the same for every policy and left out. ` +
-      `Redis commands are counted at the gateway as Upstash bills them (a pipeline of N commands is N, a script call is 1) and put to a purpose by their first key.`,
+      `Writes are what each successful commit applied (one per document written, a field transform part of its write, a failed commit nothing), counted by the same proxy as reads. ` +
+      `Redis commands are counted at the gateway as Upstash bills them (a pipeline of N commands is N, a script call is 1) and put to a purpose by their first key. ` +
+      `Credits are checked to the second: a basic user's remaining seconds, on any instance, must be the limit less the seeded usage and every report, or the figure from before a report answered less than ${fmtS(cfg.freshnessBoundMs)} s earlier (instance clock); a report's own answer includes it; a repeated delivery (same reportId) must answer duplicate: true and count nothing.`,
   ];
   return lines.join("\n");
 }

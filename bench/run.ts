@@ -14,8 +14,9 @@
  *   no policy variable); the `none` and `reference` instances preload bench/policy-preload.ts
  *   with `BENCH_POLICY=<policy>`, which builds their caches from bench/policies.ts;
  * - live sessions calling getAvailableApps and getMentorNotificationFrequency once a
- *   simulated second and recordTranscriptionUsage once a simulated minute, on random
- *   instances; changes during the run (testers, app approval/privacy, mentor settings,
+ *   simulated second and recordTranscriptionUsage once a simulated minute (each report with its
+ *   own reportId; a seeded share delivered a second time shortly after, on a random instance,
+ *   as a client retry would), on random instances; changes during the run (testers, app approval/privacy, mentor settings,
  *   Stripe upgrades as signed webhooks), each probed on every instance until every instance
  *   serves the new state. Every answer is checked against the model of the data;
  * - then a low-load phase on the same warm instances: each gets exactly one request per
@@ -24,14 +25,15 @@
  *   seeded, with the Functions emulator's background triggers paused (its hub's
  *   disable/enableBackgroundTriggers), so the seed fires no trigger.
  *
- * Billable Firestore reads are counted by the read proxy; Redis commands at the Upstash gateway,
+ * Billable Firestore reads and writes are counted by the proxy; Redis commands at the Upstash gateway,
  * as Upstash bills them, by purpose (bench/redis-commands.ts); the floor, the fewest reads
  * the calls made could cost, from the calls and the model (bench/floor.ts).
  *
  * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg. Exits 1 when
- * `ours` misses a goal (bench/report.ts `goals`, `goalFailures`): its cost per 1M requests, its
- * cut against the reference's cost, any answer staler than the contract allows, any wrong
- * answer or error, a change never fresh on every instance.
+ * `ours` misses a goal (bench/report.ts `goals`, `goalFailures`): its cost per 1M requests (reads,
+ * writes and Redis commands), its cut against the reference's cost, any answer staler than the
+ * contract allows, any wrong answer (a credit figure off by a second included) or error, a
+ * change never fresh on every instance.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -45,7 +47,7 @@ import { requireProductionNode } from "../scripts/lib/project-node";
 import { startSuiteStack, SuiteStack } from "../scripts/lib/suite-stack";
 import { sendEvent, subscriptionEvent } from "../scripts/lib/stripe-events";
 import { FloorCounter } from "./floor";
-import { Change, ChangeKind, Checker, createChecker, ModelState, rng, seed, SeedConfig, uidOf, Verdict } from "./model";
+import { Change, ChangeKind, Checker, createChecker, ModelState, rng, seed, SeedConfig, uidOf, UsageAnswer, UsageReport, Verdict } from "./model";
 import { BenchPolicy, benchPolicies, benchPolicyEnv, parsePolicy } from "./policies";
 import { RedisCommandCounts, RedisCommandTally, redisPurposes } from "./redis-commands";
 import { costPerMillion, goalFailures, goals, listPrices, LowLoadResult, PolicyResult, RedisFigures, renderSvg, renderTable } from "./report";
@@ -74,6 +76,16 @@ export const benchConfig = {
   lowLoadSimulatedSeconds: envInt("BENCH_LOW_LOAD_SECONDS", 120),
   /** In the low-load phase, every this many seconds an instance's request is a recordTranscriptionUsage. */
   lowLoadUsageEverySeconds: 60,
+  /** Seconds in each usage report. */
+  reportSeconds: 60,
+  /**
+   * The share of the main run's usage reports delivered twice: the same data and reportId again,
+   * on a random instance, 1 to `reportRetryMaxTicks` ticks after the first delivery was answered
+   * (a client retrying a call whose answer it lost). Drawn from their own seeded stream, so the
+   * rest of the workload is the same calls as without them.
+   */
+  reportRetryShare: 0.05,
+  reportRetryMaxTicks: 8,
   seed: {
     users: envInt("BENCH_USERS", 200),
     heavyUsers: 20,
@@ -119,6 +131,8 @@ interface Session {
   phase: number;
   /** Tick within each simulated minute at which it reports usage. */
   minuteTick: number;
+  /** Usage reports sent so far: the sequence in each report's id. */
+  reports: number;
 }
 
 interface Call {
@@ -127,6 +141,10 @@ interface Call {
   instance: number;
   data: unknown;
   probeOf?: Change;
+  /** A usage report's first delivery: its id and seconds, and (maybe) when and where it is delivered again. */
+  usage?: { reportId: string; seconds: number; retry?: { tick: number; instance: number } };
+  /** A repeated delivery of this report (same data, same reportId). */
+  retryOf?: UsageReport;
 }
 
 function percentile(sorted: number[], p: number): number {
@@ -184,7 +202,7 @@ async function main(): Promise<void> {
     node: process.version,
   };
   console.log(`  Firestore: ${environment.firestore}; triggers: ${environment.functions}`);
-  const { reads } = stack;
+  const { reads, writes } = stack;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { firestore } = require("../functions/src/firestore") as typeof import("../functions/src/firestore");
   const redisAdmin = new Redis(stack.local.redisUrl, { lazyConnect: false });
@@ -209,15 +227,16 @@ async function main(): Promise<void> {
       try {
         await Promise.all(instances.map((instance) => instance.useManualClock()));
         reads.reset();
+        writes.reset();
         redisTally.reset();
         const result = await runPolicy(policy, instances, seeded.state, db, stack, redisTally);
         results.push(result);
         const low = result.lowLoad;
         console.log(
-          `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ` +
-            `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}), ` +
-            `$${result.costPerMillionUsd.total.toFixed(3)} per 1M, ${result.freshness.violations} freshness violations, ` +
-            `${result.wrongAnswers} wrong answers (${(result.wallMs / 1000).toFixed(0)} s)` +
+          `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ${result.writes.total} writes, ` +
+            `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}, credits ${result.redis.perRequestByPurpose.credits.toFixed(4)}), ` +
+            `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (reads $${result.costPerMillionUsd.reads.toFixed(3)} + writes $${result.costPerMillionUsd.writes.toFixed(3)} + Redis $${result.costPerMillionUsd.redis.toFixed(3)}), ` +
+            `${result.freshness.violations} freshness violations, ${result.wrongAnswers} wrong answers (${JSON.stringify(result.wrongAnswersByKind)}) (${(result.wallMs / 1000).toFixed(0)} s)` +
             (low ? `; low load: ${low.requests} requests, $${low.costPerMillionUsd.total.toFixed(3)} per 1M, ${low.wrongAnswers} wrong answers (${(low.wallMs / 1000).toFixed(0)} s)` : ""),
         );
       } finally {
@@ -269,6 +288,8 @@ function redisFigures(counts: RedisCommandCounts, requests: number): RedisFigure
 /** What one phase's answers came to (the main run's, then the low-load phase's). */
 interface PhaseCounts {
   wrongAnswers: number;
+  /** By what was asked (`kindOf`). */
+  wrongByKind: Record<string, number>;
   violations: number;
   errors: number;
   /** Record latencies (the main run only). */
@@ -276,9 +297,14 @@ interface PhaseCounts {
   label: string;
 }
 
+/** What a call asked about, for the wrong answers' breakdown. */
+function kindOf(name: string): string {
+  return name === "getAvailableApps" ? "apps" : name === "getMentorNotificationFrequency" ? "mentor" : "credits";
+}
+
 async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, db: Firestore, stack: SuiteStack, redisTally: RedisCommandTally): Promise<PolicyResult> {
   const cfg = benchConfig;
-  const { reads } = stack;
+  const { reads, writes } = stack;
   const functionRuns = stack.local.functionRuns;
   const wallStart = Date.now();
   const random = rng(7);
@@ -289,7 +315,11 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   const totalTicks = cfg.simulatedMinutes * ticksPerMinute;
   const latencies: Record<string, number[]> = {};
   const requests = { workload: 0, probes: 0, changes: 0, total: 0 };
-  const mainPhase: PhaseCounts = { wrongAnswers: 0, violations: 0, errors: 0, latency: true, label: policy };
+  const reportCounts = { sent: 0, retries: 0, duplicateAnswers: 0 };
+  /** Repeated report deliveries, by the tick they are sent at. */
+  const retriesAt = new Map<number, Call[]>();
+  const retryRandom = rng(13);
+  const mainPhase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: true, label: policy };
   const floor = new FloorCounter(state, instances.length);
   const examples: string[] = [];
   let staleExamples = 0;
@@ -304,7 +334,14 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     sessionId: `s${++sessionCounter}-${uid}`,
     phase: Math.floor(random() * ticksPerSecond),
     minuteTick: Math.floor(random() * ticksPerMinute),
+    reports: 0,
   });
+  /** The session's next usage report (its id: the session's id and the report's sequence in it). */
+  const reportCall = (session: Session, instance: number, retry?: { tick: number; instance: number }): Call => {
+    const reportId = `${session.sessionId}-${++session.reports}`;
+    const data = { sessionId: session.sessionId, reportId, transcriptionSeconds: cfg.reportSeconds, wordsTranscribed: 150 };
+    return { name: "recordTranscriptionUsage", uid: session.uid, instance, data, usage: { reportId, seconds: cfg.reportSeconds, retry } };
+  };
   const allUsers = Array.from({ length: cfg.seed.users }, (_, i) => uidOf(i));
   const sessions: Session[] = [];
   const live = new Set<string>();
@@ -315,8 +352,9 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     sessions.push(newSession(uid));
   }
 
-  const note = (verdict: Verdict, phase: PhaseCounts) => {
+  const note = (verdict: Verdict, phase: PhaseCounts, name: string) => {
     phase.wrongAnswers += verdict.wrong;
+    if (verdict.wrong > 0) phase.wrongByKind[kindOf(name)] = (phase.wrongByKind[kindOf(name)] ?? 0) + verdict.wrong;
     phase.violations += verdict.violations;
     for (const detail of verdict.details) {
       // Keep a few of each kind: stale answers are expected from the reference, wrong ones never.
@@ -331,11 +369,20 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   const invoke = async (call: Call, atMs: number, phase: PhaseCounts = mainPhase): Promise<void> => {
     const instance = instances[call.instance]!;
     floor.noteCall(call.name, call.uid, call.instance);
+    // A first delivery is in the model from the moment it is sent: a concurrent answer may include it.
+    const report = call.usage ? checker.startReport(call.uid, call.usage.reportId, call.usage.seconds, call.instance) : undefined;
+    const retry = call.usage?.retry;
+    if (report && retry) {
+      const list = retriesAt.get(retry.tick) ?? [];
+      list.push({ name: call.name, uid: call.uid, instance: retry.instance, data: call.data, retryOf: report });
+      retriesAt.set(retry.tick, list);
+    }
     const startedAt = performance.now();
     let result: unknown;
     try {
       result = await instance.call(call.name, call.data, { uid: call.uid });
     } catch (error) {
+      if (report) checker.reportFailed(report, atMs);
       phase.errors++;
       if (examples.length < 10) examples.push(`${phase.label}: ${call.name} as ${call.uid}: ${error instanceof CallableError ? error.message : String(error)}`);
       return;
@@ -346,10 +393,16 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: AvailableApp[] }).apps.map((app) => app.id));
     } else if (call.name === "getMentorNotificationFrequency") {
       verdict = checker.checkMentor(call.uid, call.instance, atMs, (result as { frequency: number }).frequency);
+    } else if (call.retryOf) {
+      const answer = result as UsageAnswer;
+      if (answer.duplicate === true) reportCounts.duplicateAnswers++;
+      verdict = checker.checkRetry(call.retryOf, call.instance, atMs, answer, cfg.seed.basicLimitSeconds);
+    } else if (report) {
+      verdict = checker.checkReport(report, call.instance, atMs, result as UsageAnswer, cfg.seed.basicLimitSeconds);
     } else {
       verdict = checker.checkCredits(call.uid, call.instance, atMs, (result as { remainingSeconds: number | null }).remainingSeconds, cfg.seed.basicLimitSeconds);
     }
-    note(verdict, phase);
+    note(verdict, phase, call.name);
     if (call.probeOf && !verdict.staleFor.has(call.probeOf.id)) call.probeOf.freshSeen[call.instance] = true;
   };
 
@@ -468,9 +521,22 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
         calls.push({ name: "getMentorNotificationFrequency", uid: session.uid, instance: pickInstance(), data: {} });
       }
       if (tick % ticksPerMinute === session.minuteTick) {
-        calls.push({ name: "recordTranscriptionUsage", uid: session.uid, instance: pickInstance(), data: { sessionId: session.sessionId, transcriptionSeconds: 60, wordsTranscribed: 150 } });
+        const instance = pickInstance();
+        let retry: { tick: number; instance: number } | undefined;
+        if (retryRandom() < cfg.reportRetryShare) {
+          retry = { tick: tick + 1 + Math.floor(retryRandom() * cfg.reportRetryMaxTicks), instance: Math.floor(retryRandom() * instances.length) };
+          if (retry.tick > totalTicks) retry = undefined; // the run ends first
+        }
+        calls.push(reportCall(session, instance, retry));
+        reportCounts.sent++;
       }
     }
+    // Repeated deliveries of reports answered in earlier ticks. Calls of one tick run concurrently
+    // (ticks one after the other), and a user has at most one first delivery in a tick.
+    const retries = retriesAt.get(tick) ?? [];
+    retriesAt.delete(tick);
+    calls.push(...retries);
+    reportCounts.retries += retries.length;
     requests.workload += calls.length;
     for (const change of checker.changes) {
       if (change.done) continue;
@@ -505,6 +571,8 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   // its answers can add to a change's stale answers)
   const wallMs = Date.now() - wallStart;
   const mainReads = { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total };
+  const mainWrites = { total: writes.total(), byMethod: writes.byMethod(), perRequest: writes.total() / requests.total };
+  const mainFigures = { ...checker.figuresChecked };
   const mainRedis = redisFigures(redisTally.take(), requests.total);
   const mainFloor = floor.figures();
   const freshnessMs = checker.changes.map((c) => Math.max(0, ...c.lastOldMs.map((t) => (t < 0 ? 0 : t - c.atMs))));
@@ -543,9 +611,10 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   const runLowLoad = async (fromMs: number): Promise<LowLoadResult> => {
     const phaseStart = Date.now();
     reads.reset();
+    writes.reset();
     redisTally.reset();
     const floorBefore = floor.figures().reads;
-    const phase: PhaseCounts = { wrongAnswers: 0, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
+    const phase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
     const lowRandom = rng(11);
     const every = cfg.lowLoadUsageEverySeconds;
     const requestsByName: Record<string, number> = {};
@@ -557,9 +626,7 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
         const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
         // Usage reports staggered over the instances, so they do not all land in one second.
         const slot = second + Math.floor((instance * every) / instances.length);
-        if (slot % every === 0) {
-          return { name: "recordTranscriptionUsage", uid: session.uid, instance, data: { sessionId: session.sessionId, transcriptionSeconds: 60, wordsTranscribed: 150 } };
-        }
+        if (slot % every === 0) return reportCall(session, instance);
         return { name: slot % 2 === 0 ? "getAvailableApps" : "getMentorNotificationFrequency", uid: session.uid, instance, data: {} };
       });
       for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
@@ -567,6 +634,7 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
     }
     const perRequest = reads.total() / served;
+    const writesPerRequest = writes.total() / served;
     const redisLow = redisFigures(redisTally.take(), served);
     return {
       simulatedSeconds: cfg.lowLoadSimulatedSeconds,
@@ -574,11 +642,13 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       requests: served,
       requestsByName,
       reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
+      writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
       redis: redisLow,
-      costPerMillionUsd: costPerMillion(perRequest, redisLow.perRequest),
+      costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redisLow.perRequest),
       floorReads: floor.figures().reads - floorBefore,
       violations: phase.violations,
       wrongAnswers: phase.wrongAnswers,
+      wrongAnswersByKind: phase.wrongByKind,
       errors: phase.errors,
       wallMs: Date.now() - phaseStart,
     };
@@ -589,16 +659,19 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     policy,
     wallMs,
     requests,
+    reports: { ...reportCounts, figuresChecked: mainFigures.total, ownReportFigures: mainFigures.ownReport },
     reads: mainReads,
+    writes: mainWrites,
     readsPerBucket: buckets,
     latency,
     freshness,
     changesByKind,
     wrongAnswers: mainPhase.wrongAnswers,
+    wrongAnswersByKind: mainPhase.wrongByKind,
     errors: mainPhase.errors,
     examples,
     redis: mainRedis,
-    costPerMillionUsd: costPerMillion(mainReads.perRequest, mainRedis.perRequest),
+    costPerMillionUsd: costPerMillion(mainReads.perRequest, mainWrites.perRequest, mainRedis.perRequest),
     floor: { ...mainFloor, perRequest: mainFloor.reads / requests.total, readsOverFloor: mainReads.total / mainFloor.reads },
     lowLoad,
   };

@@ -63,9 +63,17 @@ export function cacheStatsUnavailable(error: unknown): void {
 // ---------------------------------------------------------------------------------------
 // Triggers (apps/triggers.ts, users/user-written.ts)
 
-/** A Firestore trigger delivered again (at-least-once): its markers were not bumped twice. */
-export function triggerDuplicateIgnored(fields: { trigger: string; eventId: string }): void {
-  logger.info("Trigger event already applied; nothing bumped", { event: "trigger_duplicate_ignored", ...fields });
+/**
+ * A change's markers were bumped already (by the writer, or by an earlier delivery of its
+ * trigger): nothing bumped again.
+ */
+export function changeAlreadyBumped(fields: { source: string; changeKey: string }): void {
+  logger.info("Change already bumped; nothing bumped again", { event: "change_already_bumped", ...fields });
+}
+
+/** A callable's own bump after its commit failed: the change's trigger bumps instead (later). */
+export function directBumpFailed(fields: { source: string; changeKey: string; error: unknown }): void {
+  logger.warn("Marker bump after a commit failed; the trigger will bump", { event: "direct_bump_failed", ...fields, error: errorMessage(fields.error) });
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,7 +7,11 @@ import type { AvailableApp } from "../../functions/src/apps/model";
 import { cacheNames } from "../../functions/src/cache/names";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
+import { setBackgroundTriggers } from "../../scripts/lib/emulator-hub";
+import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/lib/firestore-cloud-event";
+import { dateToRfc3339, RestDocument, timestampToRfc3339 } from "../../scripts/lib/firestore-rest-json";
 import { CallableError, CallAs, Instance } from "../../scripts/lib/instance";
+import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
 import { useInstancePair } from "../support/instance";
 import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
@@ -332,6 +336,43 @@ describe("apps marketplace", function () {
         "both instances to drop the tester app",
       );
       assert.ok(elapsedMs <= 2_000, `tester-only app served for ${elapsedMs} ms after the marker write`);
+      await triggersSettled();
+      assert.equal(Number(await markerVersion(scopes.tester(tester))), Number(markerBefore) + 1, "one bump: the callable's; its trigger named the same change");
+    });
+
+    it("removeTester with its trigger held back: gone from the other instance within 2 s of the answer; the trigger's later delivery bumps nothing", async () => {
+      const r = run();
+      const tester = `held-${r}`;
+      const appId = `held-app-${r}`;
+      await createApp(appId, { uid: `dev-${r}`, private: false, approved: false });
+      await a.call("addTester", { uid: tester, apps: [appId] }, admin);
+      await triggersSettled();
+      await waitUntil(async () => (await servedIds(b, tester, [appId])).length === 1, 3_000, "B to serve the tester app");
+      const removed = await testerDoc(tester).get();
+      const { hubUrl, functionsEmulatorUrl, projectId } = stack().local;
+      await setBackgroundTriggers(hubUrl, false);
+      try {
+        await a.call("removeTester", { uid: tester }, admin);
+        const answeredAt = Date.now();
+        const bumped = await markerVersion(scopes.tester(tester));
+        await waitUntil(async () => (await servedIds(b, tester, [appId])).length === 0, 5_000, "B to drop the tester app");
+        const elapsedMs = Date.now() - answeredAt;
+        assert.ok(elapsedMs <= 2_000, `B served the tester app ${elapsedMs} ms after removeTester answered`);
+
+        // The held-back delivery: the event Firestore would send for that delete.
+        const updateTime = timestampToRfc3339(removed.updateTime!.seconds, removed.updateTime!.nanoseconds);
+        const before: RestDocument = {
+          name: `projects/${projectId}/databases/(default)/documents/testers/${tester}`,
+          fields: { uid: { stringValue: tester }, apps: { arrayValue: { values: [{ stringValue: appId }] } } },
+          createTime: timestampToRfc3339(removed.createTime!.seconds, removed.createTime!.nanoseconds),
+          updateTime,
+        };
+        const event = firestoreCloudEvent(`${firestoreEventTypePrefix}written`, { projectId, database: "(default)", documentPath: `testers/${tester}`, before, time: dateToRfc3339(new Date()) });
+        await deliverToFunctionsEmulator(functionsEmulatorUrl, projectId)("us-central1-onTesterWritten", event);
+        assert.equal(await markerVersion(scopes.tester(tester)), bumped, "the trigger found the change bumped and bumped nothing");
+      } finally {
+        await setBackgroundTriggers(hubUrl, true);
+      }
     });
 
     it("an app switched from public to private leaves both instances' lists within 2 s (the owner keeps it)", async () => {

@@ -252,28 +252,32 @@ describe("faults against the real servers (stopped and restarted)", function () 
   });
 
   describe("a Firestore trigger delivered twice", () => {
-    it("the second delivery of the same event bumps nothing; another event for the same document does", async () => {
+    it("the second delivery of the same change bumps nothing, under the same event id or another; a new version of the document does", async () => {
       const uid = `faults-twice-${run()}`;
       const { functionsEmulatorUrl, projectId } = stack().local;
       const deliver = deliverToFunctionsEmulator(functionsEmulatorUrl, projectId);
-      const now = dateToRfc3339(new Date());
-      const document: RestDocument = {
-        name: `projects/${projectId}/databases/(default)/documents/testers/${uid}`,
-        fields: { uid: { stringValue: uid }, apps: { arrayValue: {} } },
-        createTime: now,
-        updateTime: now,
+      const eventAt = (time: Date, id = randomUUID()) => {
+        const at = dateToRfc3339(time);
+        const document: RestDocument = {
+          name: `projects/${projectId}/databases/(default)/documents/testers/${uid}`,
+          fields: { uid: { stringValue: uid }, apps: { arrayValue: {} } },
+          createTime: at,
+          updateTime: at,
+        };
+        return { ...firestoreCloudEvent(`${firestoreEventTypePrefix}written`, { projectId, database: "(default)", documentPath: `testers/${uid}`, after: document, time: at }), id };
       };
-      const event = firestoreCloudEvent(`${firestoreEventTypePrefix}written`, { projectId, database: "(default)", documentPath: `testers/${uid}`, after: document, time: now });
-      const eventFor = (id: string) => ({ ...event, id });
+      const first = eventAt(new Date());
 
       assert.equal(await markerVersion(`tester:${uid}`), null);
-      await deliver("us-central1-onTesterWritten", event);
-      const first = await markerVersion(`tester:${uid}`);
-      assert.notEqual(first, null, "the first delivery bumps the marker");
-      await deliver("us-central1-onTesterWritten", event);
-      assert.equal(await markerVersion(`tester:${uid}`), first, "the second delivery of the same event has no further effect");
-      await deliver("us-central1-onTesterWritten", eventFor(randomUUID()));
-      assert.equal(Number(await markerVersion(`tester:${uid}`)), Number(first) + 1, "a new event is a new change");
+      await deliver("us-central1-onTesterWritten", first);
+      const bumped = await markerVersion(`tester:${uid}`);
+      assert.notEqual(bumped, null, "the first delivery bumps the marker");
+      await deliver("us-central1-onTesterWritten", first);
+      assert.equal(await markerVersion(`tester:${uid}`), bumped, "the second delivery of the same event has no further effect");
+      await deliver("us-central1-onTesterWritten", { ...first, id: randomUUID() });
+      assert.equal(await markerVersion(`tester:${uid}`), bumped, "nor another event for the same change (the same document version)");
+      await deliver("us-central1-onTesterWritten", eventAt(new Date(Date.now() + 1_000)));
+      assert.equal(Number(await markerVersion(`tester:${uid}`)), Number(bumped) + 1, "a new version is a new change");
     });
   });
 });

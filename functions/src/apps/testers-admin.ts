@@ -1,15 +1,20 @@
 /**
- * Admin callables over `testers/{uid}`. They only write Firestore; the `testers/{uid}`
- * trigger bumps the tester marker, which every instance follows within 2 s. Writes are
- * transactional read-modify-writes rather than arrayUnion/arrayRemove: right on Firestore
- * whatever shape a stored document has (a missing `apps` field included).
+ * Admin callables over `testers/{uid}`. Each reads the document and writes on the condition
+ * that nothing wrote it in between (a precondition on its update time, or that it still does
+ * not exist), again if something did: right on Firestore whatever shape a stored document has
+ * (a missing `apps` field included), and the write's own commit time names the change. Right
+ * after the commit the callable bumps `tester:{uid}`, so every instance follows within 2 s of
+ * the commit; the `testers/{uid}` trigger names the same change and bumps nothing more (it is
+ * the path for writes made elsewhere, and the backstop when this bump fails).
  */
-import { FieldValue } from "firebase-admin/firestore";
+import { DocumentSnapshot, FieldValue } from "firebase-admin/firestore";
 import { CallableRequest, HttpsError } from "firebase-functions/https";
 import { z } from "zod";
 import { requireAdmin } from "../auth";
 import { parseData } from "../errors";
 import { firestore } from "../firestore";
+import { bumpAfterCommit, deleteChangeKey, writeChangeKey } from "../redis/change-bumps";
+import { scopes } from "../redis/markers";
 import { forgetTester } from "./catalog";
 import { idSchema, maxTesterApps, storedTesterApps, testerAppsSchema, testersCollection } from "./model";
 
@@ -23,41 +28,68 @@ export interface TesterResult {
   apps: string[];
 }
 
-function testerDoc(uid: string) {
-  return firestore().collection(testersCollection).doc(uid);
+/** Attempts before a write that keeps losing to concurrent writes answers `unavailable`. */
+const maxWriteAttempts = 5;
+
+/** What a tester document should become: written whole, deleted, or left alone. */
+type TesterWrite = { set: Record<string, unknown> } | "delete" | "none";
+
+// gRPC codes of a lost race: ALREADY_EXISTS (create), NOT_FOUND (update of a deleted doc), FAILED_PRECONDITION.
+const lostRace = (error: unknown) => [5, 6, 9].includes((error as { code?: unknown } | null)?.code as number);
+
+/**
+ * Reads `testers/{uid}`, writes what `decide` makes of it unless the document changed since,
+ * then bumps the tester marker for that change. Resolves with what `decide` returned.
+ */
+async function writeTester<T>(uid: string, decide: (snapshot: DocumentSnapshot) => { write: TesterWrite; result: T }): Promise<T> {
+  const ref = firestore().collection(testersCollection).doc(uid);
+  const path = `${testersCollection}/${uid}`;
+  for (let attempt = 1; ; attempt++) {
+    const snapshot = await ref.get();
+    const { write, result } = decide(snapshot);
+    let changeKey: string | undefined;
+    try {
+      if (write === "delete" && snapshot.updateTime) {
+        await ref.delete({ lastUpdateTime: snapshot.updateTime });
+        changeKey = deleteChangeKey(path, snapshot.updateTime);
+      } else if (write !== "none" && write !== "delete") {
+        const written = snapshot.updateTime ? await ref.update(write.set, { lastUpdateTime: snapshot.updateTime }) : await ref.create(write.set);
+        changeKey = writeChangeKey(path, written.writeTime);
+      }
+    } catch (error) {
+      if (!lostRace(error)) throw error;
+      if (attempt >= maxWriteAttempts) throw new HttpsError("unavailable", "The tester record kept changing; retry shortly.");
+      continue;
+    }
+    forgetTester(uid);
+    if (changeKey !== undefined) await bumpAfterCommit("testerAdmin", changeKey, [scopes.tester(uid)]);
+    return result;
+  }
 }
 
 /** Makes `uid` a tester whose list is exactly `apps` (keeping the first `added_at`). */
 export async function addTesterHandler(request: CallableRequest<unknown>): Promise<TesterResult> {
   requireAdmin(request);
   const { uid, apps = [] } = parseData(addRequest, request.data);
-  const list = [...new Set(apps)];
-  await firestore().runTransaction(async (tx) => {
-    const ref = testerDoc(uid);
-    const existing = await tx.get(ref);
+  const list = testerAppsSchema.parse([...new Set(apps)]);
+  return writeTester(uid, (existing) => {
     const addedAt: unknown = existing.exists ? existing.get("added_at") : undefined;
-    tx.set(ref, { uid, apps: testerAppsSchema.parse(list), added_at: addedAt ?? FieldValue.serverTimestamp() });
+    return { write: { set: { uid, apps: list, added_at: addedAt ?? FieldValue.serverTimestamp() } }, result: { uid, tester: true, apps: list } };
   });
-  forgetTester(uid);
-  return { uid, tester: true, apps: list };
 }
 
 /** Idempotent: removing a user who is not a tester succeeds and writes nothing new. */
 export async function removeTesterHandler(request: CallableRequest<unknown>): Promise<TesterResult> {
   requireAdmin(request);
   const { uid } = parseData(removeRequest, request.data);
-  await testerDoc(uid).delete();
-  forgetTester(uid);
-  return { uid, tester: false, apps: [] };
+  return writeTester(uid, (existing) => ({ write: existing.exists ? "delete" : "none", result: { uid, tester: false, apps: [] } }));
 }
 
 /** Adds (grant) or removes (revoke) one app of an existing tester's list; `not-found` for a non-tester. */
 async function changeAccess(request: CallableRequest<unknown>, grant: boolean): Promise<TesterResult> {
   requireAdmin(request);
   const { uid, appId } = parseData(accessRequest, request.data);
-  const apps = await firestore().runTransaction(async (tx) => {
-    const ref = testerDoc(uid);
-    const existing = await tx.get(ref);
+  return writeTester(uid, (existing) => {
     // Granting must not silently make someone a tester: that is addTester's explicit job.
     if (!existing.exists) throw new HttpsError("not-found", `User "${uid}" is not a tester.`);
     const current = storedTesterApps(existing.get("apps"));
@@ -67,11 +99,8 @@ async function changeAccess(request: CallableRequest<unknown>, grant: boolean): 
       throw new HttpsError("resource-exhausted", `A tester may have at most ${maxTesterApps} apps.`);
     }
     // No write when nothing changes: a repeated grant or revoke costs no trigger, no bump.
-    if (changed) tx.update(ref, { apps: testerAppsSchema.parse(next) });
-    return next;
+    return { write: changed ? { set: { apps: testerAppsSchema.parse(next) } } : "none", result: { uid, tester: true, apps: next } };
   });
-  forgetTester(uid);
-  return { uid, tester: true, apps };
 }
 
 export function grantTesterAppAccessHandler(request: CallableRequest<unknown>): Promise<TesterResult> {

@@ -1,24 +1,23 @@
 import { isDeepStrictEqual } from "node:util";
 import { FirestoreEvent, Change, DocumentSnapshot } from "firebase-functions/firestore";
-import * as logs from "../logs";
-import { bumpMarkers, scopes } from "../redis/markers";
+import { bumpOncePerChange, triggeredChangeKey } from "../redis/change-bumps";
+import { scopes } from "../redis/markers";
 import { storedAppFlags } from "./model";
 
 type WrittenEvent<P> = FirestoreEvent<Change<DocumentSnapshot> | undefined, P>;
 
-/**
- * Bumps `scopes` once per event: Firestore delivers at least once, and a second delivery of
- * the same event (same CloudEvent id) bumps nothing, so readers do not refetch again.
- */
-export async function bumpOncePerEvent(trigger: string, eventId: string, stale: readonly string[], changedId?: string): Promise<void> {
-  if (stale.length === 0) return;
-  const applied = await bumpMarkers(stale, { onceForEvent: eventId, changedId });
-  if (!applied) logs.triggerDuplicateIgnored({ trigger, eventId });
+/** The change a `testers/{uid}` event carries, as the admin callables name it too. */
+export function testerChangeKey(event: WrittenEvent<{ uid: string }>): string {
+  return triggeredChangeKey(`testers/${event.params.uid}`, event.id, event.data?.before, event.data?.after);
 }
 
-/** `testers/{uid}` written: every instance must drop that user's tester flag and tester apps. */
+/**
+ * `testers/{uid}` written: every instance must drop that user's tester flag and tester apps.
+ * The admin callables bump the same change right after their commit; this bump is for writes
+ * made elsewhere and the backstop when theirs failed.
+ */
 export async function onTesterWrittenHandler(event: WrittenEvent<{ uid: string }>): Promise<void> {
-  await bumpOncePerEvent("onTesterWritten", event.id, [scopes.tester(event.params.uid)]);
+  await bumpOncePerChange("onTesterWritten", testerChangeKey(event), [scopes.tester(event.params.uid)]);
 }
 
 /**
@@ -40,9 +39,10 @@ export function staleAppScopes(before: Record<string, unknown> | undefined, afte
 }
 
 /**
- * `apps/{appId}` written: bump every view the change can touch, once per event, naming the
- * app so that a cached list can re-read it alone.
+ * `apps/{appId}` written (by operators: no function writes apps): bump every view the change
+ * can touch, once per change, naming the app so that a cached list can re-read it alone.
  */
 export async function onAppWrittenHandler(event: WrittenEvent<{ appId: string }>): Promise<void> {
-  await bumpOncePerEvent("onAppWritten", event.id, staleAppScopes(event.data?.before?.data(), event.data?.after?.data()), event.params.appId);
+  const changeKey = triggeredChangeKey(`apps/${event.params.appId}`, event.id, event.data?.before, event.data?.after);
+  await bumpOncePerChange("onAppWritten", changeKey, staleAppScopes(event.data?.before?.data(), event.data?.after?.data()), event.params.appId);
 }

@@ -1,7 +1,8 @@
 /**
  * Mentor notification frequency: read about once a second per live stream, changed rarely.
- * Served from a per-user module-scope cache, invalidated by the `users/{uid}` trigger's mentor
- * marker (the instance that handles a set drops its entry at once). Its TTL is the markers'
+ * Served from a per-user module-scope cache, invalidated by the `mentor:{uid}` marker, which the
+ * set bumps right after its commit (and the `users/{uid}` trigger for writes made elsewhere;
+ * the instance that handles a set drops its entry at once). Its TTL is the markers'
  * safety net; while markers cannot be read an entry is served at most 30 s after its fetch.
  */
 import { CallableRequest } from "firebase-functions/https";
@@ -13,6 +14,7 @@ import { cacheNames } from "../cache/names";
 import { parseData, requireNoData } from "../errors";
 import { firestore } from "../firestore";
 import * as logs from "../logs";
+import { bumpAfterCommit, writeChangeKey } from "../redis/change-bumps";
 import { scopes } from "../redis/markers";
 
 export const mentorFrequencyField = "mentor_notification_frequency";
@@ -66,8 +68,10 @@ export async function getMentorNotificationFrequencyHandler(request: CallableReq
 export async function setMentorNotificationFrequencyHandler(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
   const uid = requireUid(request);
   const { frequency } = parseData(setRequest, request.data);
-  await firestore().collection("users").doc(uid).set({ [mentorFrequencyField]: frequency }, { merge: true });
-  // Read-your-writes on this instance; other instances follow the trigger's marker.
+  const written = await firestore().collection("users").doc(uid).set({ [mentorFrequencyField]: frequency }, { merge: true });
+  // Read-your-writes on this instance; the others follow the marker, bumped here right after
+  // the commit (the users/{uid} trigger names the same change and bumps nothing more).
   frequencyCache.invalidate(cacheKey(uid));
+  await bumpAfterCommit("setMentorNotificationFrequency", writeChangeKey(`users/${uid}`, written.writeTime), [scopes.mentor(uid)]);
   return { frequency };
 }

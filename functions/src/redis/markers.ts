@@ -16,13 +16,13 @@ import { luaScript } from "./client";
 
 export const markerKeyPrefix = "inv:";
 export const markerTimeKeyPrefix = "inv-at:";
-/** Marks a trigger event as applied, so a second delivery of it bumps nothing. */
+/** Marks a change as bumped (see redis/change-bumps.ts), so a second bump for it (its trigger, a redelivery) bumps nothing. */
 export const appliedEventKeyPrefix = "inv-event:";
 
 /**
  * Far longer than the longest TTL a marker guards (the 1 h safety net): a marker that expired
  * reads as null, which a reader that remembered a number treats as a change (a refetch).
- * Also how long a trigger event is remembered as applied: Firestore redelivers and retries
+ * Also how long a change is remembered as bumped: Firestore redelivers and retries triggers
  * within hours; a duplicate after a day would only bump once more (one extra refetch).
  */
 export const markerTtlSeconds = 24 * 60 * 60;
@@ -114,12 +114,12 @@ end
 `;
 
 /**
- * KEYS[1] = applied-event key, then per scope its marker and its time key.
- * ARGV[1] = "1" to apply at most once per event, ARGV[2] = `markerTtlSeconds`, ARGV[3] = the writer's
+ * KEYS[1] = applied-change key, then per scope its marker and its time key.
+ * ARGV[1] = "1" to apply at most once per change, ARGV[2] = `markerTtlSeconds`, ARGV[3] = the writer's
  * clock (Unix ms), used only if this Redis refuses TIME inside a script, ARGV[4] = the id of the
  * changed document (URI-encoded) or "".
- * One script, so the event mark, the counters and the times are written all or none: a
- * retry after a failure can never find the event marked but a counter not bumped.
+ * One script, so the change mark, the counters and the times are written all or none: a
+ * retry after a failure can never find the change marked but a counter not bumped.
  * The time is Redis's own (TIME at the write): one clock for every writer, against which
  * each reader measures its offset (cache/instance.ts).
  */
@@ -131,19 +131,19 @@ return 1`);
 
 /**
  * Bumps each scope's version and records the write time, in one round trip. Idempotent in
- * effect: a repeated bump only costs readers one extra refetch. With `onceForEvent` (a
- * trigger's CloudEvent id) a second delivery of the same event bumps nothing at all.
+ * effect: a repeated bump only costs readers one extra refetch. With `onceForChange` (a
+ * change key, redis/change-bumps.ts) a second bump for the same change bumps nothing at all.
  * With `changedId` (the one document whose change this is) each scope's log records it, so a
  * reader holding a list can re-read that document instead of the whole list.
- * Resolves false when the event was already applied. Throws when Redis does not confirm,
+ * Resolves false when the change was already bumped. Throws when Redis does not confirm,
  * so the caller can retry or answer 5xx.
  */
-export async function bumpMarkers(scopeNames: readonly string[], options: { onceForEvent?: string; changedId?: string } = {}): Promise<boolean> {
+export async function bumpMarkers(scopeNames: readonly string[], options: { onceForChange?: string; changedId?: string } = {}): Promise<boolean> {
   const unique = [...new Set(scopeNames)];
   if (unique.length === 0) return true;
-  const eventKey = appliedEventKeyPrefix + (options.onceForEvent ?? "-");
+  const eventKey = appliedEventKeyPrefix + (options.onceForChange ?? "-");
   const keys = [eventKey, ...unique.flatMap((scope) => [markerKey(scope), markerTimeKey(scope)])];
-  const once = options.onceForEvent === undefined ? "0" : "1";
+  const once = options.onceForChange === undefined ? "0" : "1";
   const changedId = options.changedId === undefined ? "" : encodeURIComponent(options.changedId);
   const applied = await bumpScript(keys, [once, String(markerTtlSeconds), String(Date.now()), changedId]);
   return Number(applied) === 1;

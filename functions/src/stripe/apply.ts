@@ -31,6 +31,11 @@ export interface ApplyOutcome {
   result: EventResult;
   /** The user whose subscription this event wrote (its credits marker must be bumped). */
   subscriptionWrittenFor: string | null;
+  /**
+   * The Stripe event the written subscription came from (`subscription.stripe_event_id`: this
+   * event, or the pending one a checkout applied): the name of the change for its marker bump.
+   */
+  subscriptionEventId: string | null;
 }
 
 function safeId(id: string, what: string): string {
@@ -68,11 +73,18 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
     const recorded = await tx.get(eventRef);
     if (recorded.exists) {
       const uid: unknown = recorded.get("subscription_written_for");
-      return { duplicate: true, result: recorded.get("result") as EventResult, subscriptionWrittenFor: typeof uid === "string" ? uid : null };
+      const from: unknown = recorded.get("subscription_event_id");
+      return {
+        duplicate: true,
+        result: recorded.get("result") as EventResult,
+        subscriptionWrittenFor: typeof uid === "string" ? uid : null,
+        subscriptionEventId: typeof uid !== "string" ? null : typeof from === "string" ? from : event.id,
+      };
     }
 
     let result: EventResult = "ignored";
     let writtenFor: string | null = null;
+    let writtenFrom: string | null = null;
     let detail: Record<string, unknown> = {};
     const writes: ((tx: Transaction) => void)[] = [];
 
@@ -93,6 +105,7 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
         result = await decideUserWrite(tx, db.collection("users").doc(safeId(uid, "uid")), effect.state);
         if (result === "subscription_written") {
           writtenFor = uid;
+          writtenFrom = effect.state.stripe_event_id;
           writes.push((t) => writeUser(t, db, { uid, state: effect.state }, customerId));
         }
         // Metadata named the user: link the customer too, so later events without metadata resolve.
@@ -119,6 +132,7 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
         if (!linked.exists) writes.push((t) => t.set(customerRef, { uid, linked_at: Timestamp.now(), linked_by_event: event.id }));
         if (pendingState && pendingResult === "subscription_written") {
           writtenFor = uid;
+          writtenFrom = pendingState.stripe_event_id;
           writes.push((t) => writeUser(t, db, { uid, state: pendingState }, customerId));
         } else {
           writes.push((t) => t.set(userRef, { stripe_customer_id: customerId }, { merge: true }));
@@ -135,9 +149,10 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
       created: event.created,
       result,
       subscription_written_for: writtenFor,
+      subscription_event_id: writtenFrom,
       ...detail,
       processed_at: Timestamp.now(),
     });
-    return { duplicate: false, result, subscriptionWrittenFor: writtenFor };
+    return { duplicate: false, result, subscriptionWrittenFor: writtenFor, subscriptionEventId: writtenFrom };
   });
 }

@@ -11,7 +11,8 @@ import type { Request } from "firebase-functions/https";
 import { requiredString, stripeWebhookMaxBodyBytes, stripeWebhookSecret } from "../config";
 import { withinDeadline } from "../errors";
 import * as logs from "../logs";
-import { bumpMarkers, scopes } from "../redis/markers";
+import { bumpOncePerChange, stripeChangeKey } from "../redis/change-bumps";
+import { scopes } from "../redis/markers";
 import { applyEvent } from "./apply";
 import { signatureToleranceSeconds, stripeWebhooks } from "./client";
 import { effectOf, handledEventTypes, stripeEventSchema } from "./events";
@@ -68,9 +69,12 @@ export async function stripeWebhookHandler(req: Request, res: Response): Promise
   }
 
   if (outcome.subscriptionWrittenFor !== null) {
-    // Also on a redelivery: a previous attempt may have committed and then failed here.
+    // Also on a redelivery: a previous attempt may have committed and then failed here. Named
+    // by the Stripe event the subscription came from, as its users/{uid} trigger names it, so
+    // whichever of the two comes second (and any redelivery) bumps nothing.
+    const uid = outcome.subscriptionWrittenFor;
     try {
-      await bumpMarkers([scopes.credits(outcome.subscriptionWrittenFor)]);
+      await bumpOncePerChange("stripeWebhook", stripeChangeKey(uid, outcome.subscriptionEventId ?? event.id), [scopes.credits(uid)]);
     } catch (error) {
       logs.stripeCreditResetNotSignalled({ eventId: event.id, error });
       res.status(503).json({ error: "credit reset not signalled, retry" });

@@ -25,6 +25,8 @@ import * as path from "node:path";
 import { Writable } from "node:stream";
 import { parseArgs } from "node:util";
 import * as ts from "typescript";
+import { maxMarkerPollIntervalMs, minMarkerPollIntervalMs } from "../functions/src/cache/instance";
+import { markerPollIntervalMsParam } from "../functions/src/config";
 import { errorMessage } from "../functions/src/error-message";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
@@ -465,6 +467,23 @@ function paramGuidance(manifest: Manifest, userEnvs: Record<string, string>, env
   return lines;
 }
 
+/**
+ * Param values the code accepts but the contract does not: the marker poll interval bounds every
+ * freshness promise (one interval plus one marker read of up to 800 ms within 2 s).
+ */
+export function checkParamValues(userEnvs: Record<string, string>): string[] {
+  const name = markerPollIntervalMsParam.name;
+  const raw = userEnvs[name];
+  if (raw === undefined) return [];
+  const ms = Number(raw);
+  if (!Number.isSafeInteger(ms) || ms < minMarkerPollIntervalMs || ms > maxMarkerPollIntervalMs) {
+    return [
+      `${name}=${raw} cannot keep the 2 s freshness promise: every instance sees a change within one poll interval plus one marker read, which gives up after 800 ms, so the interval must be a whole number of ms from ${minMarkerPollIntervalMs} to ${maxMarkerPollIntervalMs}`,
+    ];
+  }
+  return [];
+}
+
 /** All checks on collected inputs. No I/O: a spec can pass a modified config. */
 export function checkDeploy(input: CheckInput): CheckResult {
   const runtime = checkRuntime(input);
@@ -483,7 +502,7 @@ export function checkDeploy(input: CheckInput): CheckResult {
   } else {
     const manifest = input.manifest;
     const params = checkParams({ ...input, manifest });
-    problems.push(...params.problems);
+    problems.push(...params.problems, ...checkParamValues(input.userEnvs));
     notes.push(...params.notes);
     problems.push(...checkContract(manifest, input.contract ?? CONTRACT_ENDPOINTS));
 

@@ -16,6 +16,17 @@ export const basicPlanTranscriptionSeconds = defineInt("BASIC_PLAN_TRANSCRIPTION
   default: 1800,
   description: "Monthly transcription allowance of the basic plan, in seconds",
 });
+/**
+ * How often each instance re-reads the invalidation markers its caches depend on (one MGET per
+ * interval, on the first request after it). Every instance reflects a change within this plus
+ * one marker read (which gives up after 800 ms): at most 1,200 ms keeps the contract's 2 s,
+ * and `npm run deploy:check` refuses more (cache/instance.ts `maxMarkerPollIntervalMs`).
+ * Shorter is fresher and costs more Redis commands at low traffic (docs/bench.md).
+ */
+export const markerPollIntervalMsParam = defineInt("MARKER_POLL_INTERVAL_MS", {
+  default: 1000,
+  description: "How often (ms) each instance re-reads its invalidation markers; freshness bound = this + one Redis round trip (max 1200 for the 2 s promise)",
+});
 export const stripeWebhookMaxBodyBytes = defineInt("STRIPE_WEBHOOK_MAX_BODY_BYTES", {
   default: 512 * 1024,
   description: "Largest Stripe webhook body accepted, in bytes (Stripe events are far smaller)",

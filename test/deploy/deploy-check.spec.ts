@@ -161,6 +161,17 @@ describe("deploy check (npm run deploy:check)", function () {
     assertSomeMatch(problemsOf({ ...inputs, manifest: unbound }), /^getCredits reaches secret UPSTASH_REDIS_REST_TOKEN \(.*redis -> upstashRedisRestToken\) but does not bind it/);
   });
 
+  it("refuses a marker poll interval that cannot keep the 2 s promise, and says why", () => {
+    const withInterval = (value: string) => ({ ...inputs, userEnvs: { ...inputs.userEnvs, MARKER_POLL_INTERVAL_MS: value }, envFiles: ["functions/.env"] });
+    for (const bad of ["2000", "1201", "50", "1.5", "fast"]) {
+      assertSomeMatch(problemsOf(withInterval(bad)), new RegExp(`^MARKER_POLL_INTERVAL_MS=${bad.replace(".", "\\.")} cannot keep the 2 s freshness promise: .*800 ms.*from 100 to 1200`));
+    }
+    for (const good of ["1200", "250", "1000"]) {
+      const result = checkDeploy(withInterval(good));
+      assert.deepEqual(result.problems.filter((p) => p.includes("MARKER_POLL_INTERVAL_MS")), [], `${good} ms keeps the promise`);
+    }
+  });
+
   it("fails when a deploy .env file sets a secret's name", () => {
     const problems = problemsOf({
       ...inputs,

@@ -6,7 +6,8 @@
  * freshness it measures, and its log lines (logs.ts).
  */
 import * as logs from "../logs";
-import { redis } from "../redis/client";
+import { markerPollIntervalMsParam } from "../config";
+import { redis, redisTimeoutMs } from "../redis/client";
 import { markerKey, markerTimeKey } from "../redis/markers";
 import { Throttle } from "../throttle";
 import { Clock, systemClock } from "./clock";
@@ -15,8 +16,21 @@ import { instanceIdentity, InstanceIdentity, InstanceSnapshot, queuePublish, Sta
 import { FreshnessRecorder, freshnessPromiseMs, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
 import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
 
-/** Within the contract's 2 s freshness bound with room for one Redis round trip. */
-export const markerPollIntervalMs = 1000;
+/**
+ * The longest marker poll interval that keeps the contract's 2 s: a change is seen by every
+ * request that starts one interval after its marker write, once that request's marker read
+ * answers, and a read gives up after `redisTimeoutMs`.
+ */
+export const maxMarkerPollIntervalMs = freshnessPromiseMs - redisTimeoutMs;
+/** Below this a busy instance would pay a marker read on nearly every request for no promise anyone made. */
+export const minMarkerPollIntervalMs = 100;
+
+/** The deploy-time poll interval (ms; the MARKER_POLL_INTERVAL_MS param, default 1000). */
+export function markerPollIntervalMs(): number {
+  const ms = markerPollIntervalMsParam.value();
+  if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`${markerPollIntervalMsParam.name} must be a positive integer of ms, got ${ms}`);
+  return ms;
+}
 /**
  * The TTL of data whose every change bumps a marker: only a safety net for a marker that was
  * lost (a trigger that never ran), since while markers can be read a change is seen within a
@@ -116,7 +130,7 @@ let watcher: MarkerWatcher | undefined;
 export function markerWatcher(): MarkerWatcher {
   watcher ??= new MarkerWatcher({
     read: readMarkersFromRedis,
-    pollIntervalMs: markerPollIntervalMs,
+    pollIntervalMs: markerPollIntervalMs(),
     scopeIdleMs: markerGuardedTtlMs,
     clock: instanceClock,
     onReadError: (error) => markersUnreadableLog.run((skipped) => logs.markersUnreadable(error, { failedReadsSinceLastLine: skipped + 1 })),

@@ -30,6 +30,13 @@ export function deliverToFunctionsEmulator(baseUrl: string, projectId: string, r
   return async (triggerId, event) => {
     const body = JSON.stringify(event);
     let response = await post(keys.get(triggerId) ?? `${triggerId}-0`, body);
+    if (response.status === 204) {
+      // A disabled record: background triggers are paused, or were and came back under a new
+      // generation (enabling reloads the triggers). A key that exists in no generation gets the
+      // list of current ones.
+      await response.arrayBuffer();
+      response = await post(`${triggerId}-none`, body);
+    }
     // While the emulator reloads the functions, their triggers are briefly missing.
     const deadline = Date.now() + reloadWaitMs;
     while (response.status === 404) {
@@ -46,7 +53,8 @@ export function deliverToFunctionsEmulator(baseUrl: string, projectId: string, r
         response = await post(keys.get(triggerId) ?? `${triggerId}-0`, body);
       }
     }
-    if (!response.ok) {
+    // 204 is the emulator's "Background triggers are currently disabled": the function did not run.
+    if (!response.ok || response.status === 204) {
       const text = await response.text().catch(() => "");
       throw new Error(`the Functions emulator answered ${response.status}: ${text.slice(0, 300)}`);
     }

@@ -1,7 +1,7 @@
 /**
  * The module-scope credit cache. One entry per user: the plan (user document) and, for a plan
- * with a limit, this month's usage as read from Firestore, with the fleet's figure that read
- * rebuilt (credits/ledger.ts). Between fetches the instance follows the fleet's figure: its own
+ * with a limit, this month's usage as read from Firestore, from which the fleet's figure is
+ * rebuilt (credits/ledger.ts) once per fetch: with the report's count when a report fetched it. Between fetches the instance follows the fleet's figure: its own
  * reports' counts answer at once, every other instance's arrive with the marker poll. So every
  * instance answers the same remaining seconds within a poll of any report's count.
  *
@@ -43,9 +43,8 @@ export interface CreditEntry {
   month: string;
   /** The month's usage in Firestore at the fetch (`null` when unlimited). */
   firestoreUsedSeconds: number | null;
-  /** The fleet's figure as the fetch rebuilt it; `null` when the ledger keeps none or failed. */
-  fleetUsage: FleetUsage | null;
-  ledgerFailed: boolean;
+  /** That sum's read time (µs since the epoch): the fleet's figure is rebuilt from the two. */
+  firestoreReadAtUs: number | null;
   fetchedAtMs: number;
   /** Usage writes this instance had completed when the fetch started (all included in it). */
   writesSeenAtFetch: number;
@@ -62,8 +61,10 @@ const creditCache = createCache<CreditEntry>({
 /** What this instance knows beyond the cached entry, reset whenever the entry is refetched. */
 export interface LocalCreditState {
   fetchId: string;
-  /** The fleet's figure as this instance's last count returned it. */
+  /** The fleet's figure as this instance's last count or rebuild returned it. */
   lastCounted: FleetUsage | undefined;
+  /** The fetch's Firestore sum went to the ledger (alone, or with a report's count). */
+  rebuildSent: boolean;
   /** Seconds this instance recorded since the fetch that no fleet figure holds (a ledger that keeps none). */
   uncountedSeconds: number;
   /**
@@ -102,8 +103,7 @@ async function fetchCredits(uid: string, month: UtcMonth): Promise<CreditEntry> 
     paidUntilS,
     month: monthKey(month),
     firestoreUsedSeconds: null,
-    fleetUsage: null,
-    ledgerFailed: false,
+    firestoreReadAtUs: null,
     fetchedAtMs,
     writesSeenAtFetch,
     fetchId: randomUUID(),
@@ -112,12 +112,7 @@ async function fetchCredits(uid: string, month: UtcMonth): Promise<CreditEntry> 
   if (limitSeconds === null) return entry;
   const usage = await monthUsage(uid, month);
   entry.firestoreUsedSeconds = usage.usedSeconds;
-  try {
-    entry.fleetUsage = (await usageLedger().rebuild(uid, month, usage.usedSeconds, usage.readAtUs)) ?? null;
-  } catch (error) {
-    entry.ledgerFailed = true;
-    noteLedgerFailure(uid, error);
-  }
+  entry.firestoreReadAtUs = usage.readAtUs;
   return entry;
 }
 
@@ -132,9 +127,10 @@ function stateFor(uid: string, entry: CreditEntry): LocalCreditState {
     state = {
       fetchId: entry.fetchId,
       lastCounted: undefined,
+      rebuildSent: false,
       uncountedSeconds: 0,
-      fallbackUsedSeconds: entry.ledgerFailed ? (entry.firestoreUsedSeconds ?? 0) : undefined,
-      ledgerFailedAtMs: entry.ledgerFailed ? entry.fetchedAtMs : undefined,
+      fallbackUsedSeconds: undefined,
+      ledgerFailedAtMs: undefined,
       thresholdSeenSessions: new Set(),
     };
     localStates.set(uid, state);
@@ -142,10 +138,17 @@ function stateFor(uid: string, entry: CreditEntry): LocalCreditState {
   return state;
 }
 
-/** The most recent of the figures this instance holds (each stamped on Redis's clock). */
+/**
+ * The most recent of the figures this instance holds (each stamped on Redis's clock, to the
+ * µs). Two changes in the same µs are counts (a rebuild that corrects downwards is rare): the
+ * larger total is the later.
+ */
 function latest(...figures: (FleetUsage | null | undefined)[]): FleetUsage | undefined {
   let newest: FleetUsage | undefined;
-  for (const figure of figures) if (figure && (!newest || figure.changedAtMs > newest.changedAtMs)) newest = figure;
+  for (const figure of figures) {
+    if (!figure) continue;
+    if (!newest || figure.changedAtMs > newest.changedAtMs || (figure.changedAtMs === newest.changedAtMs && figure.usedSeconds > newest.usedSeconds)) newest = figure;
+  }
   return newest;
 }
 
@@ -176,7 +179,7 @@ export class UserCredits {
   /** The usage this instance answers from now (meaningless for an unlimited plan). */
   usedSeconds(): number {
     if (this.state.fallbackUsedSeconds !== undefined) return this.state.fallbackUsedSeconds;
-    const fleet = latest(this.entry.fleetUsage, this.state.lastCounted, polledUsage(this.uid, this.month));
+    const fleet = latest(this.state.lastCounted, polledUsage(this.uid, this.month));
     return (fleet?.usedSeconds ?? this.entry.firestoreUsedSeconds ?? 0) + this.state.uncountedSeconds;
   }
 
@@ -186,22 +189,37 @@ export class UserCredits {
     return Math.max(0, this.entry.limitSeconds - this.usedSeconds());
   }
 
-  /** The ledger counted a report (or answered the threshold): its figure is the newest. */
+  /** The ledger counted a report, answered the threshold or rebuilt the figure: its answer is the newest. */
   noteCounted(usage: FleetUsage): void {
     this.state.lastCounted = latest(this.state.lastCounted, usage);
   }
 
   /**
-   * This instance wrote `seconds` (write number `writeSeq`) that no fleet figure holds: the
-   * ledger keeps none, or it failed (`ledgerFailed`; the answer is then frozen at what this
-   * instance knew, plus its own reports, until the entry is rebuilt). A write the fetch
-   * already read is not added again.
+   * The fetch's Firestore sum, once, for the ledger to rebuild the figure from: a report sends
+   * it with its count (one command for both), any other call alone (`rebuildFleetFigure`).
    */
-  addUncounted(seconds: number, writeSeq: number | undefined, ledgerFailed: boolean): void {
-    if (ledgerFailed) {
-      this.state.fallbackUsedSeconds ??= this.usedSeconds();
-      this.state.ledgerFailedAtMs = instanceClock.now();
-    }
+  takeRebuild(): { usedSeconds: number; readAtUs: number } | undefined {
+    const { firestoreUsedSeconds, firestoreReadAtUs } = this.entry;
+    if (this.state.rebuildSent || firestoreUsedSeconds === null || firestoreReadAtUs === null) return undefined;
+    this.state.rebuildSent = true;
+    return { usedSeconds: firestoreUsedSeconds, readAtUs: firestoreReadAtUs };
+  }
+
+  /**
+   * The ledger failed: from now until the entry is rebuilt, this instance answers from
+   * `baseUsedSeconds` (default: the figure it knows now) plus its own reports.
+   */
+  fallBack(baseUsedSeconds?: number): void {
+    this.state.fallbackUsedSeconds ??= baseUsedSeconds ?? this.usedSeconds();
+    this.state.ledgerFailedAtMs = instanceClock.now();
+  }
+
+  /**
+   * This instance wrote `seconds` (write number `writeSeq`) that no fleet figure holds: the
+   * ledger keeps none, or it failed (after `fallBack`). A write the fetch already read is not
+   * added again.
+   */
+  addUncounted(seconds: number, writeSeq: number | undefined): void {
     if (writeSeq === undefined || this.entry.writesSeenAtFetch >= writeSeq || this.entry.limitSeconds === null) return;
     if (this.state.fallbackUsedSeconds !== undefined) this.state.fallbackUsedSeconds += seconds;
     else this.state.uncountedSeconds += seconds;
@@ -222,7 +240,7 @@ function needsEarlyRefresh(credits: UserCredits, month: UtcMonth): boolean {
  * The user's credits for `month` (the current UTC month) from the cache, refreshing when a
  * rule says so; `refresh` forces a refetch (the fleet's figure was lost: rebuild it).
  */
-export async function currentCredits(uid: string, month: UtcMonth, options: { refresh?: boolean } = {}): Promise<UserCredits> {
+export async function currentCredits(uid: string, month: UtcMonth, options: { refresh?: boolean; rebuild?: boolean } = {}): Promise<UserCredits> {
   const key = cacheKey(uid);
   const markerScopes = [scopes.credits(uid)];
   if (options.refresh) creditCache.invalidate(key);
@@ -233,5 +251,19 @@ export async function currentCredits(uid: string, month: UtcMonth, options: { re
     entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid, month));
     credits = new UserCredits(uid, month, entry, stateFor(uid, entry));
   }
+  if (options.rebuild ?? true) await rebuildFleetFigure(credits);
   return credits;
+}
+
+/** Gives a new fetch's Firestore sum to the ledger (one command); on failure, falls back. */
+async function rebuildFleetFigure(credits: UserCredits): Promise<void> {
+  const from = credits.takeRebuild();
+  if (from === undefined) return;
+  try {
+    const usage = await usageLedger().rebuild(credits.uid, credits.month, from.usedSeconds, from.readAtUs);
+    if (usage !== undefined) credits.noteCounted(usage);
+  } catch (error) {
+    noteLedgerFailure(credits.uid, error);
+    credits.fallBack(from.usedSeconds);
+  }
 }

@@ -22,7 +22,7 @@
  * time and a sorted set of recent reports. One script per operation: one command each.
  */
 import { luaScript } from "../redis/client";
-import { markerKey, markerTimeKey, redisTimeMsLua, scopes } from "../redis/markers";
+import { markerKey, markerTimeKey, scopes } from "../redis/markers";
 import { thresholdKey, thresholdKeyTtlSeconds } from "./threshold";
 import { UtcMonth } from "./time";
 
@@ -44,7 +44,7 @@ export function usageScope(uid: string, month: UtcMonth): string {
 export const usageStateKey = (uid: string, month: UtcMonth) => `credits:usage-base:${uid}:${monthKey(month)}`;
 export const usageLogKey = (uid: string, month: UtcMonth) => `credits:usage-log:${uid}:${monthKey(month)}`;
 
-/** The fleet's figure: seconds used this month, and when it last changed (Redis's clock, Unix ms). */
+/** The fleet's figure: seconds used this month, and when it last changed (Redis's clock, Unix ms, to the µs). */
 export interface FleetUsage {
   usedSeconds: number;
   changedAtMs: number;
@@ -76,23 +76,39 @@ export interface CountAnswer {
   thresholdFired: boolean;
 }
 
+/** A month's usage summed in Firestore, at its read time: what a figure is rebuilt from. */
+export interface FirestoreSum {
+  usedSeconds: number;
+  /** µs since the epoch: the sum includes exactly the commits at or before it. */
+  readAtUs: number;
+}
+
 /** What the credits path needs from a fleet figure. Replaceable from outside (`useUsageLedger`). */
 export interface UsageLedger {
   /**
-   * Counts `report` (or, with `report` undefined, only decides the threshold). Resolves
+   * Counts `report` (or, with `report` undefined, only decides the threshold), after
+   * rebuilding the figure from `rebuildFrom` when given (one command for both). Resolves
    * undefined when this ledger keeps no fleet figure; throws when Redis does not answer.
    */
-  count(uid: string, month: UtcMonth, report: CountedReport | undefined, threshold: ThresholdAsk): Promise<CountAnswer | undefined>;
+  count(uid: string, month: UtcMonth, report: CountedReport | undefined, threshold: ThresholdAsk, rebuildFrom?: FirestoreSum): Promise<CountAnswer | undefined>;
   /** Sets the figure from a Firestore sum read at `readAtUs`, unless a newer one is set. */
   rebuild(uid: string, month: UtcMonth, usedSeconds: number, readAtUs: number): Promise<FleetUsage | undefined>;
 }
 
 // KEYS: 1 figure (inv:usage:..), 2 its time key, 3 base hash, 4 recent-report log, 5 threshold key.
-const prelude = `${redisTimeMsLua}
+// Times in ms with the µs of Redis's TIME as a fraction, as text: two changes a moment apart
+// still order by their time (a Lua number reply would be cut to an integer).
+const prelude = `
+local function nowMs(fallbackMs)
+  local ok, t = pcall(redis.call, 'TIME')
+  if ok then return tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000 end
+  return tonumber(fallbackMs)
+end
 local function setTotal(total, at, ttl)
-  redis.call('HSET', KEYS[3], 'total', total, 'changed_at', at)
+  local stamp = string.format('%.3f', at)
+  redis.call('HSET', KEYS[3], 'total', total, 'changed_at', stamp)
   redis.call('SET', KEYS[1], total, 'EX', ttl)
-  redis.call('SET', KEYS[2], string.format('%.0f', at), 'EX', ttl)
+  redis.call('SET', KEYS[2], stamp, 'EX', ttl)
 end
 local function touch(ttl)
   redis.call('EXPIRE', KEYS[1], ttl)
@@ -104,18 +120,32 @@ local function pruneLog(at, windowMs)
   redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. string.format('%.0f', cutoffUs))
   return cutoffUs
 end
+-- The figure from a Firestore sum read at readUs: the sum plus the logged reports committed
+-- after the read, unless the log cannot reach back that far or a newer read is in already.
+local function rebuild(sum, readUs, at, cutoffUs, ttl)
+  local base = redis.call('HGET', KEYS[3], 'base_read_us')
+  if tonumber(readUs) < cutoffUs or (base and tonumber(base) >= tonumber(readUs)) then return end
+  local total = tonumber(sum)
+  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. readUs, '+inf')) do
+    total = total + tonumber(string.match(member, '|(%d+)$'))
+  end
+  redis.call('HSET', KEYS[3], 'base_read_us', readUs)
+  if tonumber(redis.call('HGET', KEYS[3], 'total') or '-1') ~= total then setTotal(total, at, ttl) end
+end
 `;
 
 /**
  * ARGV: 1 report member (`<key>|<seconds>`, or '' for none), 2 commit µs, 3 seconds, 4 limit,
  * 5 threshold seconds, 6 threshold key TTL, 7 figure TTL, 8 log window ms, 9 caller's clock
- * (ms, if TIME is refused), 10 '1' if this report may fire the threshold.
+ * (ms, if TIME is refused), 10 '1' if this report may fire the threshold, 11 and 12 a Firestore
+ * sum and its read time µs to rebuild from first ('' for none).
  * Returns { total or -1, changed_at, fired }.
  */
 const countScript = luaScript(`${prelude}
-local at = tonumber(redisTimeMs(ARGV[9]))
+local at = nowMs(ARGV[9])
 local ttl = ARGV[7]
 local cutoffUs = pruneLog(at, tonumber(ARGV[8]))
+if ARGV[11] ~= '' then rebuild(ARGV[11], ARGV[12], at, cutoffUs, ttl) end
 local commitUs = tonumber(ARGV[2])
 local isNew = false
 if ARGV[1] ~= '' and commitUs >= cutoffUs and not redis.call('ZSCORE', KEYS[4], ARGV[1]) then
@@ -135,30 +165,21 @@ local fired = 0
 if ARGV[10] == '1' and tonumber(ARGV[4]) - total <= tonumber(ARGV[5]) and redis.call('SET', KEYS[5], '1', 'NX', 'EX', ARGV[6]) then
   fired = 1
 end
-return {total, tonumber(redis.call('HGET', KEYS[3], 'changed_at')), fired}`);
+return {total, redis.call('HGET', KEYS[3], 'changed_at'), fired}`);
 
 /**
  * ARGV: 1 Firestore sum, 2 its read time µs, 3 figure TTL, 4 log window ms, 5 caller's clock.
  * Returns { total or -1, changed_at }.
  */
 const rebuildScript = luaScript(`${prelude}
-local at = tonumber(redisTimeMs(ARGV[5]))
+local at = nowMs(ARGV[5])
 local ttl = ARGV[3]
 local cutoffUs = pruneLog(at, tonumber(ARGV[4]))
-local readUs = tonumber(ARGV[2])
-local base = redis.call('HGET', KEYS[3], 'base_read_us')
-if readUs >= cutoffUs and (not base or tonumber(base) < readUs) then
-  local total = tonumber(ARGV[1])
-  for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. ARGV[2], '+inf')) do
-    total = total + tonumber(string.match(member, '|(%d+)$'))
-  end
-  redis.call('HSET', KEYS[3], 'base_read_us', ARGV[2])
-  if tonumber(redis.call('HGET', KEYS[3], 'total') or '-1') ~= total then setTotal(total, at, ttl) end
-end
+rebuild(ARGV[1], ARGV[2], at, cutoffUs, ttl)
 local total = redis.call('HGET', KEYS[3], 'total')
 if not total then return {-1, 0} end
 touch(ttl)
-return {tonumber(total), tonumber(redis.call('HGET', KEYS[3], 'changed_at'))}`);
+return {tonumber(total), redis.call('HGET', KEYS[3], 'changed_at')}`);
 
 function keysFor(uid: string, month: UtcMonth, sessionId = "-"): string[] {
   const scope = usageScope(uid, month);
@@ -176,7 +197,7 @@ function fleetUsageOf(reply: unknown): FleetUsage | undefined {
 
 /** The deployed ledger: the figure in (Upstash) Redis. */
 export const redisUsageLedger: UsageLedger = {
-  async count(uid, month, report, threshold) {
+  async count(uid, month, report, threshold, rebuildFrom) {
     const member = report === undefined || report.seconds <= 0 ? "" : `${report.reportKey}|${report.seconds}`;
     const reply = await countScript(keysFor(uid, month, threshold.sessionId), [
       member,
@@ -189,6 +210,8 @@ export const redisUsageLedger: UsageLedger = {
       String(usageLogWindowMs),
       String(Date.now()),
       threshold.mayFire ? "1" : "0",
+      rebuildFrom === undefined ? "" : String(rebuildFrom.usedSeconds),
+      rebuildFrom === undefined ? "" : String(rebuildFrom.readAtUs),
     ]);
     const usage = fleetUsageOf(reply);
     return { usage, thresholdFired: usage !== undefined && Number((reply as unknown[])[2]) === 1 };

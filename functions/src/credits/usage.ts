@@ -153,7 +153,8 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
 }
 
 /**
- * Counts the report into the fleet's figure and decides the session's threshold there.
+ * Counts the report into the fleet's figure and decides the session's threshold there, in one
+ * command (with the rebuild of a figure this request's fetch read from Firestore).
  * Undefined when there is no fleet figure to answer from (the ledger keeps none, or failed:
  * then the report is added to this instance's own figure).
  */
@@ -163,23 +164,28 @@ async function countReport(credits: UserCredits, sessionId: string, report: Reco
   // A retry of last month's report changes nothing this month's figure shows.
   const counted = report && monthKey(report.month) === monthKey(month) ? report : undefined;
   const ask = { sessionId, limitSeconds, thresholdSeconds: freemiumThresholdSeconds, mayFire: !report?.duplicate };
+  // A duplicate was written by another delivery: this one has nothing of its own to add locally.
+  const ownWrite = counted && !counted.duplicate ? counted : undefined;
+  let rebuild = credits.takeRebuild();
   try {
-    let answer = await usageLedger().count(uid, month, counted, ask);
+    let answer = await usageLedger().count(uid, month, counted, ask, rebuild);
     if (answer !== undefined && answer.usage === undefined) {
-      // The month's figure is gone (never built, or Redis lost it): rebuild it from Firestore,
-      // then count again: the report is then in the rebuilt sum or in the log, once either way.
-      credits = await currentCredits(uid, month, { refresh: true });
-      answer = await usageLedger().count(uid, month, counted, ask);
+      // The month's figure is gone (Redis lost it): rebuild it from a new Firestore read, with
+      // the count again: the report is then in the read's sum or in the log, once either way.
+      credits = await currentCredits(uid, month, { refresh: true, rebuild: false });
+      rebuild = credits.takeRebuild();
+      answer = await usageLedger().count(uid, month, counted, ask, rebuild);
     }
     if (answer?.usage === undefined) {
-      if (counted && !counted.duplicate) credits.addUncounted(counted.seconds, counted.writeSeq, false);
+      credits.addUncounted(ownWrite?.seconds ?? 0, ownWrite?.writeSeq);
       return { credits, answer: undefined };
     }
     credits.noteCounted(answer.usage);
     return { credits, answer };
   } catch (error) {
     noteLedgerFailure(uid, error);
-    credits.addUncounted(counted?.seconds ?? 0, counted?.duplicate ? undefined : counted?.writeSeq, true);
+    credits.fallBack(rebuild?.usedSeconds);
+    credits.addUncounted(ownWrite?.seconds ?? 0, ownWrite?.writeSeq);
     return { credits, answer: undefined };
   }
 }
@@ -190,7 +196,7 @@ export async function recordTranscriptionUsageHandler(request: CallableRequest<u
   const at = new Date(wallNowMs());
   const report = data.transcriptionSeconds > 0 || (data.wordsTranscribed ?? 0) > 0 ? await commitReport(uid, data, at) : undefined;
   const duplicate = report?.duplicate === true;
-  let credits = await currentCredits(uid, utcMonthOf(at));
+  let credits = await currentCredits(uid, utcMonthOf(at), { rebuild: false });
   let reached = false;
   if (credits.limitSeconds !== null) {
     const counted = await countReport(credits, data.sessionId, report);

@@ -52,7 +52,7 @@ export function markerTimeKey(scope: string): string {
 export const markerLogLength = 20;
 
 /** Lua: Redis's own clock in Unix ms (as a string), or the caller's when a script may not call TIME. */
-export const redisTimeMsLua = `
+const redisTimeMsLua = `
 local function redisTimeMs(fallbackMs)
   local ok, t = pcall(redis.call, 'TIME')
   if ok then return string.format('%.0f', tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)) end

@@ -9,12 +9,12 @@
 import { randomBytes } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { Redis } from "@upstash/redis";
-import { ManualClock } from "../functions/src/cache/clock";
+import { ManualClock } from "../functions/src/common/clock";
 import { CoherentCache } from "../functions/src/cache/coherent-cache";
 import { LocalCache } from "../functions/src/cache/local-cache";
 import { MarkerWatcher } from "../functions/src/cache/marker-watcher";
 import { deepFreeze } from "../functions/src/cache/values";
-import { markerKey, scopes as markerScopes } from "../functions/src/redis/markers";
+import { decodeMarkerReadings, markerKey, markerReadKeys, scopes as markerScopes } from "../functions/src/redis/markers";
 import { startRedisServer } from "../scripts/lib/redis-server";
 import { startUpstashGateway } from "../scripts/upstash-gateway";
 
@@ -52,7 +52,7 @@ function hitThroughput() {
 
 async function coherentHitThroughput() {
   const clock = new ManualClock();
-  const watcher = new MarkerWatcher({ read: async (scopes) => scopes.map(() => "1"), clock, pollIntervalMs: 1000 });
+  const watcher = new MarkerWatcher({ read: async (scopes) => scopes.map(() => ({ version: "1" })), clock, pollIntervalMs: 1000 });
   const cache = new CoherentCache<number>({ name: "bench", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 * 1024 * 1024, clock }, () => watcher);
   const scopes = Array.from({ length: 1000 }, (_, i) => [markerScopes.mentor(`user-${i}`)]);
   for (let i = 0; i < 1000; i++) await cache.get(`mentor:user-${i}`, scopes[i]!, async () => i);
@@ -109,7 +109,7 @@ async function redisCommandsPerRequest() {
       pollIntervalMs: 1000,
       read: async (scopes) => {
         commands++;
-        return redis.mget<(string | null)[]>(...scopes.map(markerKey));
+        return decodeMarkerReadings(scopes, await redis.mget<unknown[]>(...markerReadKeys(scopes)));
       },
     });
     const mentor = new CoherentCache<number>({ name: "mentor", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 << 20, clock }, () => watcher);

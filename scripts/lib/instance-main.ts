@@ -7,7 +7,7 @@
  */
 import express from "express";
 import type { AddressInfo } from "node:net";
-import { ManualClock, systemClock } from "../../functions/src/cache/clock";
+import { ManualClock, systemClock } from "../../functions/src/common/clock";
 import { instanceCacheStats, resetInstance, useClock } from "../../functions/src/cache/instance";
 import * as deployed from "../../functions/src/index";
 import { applyParamDefaults } from "./param-defaults";

@@ -6,6 +6,7 @@
  */
 import { ChildProcess, fork } from "node:child_process";
 import path from "node:path";
+import type { InstanceCacheStats } from "../../functions/src/cache/instance";
 import { emulatorDebugEnv, unsignedIdToken } from "./id-tokens";
 
 export interface CallAs {
@@ -31,12 +32,7 @@ export interface Instance {
   request(name: string, init: RequestInit): Promise<Response>;
   trigger(name: string, cloudEvent: unknown): Promise<void>;
   /** This process's figures (functions/src/cache/instance.ts `instanceCacheStats`). */
-  stats(): Promise<{
-    instance: { function: string; instance: string };
-    caches: { name: string; hits: number; misses: number; fetches: number }[];
-    markers: { markerChecks: number; markerCheckErrors: number; markersHealthy: boolean };
-    freshness: Record<string, { samples: number; maxMs: number | null }>;
-  }>;
+  stats(): Promise<InstanceCacheStats>;
   useManualClock(): Promise<void>;
   useSystemClock(): Promise<void>;
   advanceClock(ms: number): Promise<void>;

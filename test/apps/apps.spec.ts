@@ -437,7 +437,7 @@ describe("apps marketplace", function () {
       await publicAppOnBoth(appId, user, r);
       const nameOn = async (instance: Instance) => (await servedApp(instance, user, appId))?.name;
       const patchedFetches = async (instance: Instance) =>
-        ((await instance.stats()).caches as unknown as { name: string; patchedFetches: number }[]).find((c) => c.name === cacheNames.publicApps)?.patchedFetches ?? 0;
+        (await instance.stats()).caches.find((c) => c.name === cacheNames.publicApps)?.patchedFetches ?? 0;
       const patchedBefore = [await patchedFetches(a), await patchedFetches(b)];
       const publicCount = (await served(a, user)).filter((app) => !app.private && app.approved).length;
       assert.ok(publicCount > 3, `the public list has ${publicCount} apps`);

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { firestore } from "../../functions/src/firestore";
-import { MarkerWatcher, parseMarkerReading } from "../../functions/src/cache/marker-watcher";
-import { bumpMarkers, markerKey, markerLogLength, markerTimeKey } from "../../functions/src/redis/markers";
+import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
+import { bumpMarkers, decodeMarkerReadings, markerLogLength, markerReadKeys } from "../../functions/src/redis/markers";
 import { Instance } from "../../scripts/lib/instance";
 import { useInstancePair } from "../support/instance";
 import { stack } from "../support/stack";
@@ -78,9 +78,9 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
     await waitUntil(() => bumpMarkers([`probe:${id}`]).then(() => true, () => false), 5_000, "Redis to be reachable again");
     await waitUntil(async () => (await read(a, "probeOpen", id)) === "during", 5_000, "markers to resume");
     const stats = await a.stats();
-    const sensitive = (stats.caches as unknown as { name: string; bypassedWhileMarkersUnreadable: number }[]).find((c) => c.name === "probeSensitive");
+    const sensitive = stats.caches.find((c) => c.name === "probeSensitive");
     assert.ok(sensitive && sensitive.bypassedWhileMarkersUnreadable >= 1);
-    assert.equal((stats.markers as unknown as { markersHealthy: boolean }).markersHealthy, true);
+    assert.equal(stats.markers.markersHealthy, true);
   });
 
   describe("cacheStats", () => {
@@ -97,12 +97,9 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
     });
   });
   describe("marker change logs (the bump script on the real Redis)", () => {
-    /** Reads markers the way cache/instance.ts does: version and time key in one MGET. */
-    const readMarkers = async (scopes: readonly string[]) => {
-      const values = await testRedis().mget<(string | null)[]>(...scopes.map(markerKey), ...scopes.map(markerTimeKey));
-      return scopes.map((_, i) => (values[i] === null ? null : `${values[i]}:${values[scopes.length + i]}`));
-    };
-    const reading = async (scope: string) => parseMarkerReading((await readMarkers([scope]))[0] ?? null);
+    /** Reads markers the way a deployed instance does: version and time key in one MGET, decoded by the codec. */
+    const readMarkers = async (scopes: readonly string[]) => decodeMarkerReadings(scopes, await testRedis().mget<unknown[]>(...markerReadKeys(scopes)));
+    const reading = async (scope: string) => (await readMarkers([scope]))[0]!;
 
     it("a new marker starts at Redis's time in ms, and its log names each bump's id from the first version", async () => {
       const scope = `log-probe:${randomUUID()}`;

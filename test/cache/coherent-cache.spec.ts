@@ -3,9 +3,12 @@
  * fault is exact. The same code against the real Redis gateway: coherent-cache.integration.spec.ts.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../functions/src/cache/clock";
+import { ManualClock } from "../../functions/src/common/clock";
 import { CoherentCache } from "../../functions/src/cache/coherent-cache";
-import { MarkerWatcher, parseMarkerReading } from "../../functions/src/cache/marker-watcher";
+import type { LookupStatus } from "../../functions/src/cache/coherent-cache";
+import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
+import { decodeMarkerReading } from "../../functions/src/redis/markers";
+import { shortFormMarkers } from "../support/markers";
 
 class MarkerSource {
   versions = new Map<string, number>();
@@ -24,7 +27,7 @@ class MarkerSource {
 function setup(options: { securitySensitive?: boolean } = {}) {
   const clock = new ManualClock();
   const source = new MarkerSource();
-  const watcher = new MarkerWatcher({ read: source.read, clock, pollIntervalMs: 1000 });
+  const watcher = new MarkerWatcher({ read: shortFormMarkers(source.read), clock, pollIntervalMs: 1000 });
   const cache = new CoherentCache<string>({ name: "t", ttlMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock, ...options }, () => watcher);
   let fetches = 0;
   let current = "v0";
@@ -51,6 +54,29 @@ describe("CoherentCache + MarkerWatcher", () => {
     for (let i = 0; i < 100; i++) assert.equal(await t.cache.get("tester:u1", ["tester:u1"], t.fetch), "v0");
     assert.equal(t.source.reads, 1, "no Redis command per request");
     assert.equal(t.fetches(), 1);
+  });
+
+  it("reports what each get did through a status object (as lru-cache does)", async () => {
+    const t = setup({ securitySensitive: true });
+    const status = async (key: string, scopes: string[], options: { patch?: (v: string, ids: readonly string[]) => Promise<string> } = {}) => {
+      const s: LookupStatus = {};
+      await t.cache.get(key, scopes, t.fetch, { ...options, status: s });
+      return s;
+    };
+    assert.deepEqual(await status("k", ["s"]), { markers: "fresh", get: "fetch" });
+    assert.deepEqual(await status("k", ["s"]), { markers: "fresh", get: "hit" });
+    assert.deepEqual(await status("other", ["new-scope"]), { markers: "pending", get: "fetch" }, "a scope first seen between polls waits for the next");
+    const [first, second] = [{} as LookupStatus, {} as LookupStatus];
+    t.source.bump("s");
+    t.clock.advance(1000);
+    await Promise.all([t.cache.get("k", ["s"], t.fetch, { status: first }), t.cache.get("k", ["s"], t.fetch, { status: second })]);
+    assert.deepEqual([first.get, second.get], ["fetch", "inflight"], "the second caller joined the first one's fetch");
+    t.source.bump("s");
+    t.clock.advance(1000);
+    assert.deepEqual(await status("k", ["s"], { patch: async (v) => v }), { markers: "fresh", get: "fetch" }, "no log: a full fetch, not a patch");
+    t.source.failing = true;
+    t.clock.advance(1000);
+    assert.deepEqual(await status("k", ["s"]), { markers: "unreadable", notStored: true, get: "fetch" }, "fail closed: read, not stored");
   });
 
   it("a bumped marker is seen by the first request after the poll interval, and never before a fetch is stored", async () => {
@@ -132,7 +158,7 @@ describe("CoherentCache + MarkerWatcher", () => {
   it("forgetting a tracked scope is safe: the entry is served again only if the version is unchanged", async () => {
     const clock = new ManualClock();
     const source = new MarkerSource();
-    const watcher = new MarkerWatcher({ read: source.read, clock, pollIntervalMs: 1000, maxScopes: 1 });
+    const watcher = new MarkerWatcher({ read: shortFormMarkers(source.read), clock, pollIntervalMs: 1000, maxScopes: 1 });
     const cache = new CoherentCache<string>({ name: "t", ttlMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
     let value = "a0";
     await cache.get("a", ["sa"], async () => value);
@@ -147,7 +173,7 @@ describe("CoherentCache + MarkerWatcher", () => {
     const clock = new ManualClock();
     const polled: string[][] = [];
     const read = async (scopes: readonly string[]) => (polled.push([...scopes].sort()), scopes.map(() => "1"));
-    const watcher = new MarkerWatcher({ read, clock, pollIntervalMs: 1000, scopeIdleMs: 60_000 });
+    const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, scopeIdleMs: 60_000 });
     const cache = new CoherentCache<string>({ name: "t", ttlMs: 60_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
     await cache.get("busy", ["busy"], async () => "b");
     clock.advance(1000);
@@ -220,7 +246,7 @@ describe("CoherentCache + MarkerWatcher", () => {
     function setupLong() {
       const clock = new ManualClock();
       const source = new MarkerSource();
-      const watcher = new MarkerWatcher({ read: source.read, clock, pollIntervalMs: 1000 });
+      const watcher = new MarkerWatcher({ read: shortFormMarkers(source.read), clock, pollIntervalMs: 1000 });
       const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, unverifiedMaxAgeMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
       let fetches = 0;
       const fetch = async () => `v${++fetches}`;
@@ -266,7 +292,7 @@ describe("CoherentCache + MarkerWatcher", () => {
       };
       const bump = (scope: string) => markers.set(scope, { version: (markers.get(scope)?.version ?? 0) + 1, writtenAtMs: clock.now() });
       // One clock for everything here: the instance's, the wall's and Redis's.
-      const watcher = new MarkerWatcher({ read, clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
+      const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
       const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true }, () => watcher);
       let source = "v0";
       let fetches = 0;
@@ -340,7 +366,7 @@ describe("CoherentCache + MarkerWatcher", () => {
     function setupPatch() {
       const clock = new ManualClock();
       const markers = new LoggedMarkers();
-      const watcher = new MarkerWatcher({ read: markers.read, clock, pollIntervalMs: 1000 });
+      const watcher = new MarkerWatcher({ read: shortFormMarkers(markers.read), clock, pollIntervalMs: 1000 });
       const cache = new CoherentCache<string[]>({ name: "list", ttlMs: 3_600_000, maxEntries: 10, maxBytes: 100_000, clock }, () => watcher);
       let source = ["a", "b", "c"];
       const calls = { fetches: 0, patches: [] as string[][] };
@@ -398,12 +424,12 @@ describe("CoherentCache + MarkerWatcher", () => {
     });
 
     it("parses readings with and without a time and a log", () => {
-      assert.deepEqual(parseMarkerReading("7"), { version: "7" });
-      assert.deepEqual(parseMarkerReading("7:1767225600000"), { version: "7", writtenAtMs: 1767225600000 });
-      const reading = parseMarkerReading("7:1767225600000|^6=pub-3,7=a%2Cb");
+      assert.deepEqual(decodeMarkerReading("7", null), { version: "7" });
+      assert.deepEqual(decodeMarkerReading("7", "1767225600000"), { version: "7", writtenAtMs: 1767225600000 });
+      const reading = decodeMarkerReading("7", "1767225600000|^6=pub-3,7=a%2Cb");
       assert.deepEqual([...(reading.changedIds ?? [])], [[6, "pub-3"], [7, "a,b"]]);
       assert.equal(reading.firstVersion, 6);
-      assert.equal(parseMarkerReading("7:1767225600000|6=x,7=%E0%A4%A").changedIds?.has(7), false, "a malformed id is a gap");
+      assert.equal(decodeMarkerReading("7", "1767225600000|6=x,7=%E0%A4%A").changedIds?.has(7), false, "a malformed id is a gap");
     });
   });
 });

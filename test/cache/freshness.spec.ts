@@ -4,7 +4,7 @@
  * injected clock and an in-memory marker source so every timing and every skew is exact.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../functions/src/cache/clock";
+import { ManualClock } from "../../functions/src/common/clock";
 import {
   addSample,
   emptyHistogram,
@@ -15,7 +15,9 @@ import {
   scopeFamily,
   summarize,
 } from "../../functions/src/cache/freshness";
-import { MarkerWatcher, parseMarkerReading } from "../../functions/src/cache/marker-watcher";
+import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
+import { decodeMarkerReading } from "../../functions/src/redis/markers";
+import { shortFormMarkers } from "../support/markers";
 
 describe("freshness histograms", () => {
   it("scope families: the first segment of the scope", () => {
@@ -72,17 +74,17 @@ describe("freshness histograms", () => {
 
 describe("marker readings", () => {
   it("version:writtenAtMs, and a plain version from before markers carried a time", () => {
-    assert.deepEqual(parseMarkerReading("7:1767225600000"), { version: "7", writtenAtMs: 1767225600000 });
-    assert.deepEqual(parseMarkerReading("7"), { version: "7" });
-    assert.deepEqual(parseMarkerReading("7:garbage"), { version: "7" });
-    assert.deepEqual(parseMarkerReading(null), { version: null });
+    assert.deepEqual(decodeMarkerReading("7", "1767225600000"), { version: "7", writtenAtMs: 1767225600000 });
+    assert.deepEqual(decodeMarkerReading("7", null), { version: "7" });
+    assert.deepEqual(decodeMarkerReading("7", "garbage"), { version: "7" });
+    assert.deepEqual(decodeMarkerReading(null, null), { version: null });
   });
 
   it("only the version decides what is current: a time appearing beside the same version is no change", async () => {
     const clock = new ManualClock();
     let reading = "3";
     const seen: (number | undefined)[] = [];
-    const watcher = new MarkerWatcher({ read: async (scopes) => scopes.map(() => reading), clock, onChangeSeen: (_s, d) => seen.push(d) });
+    const watcher = new MarkerWatcher({ read: shortFormMarkers(async (scopes) => scopes.map(() => reading)), clock, onChangeSeen: (_s, d) => seen.push(d) });
     await watcher.view(["s"]);
     reading = "3:1767225600000";
     clock.advance(1000);
@@ -104,11 +106,11 @@ function measuredWatcher(options: { roundTripMs?: number; writerSkewMs?: number 
   const watcher = new MarkerWatcher({
     clock,
     pollIntervalMs: 1000,
-    read: async (scopes) => {
+    read: shortFormMarkers(async (scopes) => {
       const answer = scopes.map((s) => versions.get(s) ?? null);
       clock.advance(roundTripMs);
       return answer;
-    },
+    }),
     // The instance's clock is the reference here: a write time converts one to one.
     writeTimeToWallMs: (writtenAtMs) => writtenAtMs,
     wallClock: clock,
@@ -172,10 +174,10 @@ describe("MarkerWatcher: one freshness sample per change seen", () => {
     const watcher = new MarkerWatcher({
       clock,
       pollIntervalMs: 1000,
-      read: async (scopes) => {
+      read: shortFormMarkers(async (scopes) => {
         if (failing) throw new Error("redis unreachable");
         return scopes.map(() => reading);
-      },
+      }),
       writeTimeToWallMs: (ms) => ms,
       wallClock: clock,
       onChangeSeen: (_scope, delayMs) => samples.push(delayMs),
@@ -202,7 +204,7 @@ describe("MarkerWatcher: one freshness sample per change seen", () => {
     const clock = new ManualClock();
     const seen: (number | undefined)[] = [];
     let reading = "1";
-    const watcher = new MarkerWatcher({ clock, read: async (s) => s.map(() => reading), writeTimeToWallMs: (ms) => ms, wallClock: clock, onChangeSeen: (_s, d) => seen.push(d) });
+    const watcher = new MarkerWatcher({ clock, read: shortFormMarkers(async (s) => s.map(() => reading)), writeTimeToWallMs: (ms) => ms, wallClock: clock, onChangeSeen: (_s, d) => seen.push(d) });
     await watcher.view(["tester:u"]);
     // Bumped by an older writer: a plain INCR, no time.
     reading = "2";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { ManualClock } from "../../functions/src/cache/clock";
+import { ManualClock } from "../../functions/src/common/clock";
 import { LocalCache } from "../../functions/src/cache/local-cache";
 import { estimateBytes } from "../../functions/src/cache/values";
 

@@ -16,7 +16,7 @@ import { cacheNames } from "../cache/names";
 import { redis } from "../redis/client";
 import { scopes } from "../redis/markers";
 import * as logs from "../logs";
-import { Throttle } from "../throttle";
+import { Throttle } from "../common/throttle";
 import { listHash } from "./catalog";
 import { App, AvailableApp } from "./model";
 

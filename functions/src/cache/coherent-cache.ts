@@ -7,7 +7,7 @@
  * long; when they cannot, an entry is served only while its fetch is at most
  * `unverifiedMaxAgeMs` old (the contract's short bound), or not at all (`securitySensitive`).
  */
-import { FetchOptions, LocalCache, LocalCacheOptions, LocalCacheStats } from "./local-cache";
+import { FetchOptions, LocalCache, LocalCacheOptions, LocalCacheStats, LookupStatus } from "./local-cache";
 import { MarkerWatcher } from "./marker-watcher";
 
 export interface CoherentCacheOptions extends LocalCacheOptions {
@@ -40,6 +40,8 @@ const unverifiedTagPrefix = "unverified:";
 
 /** How to bring a stored value up to date from the ids its markers' change logs name. */
 export type Patch<V> = (previous: V, changedIds: readonly string[]) => Promise<V>;
+
+export type { LookupStatus };
 
 export interface GetOptions<V> extends Omit<FetchOptions, "tag" | "store" | "maxAgeMs"> {
   /**
@@ -75,7 +77,9 @@ export class CoherentCache<V> {
    */
   async get(key: string, scopes: readonly string[], fetch: () => Promise<V>, options: GetOptions<V> = {}): Promise<V> {
     const { patch, ...fetchOptions } = options;
+    const status: LookupStatus = (fetchOptions.status ??= {});
     const view = await this.watcher().view(scopes);
+    status.markers = !view.readable ? "unreadable" : view.known ? "fresh" : "pending";
     if (!view.readable) {
       if (this.securitySensitive) {
         this.bypassed++;
@@ -89,8 +93,8 @@ export class CoherentCache<V> {
       const tag = view.known || this.local.has(key, view.tag, this.unverifiedMaxAgeMs) ? view.tag : unverifiedTagPrefix + view.tag;
       return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag, maxAgeMs: this.unverifiedMaxAgeMs });
     }
-    if (view.fresh) this.adoptProvisional(key, scopes, view.tag);
-    return this.local.getOrFetch(key, patch === undefined ? fetch : this.patchOrFetch(key, scopes, fetch, patch), { ...fetchOptions, tag: view.tag });
+    if (view.fresh && this.adoptProvisional(key, scopes, view.tag)) status.adopted = true;
+    return this.local.getOrFetch(key, patch === undefined ? fetch : this.patchOrFetch(key, scopes, fetch, patch, status), { ...fetchOptions, tag: view.tag });
   }
 
   /**
@@ -98,21 +102,22 @@ export class CoherentCache<V> {
    * unknown; once the poll has read them, it is served under the current versions if no bump
    * can have happened since its fetch began (MarkerWatcher.adoptable), else it is a miss.
    */
-  private adoptProvisional(key: string, scopes: readonly string[], tag: string): void {
+  private adoptProvisional(key: string, scopes: readonly string[], tag: string): boolean {
     const stored = this.local.peek(key);
-    if (stored !== undefined && stored.tag !== tag && this.watcher().adoptable(scopes, stored.tag, stored.fetchedAtMs, stored.fetchedAtWallMs)) {
-      this.local.retag(key, tag);
-      this.adopted++;
-    }
+    if (stored === undefined || stored.tag === tag || !this.watcher().adoptable(scopes, stored.tag, stored.fetchedAtMs, stored.fetchedAtWallMs)) return false;
+    this.local.retag(key, tag);
+    this.adopted++;
+    return true;
   }
 
   /** The fetch for a miss: a patch of the stored entry when the marker logs cover every change since. */
-  private patchOrFetch(key: string, scopes: readonly string[], fetch: () => Promise<V>, patch: Patch<V>): () => Promise<V> {
+  private patchOrFetch(key: string, scopes: readonly string[], fetch: () => Promise<V>, patch: Patch<V>, status: LookupStatus): () => Promise<V> {
     return () => {
       const stored = this.local.peek(key);
       const changedIds = stored === undefined ? undefined : this.watcher().changedIdsSince(scopes, stored.tag);
       if (stored === undefined || changedIds === undefined) return fetch();
       this.patched++;
+      status.patched = true;
       return patch(stored.value, changedIds);
     };
   }

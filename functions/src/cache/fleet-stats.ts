@@ -21,7 +21,7 @@
 import { randomBytes } from "node:crypto";
 import type { Pipeline } from "@upstash/redis";
 import { redis } from "../redis/client";
-import { Clock } from "./clock";
+import { Clock } from "../common/clock";
 import { CoherentCacheStats } from "./coherent-cache";
 import { FreshnessHistogram } from "./freshness";
 import { MarkerWatcherStats } from "./marker-watcher";

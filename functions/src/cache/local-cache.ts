@@ -13,7 +13,7 @@
  * - figures cheap enough to leave on.
  */
 import { LRUCache } from "lru-cache";
-import { Clock, systemClock, wallClock } from "./clock";
+import { Clock, systemClock, wallClock } from "../common/clock";
 import { deepFreeze, estimateBytes } from "./values";
 
 export interface LocalCacheOptions {
@@ -25,6 +25,23 @@ export interface LocalCacheOptions {
   clock?: Clock;
   /** Wall-clock ms (Unix), to compare a fetch with times stamped elsewhere. Default: Date.now(). */
   wallClock?: Clock;
+}
+
+/**
+ * What one lookup did, the way lru-cache reports it: pass an object in `status`, read it after
+ * the call. Filled by LocalCache (`get`) and CoherentCache (the rest).
+ */
+export interface LookupStatus {
+  /** `hit`: served from the cache; `fetch`: this caller fetched; `inflight`: joined a fetch already running. */
+  get?: "hit" | "fetch" | "inflight";
+  /** The fetched value was not stored (fail closed). */
+  notStored?: true;
+  /** The markers of the entry's scopes: read (`fresh`), a scope waits for the next poll (`pending`), or Redis failed (`unreadable`). */
+  markers?: "fresh" | "pending" | "unreadable";
+  /** The fetch re-read only the ids the markers' logs named. */
+  patched?: true;
+  /** An entry fetched before its scopes were read was kept: the poll showed no change since. */
+  adopted?: true;
 }
 
 export interface FetchOptions {
@@ -39,6 +56,8 @@ export interface FetchOptions {
   maxAgeMs?: number;
   /** When false the result is shared with concurrent callers but not stored (fail closed). */
   store?: boolean;
+  /** Filled with what this lookup did. */
+  status?: LookupStatus;
 }
 
 export interface LocalCacheStats {
@@ -170,17 +189,24 @@ export class LocalCache<V> {
   async getOrFetch(key: string, fetch: () => Promise<V>, options: FetchOptions = {}): Promise<V> {
     const tag = options.tag ?? noTag;
     const store = options.store ?? true;
+    const status = options.status ?? {};
     if (store) {
       const hit = this.get(key, tag, options.maxAgeMs);
-      if (hit) return hit.value;
+      if (hit) {
+        status.get = "hit";
+        return hit.value;
+      }
     } else {
       this.counts.misses++;
+      status.notStored = true;
     }
     const running = this.flights.get(key);
     if (running !== undefined && running.tag === tag) {
       this.counts.collapsedFetches++;
+      status.get = "inflight";
       return running.promise;
     }
+    status.get = "fetch";
     return this.startFlight(key, tag, fetch, store, options.ttlMs);
   }
 

@@ -17,60 +17,13 @@
  * write this instance could still answer from the old version. See `noteChange`.
  */
 import { LRUCache } from "lru-cache";
-import { Clock, systemClock, wallClock } from "./clock";
+import { Clock, systemClock, wallClock } from "../common/clock";
+import { MarkerReading } from "../redis/markers";
 
-/**
- * Reads marker readings for scopes, in order; `null` for a marker that does not exist. A
- * reading is the version, optionally followed by `:` and the write time (Unix ms, as the
- * writer stamped it: Redis's own clock, see redis/markers.ts), optionally followed by `|` and
- * the marker's change log (`version=id` pairs, ids URI-encoded): `"7"`, `"7:1767225600000"`,
- * `"7:1767225600000|6=pub-3,7=pub-9"`. Only the version decides what is current.
- */
-export type MarkerReader = (scopes: readonly string[]) => Promise<(string | null)[]>;
+export type { MarkerReading };
 
-export interface MarkerReading {
-  version: string | null;
-  writtenAtMs?: number;
-  /** The ids the marker's most recent bumps named, by version (see redis/markers.ts). */
-  changedIds?: ReadonlyMap<number, string>;
-  /** The log reaches back to the marker's first version (`^`): this one. */
-  firstVersion?: number;
-}
-
-function parseChangeLog(log: string): Map<number, string> {
-  const changes = new Map<number, string>();
-  for (const entry of log.split(",")) {
-    const equals = entry.indexOf("=");
-    const version = Number(entry.slice(0, equals));
-    if (equals <= 0 || !Number.isSafeInteger(version)) continue;
-    try {
-      changes.set(version, decodeURIComponent(entry.slice(equals + 1)));
-    } catch {
-      // A malformed id is a gap in the log: whoever needs that version refetches in full.
-    }
-  }
-  return changes;
-}
-
-/** Parses a reading; a plain version (what markers held before they carried a time) stays readable. */
-export function parseMarkerReading(raw: string | null): MarkerReading {
-  if (raw === null) return { version: null };
-  const colon = raw.indexOf(":");
-  if (colon === -1) return { version: raw };
-  const version = raw.slice(0, colon);
-  const rest = raw.slice(colon + 1);
-  const bar = rest.indexOf("|");
-  const writtenAtMs = Number(bar === -1 ? rest : rest.slice(0, bar));
-  const reading: MarkerReading = { version };
-  if (Number.isFinite(writtenAtMs) && writtenAtMs > 0) reading.writtenAtMs = writtenAtMs;
-  if (bar !== -1) {
-    const log = rest.slice(bar + 1);
-    const fromStart = log.startsWith("^");
-    reading.changedIds = parseChangeLog(fromStart ? log.slice(1) : log);
-    if (fromStart && reading.changedIds.size > 0) reading.firstVersion = Math.min(...reading.changedIds.keys());
-  }
-  return reading;
-}
+/** Reads the readings of `scopes`, in order (redis/markers.ts decodes them from Redis). */
+export type MarkerReader = (scopes: readonly string[]) => Promise<MarkerReading[]>;
 
 export interface MarkerWatcherOptions {
   read: MarkerReader;
@@ -308,7 +261,7 @@ export class MarkerWatcher {
         const readings = await this.read(batch);
         const readAtMs = this.clock.now();
         batch.forEach((scope, i) => {
-          const reading = parseMarkerReading(readings[i] ?? null);
+          const reading = readings[i] ?? { version: null };
           const previous = this.versions.peek(scope);
           if (previous !== undefined && previous.version !== reading.version) {
             this.counts.markerChangesSeen++;

@@ -3,7 +3,7 @@ import { verifyIdToken } from "../auth";
 import * as logs from "../logs";
 import { readPublishedSnapshots } from "./fleet-stats";
 import { fleetView } from "./fleet-view";
-import { instanceHasCacheFigures, instanceSnapshot } from "./instance";
+import { cacheRuntime } from "./instance";
 
 /**
  * `GET cacheStats` with an admin's ID token: the fleet's cache figures, measured freshness
@@ -42,5 +42,6 @@ export async function cacheStatsHandler(req: Request, res: Response): Promise<vo
     res.status(503).json({ error: "fleet figures unavailable (Redis); retry shortly" });
     return;
   }
-  res.json(fleetView(fleet.published, fleet.redisNowMs, instanceHasCacheFigures() ? instanceSnapshot() : undefined));
+  const { telemetry } = cacheRuntime();
+  res.json(fleetView(fleet.published, fleet.redisNowMs, telemetry.hasFigures() ? telemetry.snapshot() : undefined));
 }

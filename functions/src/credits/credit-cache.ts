@@ -23,7 +23,7 @@ import { cacheNames } from "../cache/names";
 import { firestore } from "../firestore";
 import * as logs from "../logs";
 import { scopes } from "../redis/markers";
-import { Throttle } from "../throttle";
+import { Throttle } from "../common/throttle";
 import { FleetUsage, monthKey, usageLedger, usageScope } from "./ledger";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
 import { monthUsage } from "./remaining";

@@ -10,7 +10,7 @@
 import { instanceClock } from "../cache/instance";
 import * as logs from "../logs";
 import { redis } from "../redis/client";
-import { Throttle } from "../throttle";
+import { Throttle } from "../common/throttle";
 
 export const freemiumThresholdSeconds = 180;
 /** Longer than any live session; the key only has to outlive the session it belongs to. */

@@ -3,7 +3,7 @@
  * period's end). It follows the instance clock: Date.now() in production, and the same
  * manual clock that TTLs read in tests, so moving that clock also moves the month.
  */
-import { systemClock } from "../cache/clock";
+import { systemClock } from "../common/clock";
 import { instanceClock } from "../cache/instance";
 
 /** Now, in Unix ms: the real wall clock shifted by how far the instance clock was moved. */

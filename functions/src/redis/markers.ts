@@ -5,8 +5,11 @@
  *
  * Every bump also records when it happened, on Redis's clock, in a companion key
  * (`inv-at:<scope>`), written atomically with the counter. The counter itself stays a plain
- * integer, so anything that reads markers as numbers keeps working; readers that want the
- * time read both in the same MGET (cache/instance.ts) and see `version:writtenAtMs`.
+ * integer, so anything that reads markers as numbers keeps working; the watcher reads both in
+ * one MGET (`markerReadKeys`) and gets `MarkerReading`s (`decodeMarkerReadings`).
+ *
+ * This module is the marker format's one home: the Lua that writes it, the keys and arguments
+ * of a bump, and the decoding of what a poll reads.
  *
  * A bump that names the document it is about (an app) also appends `version=id` to a short log
  * in the time key. A reader that holds a list under version 15 and now sees 17 re-reads just
@@ -147,4 +150,63 @@ export async function bumpMarkers(scopeNames: readonly string[], options: { once
   const changedId = options.changedId === undefined ? "" : encodeURIComponent(options.changedId);
   const applied = await bumpScript(keys, [once, String(markerTtlSeconds), String(Date.now()), changedId]);
   return Number(applied) === 1;
+}
+
+/** What a poll knows of one marker. Only the version decides what is current. */
+export interface MarkerReading {
+  /** The marker's version; `null` when it does not exist (never bumped, or expired). */
+  version: string | null;
+  /** When it was last bumped (Unix ms, Redis's clock). */
+  writtenAtMs?: number;
+  /** The ids the marker's most recent bumps named, by version. */
+  changedIds?: ReadonlyMap<number, string>;
+  /** The log reaches back to the marker's first version (`^`): this one. */
+  firstVersion?: number;
+}
+
+/** The keys one MGET reads for `scopes`: every marker, then every time key, in order. */
+export function markerReadKeys(scopes: readonly string[]): string[] {
+  return [...scopes.map(markerKey), ...scopes.map(markerTimeKey)];
+}
+
+/** The readings of `scopes` from the values an MGET of `markerReadKeys(scopes)` returned. */
+export function decodeMarkerReadings(scopes: readonly string[], values: unknown): MarkerReading[] {
+  const list = Array.isArray(values) ? (values as unknown[]) : [];
+  return scopes.map((_scope, i) => decodeMarkerReading(list[i], list[scopes.length + i]));
+}
+
+function parseChangeLog(log: string): Map<number, string> {
+  const changes = new Map<number, string>();
+  for (const entry of log.split(",")) {
+    const equals = entry.indexOf("=");
+    const version = Number(entry.slice(0, equals));
+    if (equals <= 0 || !Number.isSafeInteger(version)) continue;
+    try {
+      changes.set(version, decodeURIComponent(entry.slice(equals + 1)));
+    } catch {
+      // A malformed id is a gap in the log: whoever needs that version refetches in full.
+    }
+  }
+  return changes;
+}
+
+/**
+ * One marker's reading from its two keys: the version, and the time key's `<ms>` or
+ * `<ms>|<log>` (`bumpMarkerLua`). A missing or unreadable time leaves the version readable.
+ */
+export function decodeMarkerReading(version: unknown, timeValue: unknown): MarkerReading {
+  if (version === null || version === undefined) return { version: null };
+  const reading: MarkerReading = { version: String(version) };
+  if (timeValue === null || timeValue === undefined) return reading;
+  const time = String(timeValue);
+  const bar = time.indexOf("|");
+  const writtenAtMs = Number(bar === -1 ? time : time.slice(0, bar));
+  if (Number.isFinite(writtenAtMs) && writtenAtMs > 0) reading.writtenAtMs = writtenAtMs;
+  if (bar !== -1) {
+    const log = time.slice(bar + 1);
+    const fromStart = log.startsWith("^");
+    reading.changedIds = parseChangeLog(fromStart ? log.slice(1) : log);
+    if (fromStart && reading.changedIds.size > 0) reading.firstVersion = Math.min(...reading.changedIds.keys());
+  }
+  return reading;
 }

@@ -1,4 +1,4 @@
-import { Clock } from "./cache/clock";
+import { Clock } from "./clock";
 
 /**
  * At most one run per `intervalMs` per instance: a Redis outage is worth one log line a

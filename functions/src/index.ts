@@ -17,31 +17,31 @@ import { pingHandler } from "./ping";
 import { stripeWebhookHandler } from "./stripe/webhook";
 import { onUserWrittenHandler } from "./users/user-written";
 
-setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80 });
+// The Redis token is bound once, for every function (all but ping reach Redis). A function's own
+// `secrets` option replaces this list rather than adding to it: stripeWebhook repeats the token.
+setGlobalOptions({ region: "us-central1", maxInstances: 20, concurrency: 80, secrets: [upstashRedisRestToken] });
 
 // ENFORCE_APP_CHECK (config.ts): every callable, or none, holds app clients to App Check.
 const callable = { enforceAppCheck: appCheckEnforced() };
-const withRedis = { secrets: [upstashRedisRestToken] };
-const callableWithRedis = { ...callable, ...withRedis };
 // Marker bumps are applied once per event, so a failed trigger is safe to retry.
-const triggerOptions = { ...withRedis, retry: true };
+const triggerOptions = { retry: true };
 
 export const ping = onCall(callable, pingHandler);
-export const cacheStats = onRequest(withRedis, cacheStatsHandler);
+export const cacheStats = onRequest(cacheStatsHandler);
 
-export const getMentorNotificationFrequency = onCall(callableWithRedis, atEdge("getMentorNotificationFrequency", getMentorNotificationFrequencyHandler));
-export const setMentorNotificationFrequency = onCall(callableWithRedis, atEdge("setMentorNotificationFrequency", setMentorNotificationFrequencyHandler));
+export const getMentorNotificationFrequency = onCall(callable, atEdge("getMentorNotificationFrequency", getMentorNotificationFrequencyHandler));
+export const setMentorNotificationFrequency = onCall(callable, atEdge("setMentorNotificationFrequency", setMentorNotificationFrequencyHandler));
 
-export const getAvailableApps = onCall(callableWithRedis, atEdge("getAvailableApps", getAvailableAppsHandler));
-export const enableApp = onCall(callableWithRedis, atEdge("enableApp", enableAppHandler));
-export const disableApp = onCall(callableWithRedis, atEdge("disableApp", disableAppHandler));
-export const addTester = onCall(callableWithRedis, atEdge("addTester", addTesterHandler));
-export const removeTester = onCall(callableWithRedis, atEdge("removeTester", removeTesterHandler));
-export const grantTesterAppAccess = onCall(callableWithRedis, atEdge("grantTesterAppAccess", grantTesterAppAccessHandler));
-export const revokeTesterAppAccess = onCall(callableWithRedis, atEdge("revokeTesterAppAccess", revokeTesterAppAccessHandler));
+export const getAvailableApps = onCall(callable, atEdge("getAvailableApps", getAvailableAppsHandler));
+export const enableApp = onCall(callable, atEdge("enableApp", enableAppHandler));
+export const disableApp = onCall(callable, atEdge("disableApp", disableAppHandler));
+export const addTester = onCall(callable, atEdge("addTester", addTesterHandler));
+export const removeTester = onCall(callable, atEdge("removeTester", removeTesterHandler));
+export const grantTesterAppAccess = onCall(callable, atEdge("grantTesterAppAccess", grantTesterAppAccessHandler));
+export const revokeTesterAppAccess = onCall(callable, atEdge("revokeTesterAppAccess", revokeTesterAppAccessHandler));
 
-export const recordTranscriptionUsage = onCall(callableWithRedis, atEdge("recordTranscriptionUsage", recordTranscriptionUsageHandler));
-export const getCredits = onCall(callableWithRedis, atEdge("getCredits", getCreditsHandler));
+export const recordTranscriptionUsage = onCall(callable, atEdge("recordTranscriptionUsage", recordTranscriptionUsageHandler));
+export const getCredits = onCall(callable, atEdge("getCredits", getCreditsHandler));
 export const stripeWebhook = onRequest({ secrets: [stripeWebhookSecret, upstashRedisRestToken] }, stripeWebhookHandler);
 
 export const onAppWritten = onDocumentWritten({ document: "apps/{appId}", ...triggerOptions }, onAppWrittenHandler);

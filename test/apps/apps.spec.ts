@@ -5,19 +5,19 @@ import Redis from "ioredis";
 import { enabledAppsKey, enabledAppsUnverifiedMaxAgeMs, installsKey, installsMaxAgeMs } from "../../functions/src/apps/enrichment";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { cacheNames } from "../../functions/src/cache/names";
-import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
 import { setBackgroundTriggers } from "../../scripts/lib/emulator-hub";
 import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/lib/firestore-cloud-event";
 import { dateToRfc3339, RestDocument, timestampToRfc3339 } from "../../scripts/lib/firestore-rest-json";
-import { CallableError, CallAs, Instance } from "../../scripts/lib/instance";
+import { CallableError, Instance } from "../../scripts/lib/instance";
 import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
+import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { useInstancePair } from "../support/instance";
 import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
 
-const admin: CallAs = { uid: "apps-admin", claims: { admin: true } };
+const admin = adminAs("apps");
 
 describe("apps marketplace", function () {
   this.timeout(60_000);
@@ -27,24 +27,6 @@ describe("apps marketplace", function () {
   useInstancePair((x, y) => ([a, b] = [x, y]));
 
   const run = () => randomUUID().slice(0, 8);
-  const appDoc = (id: string) => firestore().collection("apps").doc(id);
-  const testerDoc = (uid: string) => firestore().collection("testers").doc(uid);
-
-  async function createApp(id: string, fields: { uid: string; private: boolean; approved: boolean; status?: string; disabled?: boolean }) {
-    await appDoc(id).set({
-      id,
-      name: `App ${id}`,
-      status: fields.approved ? "approved" : "under-review",
-      disabled: false,
-      category: "productivity",
-      description: "demo",
-      image: "https://example.com/app.png",
-      capabilities: ["chat"],
-      created_at: new Date("2026-01-02T03:04:05Z"),
-      ...fields,
-    });
-  }
-
   async function served(instance: Instance, uid: string): Promise<AvailableApp[]> {
     return (await instance.call<{ apps: AvailableApp[] }>("getAvailableApps", {}, { uid })).apps;
   }
@@ -52,14 +34,6 @@ describe("apps marketplace", function () {
   /** The app `appId` as served to `uid`, if it is served. */
   async function servedApp(instance: Instance, uid: string, appId: string): Promise<AvailableApp | undefined> {
     return (await served(instance, uid)).find((app) => app.id === appId);
-  }
-
-  /** The ids served to `uid` among `ids` (other specs' apps are in the public list too). */
-  async function servedIds(instance: Instance, uid: string, ids: readonly string[]): Promise<string[]> {
-    return (await served(instance, uid))
-      .map((app) => app.id)
-      .filter((id) => ids.includes(id))
-      .sort();
   }
 
   /** A change reaches an instance within one marker poll (1 s): wait for it rather than sleep. */

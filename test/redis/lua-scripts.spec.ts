@@ -14,7 +14,7 @@ import Redis from "ioredis";
 import { redisUsageLedger } from "../../functions/src/credits/ledger";
 import { bumpMarkers, markerKey, scopes } from "../../functions/src/redis/markers";
 import { Instance, startInstance } from "../../scripts/lib/instance";
-import { firestore } from "../../functions/src/firestore";
+import { createApp } from "../support/apps";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 
@@ -68,7 +68,7 @@ describe("Lua scripts on the real Redis (Upstash's rules)", function () {
   const appId = `lua-app-${randomUUID()}`;
 
   before(async () => {
-    await firestore().collection("apps").doc(appId).set({ id: appId, name: appId, uid: "dev", private: false, approved: true, status: "approved", disabled: false, category: "c", description: "", image: "", capabilities: [], created_at: new Date() });
+    await createApp(appId, { uid: "dev", approved: true });
     await triggersSettled();
     instance = await startInstance();
   });

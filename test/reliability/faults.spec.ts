@@ -10,46 +10,21 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
 import { ReadCountingProxy, startReadCountingProxy } from "../../scripts/lib/firestore-read-proxy";
-import { CallableError, CallAs, Instance, startInstance } from "../../scripts/lib/instance";
+import { CallableError, Instance, startInstance } from "../../scripts/lib/instance";
 import { newCustomerId, sendEvent, subscriptionEvent } from "../../scripts/lib/stripe-events";
 import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/lib/firestore-cloud-event";
 import { dateToRfc3339, RestDocument } from "../../scripts/lib/firestore-rest-json";
 import { localStripePriceId } from "../../scripts/lib/local-stripe";
 import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
+import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
 import { useInstancePair } from "../support/instance";
 import { markerVersion, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
 
-const admin: CallAs = { uid: "faults-admin", claims: { admin: true } };
+const admin = adminAs("faults");
 const run = () => randomUUID().slice(0, 8);
-const testerDoc = (uid: string) => firestore().collection("testers").doc(uid);
-const appDoc = (id: string) => firestore().collection("apps").doc(id);
-
-async function createApp(id: string, fields: { uid: string; approved: boolean }) {
-  await appDoc(id).set({
-    id,
-    name: `App ${id}`,
-    private: false,
-    status: fields.approved ? "approved" : "under-review",
-    disabled: false,
-    category: "productivity",
-    description: "",
-    image: "",
-    capabilities: [],
-    created_at: new Date(),
-    ...fields,
-  });
-}
-
-async function servedIds(instance: Instance, uid: string, among: readonly string[]): Promise<string[]> {
-  const { apps } = await instance.call<{ apps: { id: string; name: string }[] }>("getAvailableApps", {}, { uid });
-  return apps
-    .map((app) => app.id)
-    .filter((id) => among.includes(id))
-    .sort();
-}
 
 const frequencyOf = async (instance: Instance, uid: string) => (await instance.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency;
 

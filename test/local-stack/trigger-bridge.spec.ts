@@ -65,7 +65,9 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
     this.timeout(60_000);
     fallback = await startFirestoreFallback({});
     redisClient = new Redis(stack().redis.url);
-    // The deployed functions as the global stack loaded them (its environment: Redis gateway).
+    // The deployed functions as the global stack loaded them (its environment: Redis gateway),
+    // loaded here, after the stack set that environment, not at the spec's import.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- after the environment is set, not at import
     functionsModule = require("../../functions/src/index") as Record<string, unknown>;
     ({ app: adminApp, db } = firestoreOn(fallback.host, projectId, "trigger-bridge-spec"));
 

@@ -5,28 +5,27 @@
  * (`versionProblem`) until someone re-reads the modules below and updates WRITTEN_FOR.
  */
 import * as fs from "node:fs";
-import * as path from "node:path";
+import { createRequire } from "node:module";
 
 export const WRITTEN_FOR = "15.34.2";
 
-export interface RuntimeInfo { friendly: string; status: string; deprecationDate: string; decommissionDate: string }
-export interface ManifestParam { name: string; type: string; default?: unknown; description?: string }
+export type RuntimeInfo = { friendly: string; status: string; deprecationDate: string; decommissionDate: string };
+export type ManifestParam = { name: string; type: string; default?: unknown };
 export interface ManifestEndpoint {
   platform?: string;
   region?: unknown;
   callableTrigger?: object;
   httpsTrigger?: object;
   eventTrigger?: { eventType: string; eventFilters?: Record<string, unknown>; eventFilterPathPatterns?: Record<string, unknown> };
-  scheduleTrigger?: object; taskQueueTrigger?: object; blockingTrigger?: { eventType?: string };
   secretEnvironmentVariables?: { key: string; secret?: string }[];
 }
 /** The discovered build (firebase-tools' `Build`, parsed from firebase-functions' manifest). */
-export interface Manifest { params?: ManifestParam[]; endpoints: Record<string, ManifestEndpoint> }
+export type Manifest = { params?: ManifestParam[]; endpoints: Record<string, ManifestEndpoint> };
 
-/** firebase-tools' runtime rules (`deploy/functions/runtimes/supported`), as they are. */
+/** firebase-tools' runtime rules, as they are (`deploy/functions/runtimes/supported`), and its version. */
 export interface RuntimeRules {
   version: string;
-  runtimes: Readonly<Record<string, RuntimeInfo>>;
+  RUNTIMES: Readonly<Record<string, RuntimeInfo>>;
   isRuntime(runtime: string): boolean;
   latest(language: string): string;
   isDecommissioned(runtime: string, now: Date): boolean;
@@ -48,22 +47,30 @@ function placeholderFor(param: ManifestParam): string {
 }
 
 const LEVELS = ["debug", "info", "warn", "error"] as const;
+type Logger = Record<(typeof LEVELS)[number], (...args: unknown[]) => unknown>;
+type Envs = Record<string, string>;
+type Supported = Omit<RuntimeRules, "version" | "guard"> & { guardVersionSupport(runtime: string, now: Date): void };
+type Delegate = { discoverBuild(config: object, envs: Envs): Promise<Manifest> };
 
 /** firebase-tools from the project's node_modules (the CLI `firebase deploy` runs). */
 export function loadFirebaseTools(projectDir: string) {
-  const packageJson = require.resolve("firebase-tools/package.json", { paths: [projectDir] });
+  const packageJson = createRequire(`${projectDir}/`).resolve("firebase-tools/package.json");
   const version = (JSON.parse(fs.readFileSync(packageJson, "utf8")) as { version: string }).version;
+  const load = createRequire(packageJson);
   const lib = <T>(p: string): T => {
     try {
-      return require(path.join(path.dirname(packageJson), "lib", p)) as T;
+      return load(`./lib/${p}`) as T;
     } catch (error) {
       throw new Error(`${versionProblem(version) ?? `firebase-tools ${version}`}; cannot load lib/${p}: ${message(error)}`);
     }
   };
-  type Supported = Pick<RuntimeRules, "isRuntime" | "latest" | "isDecommissioned"> & { RUNTIMES: RuntimeRules["runtimes"]; guardVersionSupport(runtime: string, now: Date): void };
   const supported = lib<Supported>("deploy/functions/runtimes/supported");
-  const { logger } = lib<{ logger: Record<(typeof LEVELS)[number], (...args: unknown[]) => unknown> }>("logger");
-  const env = lib<{ loadUserEnvs(opts: object): Record<string, string>; loadFirebaseEnvs(config: object, projectId: string): Record<string, string> }>("functions/env");
+  const { logger } = lib<{ logger: Logger }>("logger");
+  const env = lib<{ loadUserEnvs(opts: object): Envs; loadFirebaseEnvs(config: object, projectId: string): Envs }>("functions/env");
+  const runtimes = lib<{ getRuntimeDelegate(context: object): Promise<Delegate> }>("deploy/functions/runtimes");
+  const build = lib<{ resolveBackend(opts: object): Promise<{ backend: unknown }> }>("deploy/functions/build");
+  const backend = lib<{ empty(): unknown }>("deploy/functions/backend");
+  const validate = lib<{ endpointsAreValid(want: unknown, have: unknown): void }>("deploy/functions/validate");
 
   /** firebase-tools' logger (silent here) recorded until `done()`: each call's string arguments. */
   const capture = () => {
@@ -72,62 +79,58 @@ export function loadFirebaseTools(projectDir: string) {
     for (const level of LEVELS) logger[level] = (...args: unknown[]) => calls.push(args.filter((a): a is string => typeof a === "string"));
     return { calls, done: () => LEVELS.forEach((level, i) => (logger[level] = saved[i]!)) };
   };
-  const captured = async <T>(fn: () => Promise<T>): Promise<{ value?: T; error?: string; logs: string[] }> => {
+
+  const guard: RuntimeRules["guard"] = (runtime, now) => {
+    // It throws to refuse, and warns through utils.logLabeledWarning: logger.warn(label, message).
     const logs = capture();
     try {
-      return { value: await fn(), logs: [] };
+      supported.guardVersionSupport(runtime, now);
+      return { warnings: logs.calls.map((args) => args.at(-1) ?? "") };
     } catch (error) {
-      return { error: message(error), logs: logs.calls.map((args) => args.join(" ").trim()) };
+      return { error: message(error), warnings: [] };
     } finally {
       logs.done();
     }
   };
 
-  const rules: RuntimeRules = {
-    version,
-    runtimes: supported.RUNTIMES,
-    isRuntime: supported.isRuntime, latest: supported.latest, isDecommissioned: supported.isDecommissioned,
-    guard(runtime, now) {
-      // It throws to refuse, and warns through utils.logLabeledWarning: logger.warn(label, message).
-      const logs = capture();
-      try {
-        supported.guardVersionSupport(runtime, now);
-        return { warnings: logs.calls.map((args) => args.at(-1) ?? "") };
-      } catch (error) {
-        return { error: message(error), warnings: [] };
-      } finally {
-        logs.done();
-      }
-    },
-  };
-
   /** What `firebase deploy` discovers (firebase-functions' discovery, run by firebase-tools), and firebase-tools' offline validation of it. */
-  async function discover(opts: { projectId: string; projectDir: string; functionsDir: string; runtime?: string; codebase: string; userEnvs: Record<string, string> }) {
-    const runtimes = lib<{ getRuntimeDelegate(context: object): Promise<{ discoverBuild(config: object, envs: object): Promise<Manifest> }> }>("deploy/functions/runtimes");
-    const build = lib<{ resolveBackend(opts: object): Promise<{ backend: unknown }> }>("deploy/functions/build");
-    const backend = lib<{ empty(): unknown }>("deploy/functions/backend");
-    const validate = lib<{ endpointsAreValid(want: unknown, have: unknown): void }>("deploy/functions/validate");
+  async function discover(opts: { functionsDir: string; projectId: string; runtime?: string; codebase: string; userEnvs: Envs }) {
     const { projectId, userEnvs } = opts;
     const firebaseConfig = { projectId, storageBucket: `${projectId}.appspot.com`, locationId: "us-central1" };
     // Discovery does not depend on the runtime; an unusable one is checkRuntime's to report.
     const runtime = opts.runtime && supported.isRuntime(opts.runtime) ? opts.runtime : supported.latest("nodejs");
-    const discovered = await captured(async () => {
-      const delegate = await runtimes.getRuntimeDelegate({ projectId, sourceDir: opts.functionsDir, projectDir: opts.projectDir, runtime });
-      return delegate.discoverBuild({ firebase: firebaseConfig }, { ...userEnvs, ...env.loadFirebaseEnvs(firebaseConfig, projectId), GOOGLE_CLOUD_QUOTA_PROJECT: projectId });
-    });
-    if (!discovered.value) {
-      const details = discovered.logs.filter((l) => l && !/^Serving at port|Using node@|^Could not find functions\.yaml|^Found firebase-functions binary/.test(l));
-      return { discoveryError: [discovered.error ?? "no manifest", ...details.slice(-20)].join("\n    ") };
-    }
-    const manifest = discovered.value;
-    // The resolved backend (ids, CPU/concurrency, timeouts, trigger shapes) with the params' values or stand-ins.
-    const values = Object.fromEntries((manifest.params ?? []).filter((p) => p.type !== "secret").map((p) => [p.name, userEnvs[p.name] ?? placeholderFor(p)]));
-    const validated = await captured(async () => {
-      const resolved = await build.resolveBackend({ build: structuredClone(manifest), firebaseConfig, userEnvs: values, codebase: opts.codebase, nonInteractive: true, isEmulator: true });
+    const logs = capture();
+    let manifest: Manifest | undefined;
+    try {
+      const delegate = await runtimes.getRuntimeDelegate({ projectId, sourceDir: opts.functionsDir, projectDir, runtime });
+      manifest = await delegate.discoverBuild(
+        { firebase: firebaseConfig },
+        { ...userEnvs, ...env.loadFirebaseEnvs(firebaseConfig, projectId), GOOGLE_CLOUD_QUOTA_PROJECT: projectId },
+      );
+      // The resolved backend (ids, CPU/concurrency, timeouts, trigger shapes), with the params' values or stand-ins.
+      const values = (manifest.params ?? []).filter((p) => p.type !== "secret").map((p) => [p.name, userEnvs[p.name] ?? placeholderFor(p)]);
+      const resolved = await build.resolveBackend({
+        build: structuredClone(manifest),
+        firebaseConfig,
+        userEnvs: Object.fromEntries(values),
+        codebase: opts.codebase,
+        nonInteractive: true,
+        isEmulator: true,
+      });
       validate.endpointsAreValid(resolved.backend, backend.empty());
-    });
-    return { manifest, validationError: validated.error };
+      return { manifest };
+    } catch (error) {
+      if (manifest) return { manifest, validationError: message(error) };
+      const details = logs.calls
+        .map((args) => args.join(" ").trim())
+        .filter((l) => l && !/^Serving at port|Using node@|^Could not find functions\.yaml/.test(l));
+      return { discoveryError: [message(error), ...details.slice(-20)].join("\n    ") };
+    } finally {
+      logs.done();
+    }
   }
 
-  return { ...rules, loadUserEnvs: (opts: { functionsSource: string; projectId: string; projectAlias?: string; projectDir: string }) => env.loadUserEnvs(opts), discover };
+  const loadUserEnvs = (opts: { functionsSource: string; projectId: string; projectAlias?: string }) => env.loadUserEnvs({ ...opts, projectDir });
+  const rules: RuntimeRules = { ...supported, version, guard };
+  return { ...rules, loadUserEnvs, discover };
 }

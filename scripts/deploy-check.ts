@@ -1,14 +1,11 @@
 /**
- * `npm run deploy:check`: offline, what `firebase deploy --only functions` would refuse, or
- * would deploy broken. It builds functions/, discovers the deploy manifest as `firebase deploy`
- * does (firebase-tools runs firebase-functions' discovery) and validates it with firebase-tools'
- * offline checks, all through scripts/deploy-check-firebase-tools.ts (the one adapter to
- * firebase-tools' internals, pinned to its version). It then checks the runtime with
- * firebase-tools' own table and guard, the params and secrets against functions/src/config.ts's
- * exports and SECRET_BINDINGS, and the endpoints against the contract (CONTRACT_ENDPOINTS).
- * What the code reads is lint's to check (functions/eslint.config.mjs): firebase-functions/params
- * only in config.ts, process.env only in an allow-list of files.
- * The checks are pure (`checkDeploy` and what it calls); `collectInputs` does the I/O.
+ * `npm run deploy:check`: offline, what `firebase deploy --only functions` would refuse or deploy
+ * broken. Builds functions/, has firebase-tools discover the manifest (firebase-functions' own
+ * discovery) and validate it offline through scripts/deploy-check-firebase-tools.ts (the one
+ * adapter to firebase-tools' internals), then checks the runtime (firebase-tools' own guard), the
+ * params and secrets (config.ts's exports, SECRET_BINDINGS) and the endpoints (CONTRACT_ENDPOINTS).
+ * What the code may read is lint's to refuse (functions/eslint.config.mjs): firebase-functions/params
+ * outside config.ts, process.env outside an allow-list. `checkDeploy` is pure; `collectInputs` does the I/O.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -19,8 +16,6 @@ import * as config from "../functions/src/config";
 import { markerPollIntervalMsParam } from "../functions/src/config";
 import { errorMessage } from "../functions/src/error-message";
 import { Manifest, ManifestEndpoint, RuntimeInfo, RuntimeRules, loadFirebaseTools, versionProblem } from "./deploy-check-firebase-tools";
-
-export type { Manifest, ManifestEndpoint, ManifestParam, RuntimeInfo, RuntimeRules } from "./deploy-check-firebase-tools";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
 const FUNCTIONS_SOURCE = "functions";
@@ -64,11 +59,11 @@ export const SECRET_BINDINGS: Readonly<Record<string, "every endpoint" | readonl
   [config.stripeWebhookSecret.name]: ["stripeWebhook"],
 };
 
-export interface PackageJson { engines?: { node?: string }; devDependencies?: Record<string, string> }
+export type PackageJson = { engines?: { node?: string }; devDependencies?: Record<string, string> };
 /** firebase.json's `functions` entry, as far as this check reads it. */
-export interface FunctionsConfig { source?: string; codebase?: string; runtime?: string }
+export type FunctionsConfig = { source?: string; codebase?: string; runtime?: string };
 /** A param or secret functions/src/config.ts exports; `kind` is firebase-functions' param type ("secret", "int", ...). */
-export interface DeclaredParam { name: string; kind: string; exportName: string }
+export type DeclaredParam = { name: string; kind: string; exportName: string };
 
 export interface CheckInput {
   now: Date;
@@ -87,17 +82,16 @@ export interface CheckInput {
   userEnvs: Record<string, string>;
   envFiles: string[];
   projectId: string;
-  contract?: Readonly<Record<string, ContractEndpoint>>;
 }
 
-export interface CheckResult { problems: string[]; notes: string[]; report: string[]; runtime?: string }
+export type CheckResult = { problems: string[]; notes: string[]; report: string[]; runtime?: string };
 
 const majorOf = (version: string | undefined): number | undefined => Number(/^\D*(\d+)/.exec(version ?? "")?.[1] ?? NaN) || undefined;
 
-/** firebase.json's `functions` entries (an object or an array of them). */
-export function functionsConfigs(firebaseJson: unknown): FunctionsConfig[] {
-  const functions = (firebaseJson as { functions?: unknown } | null)?.functions ?? [];
-  return (Array.isArray(functions) ? functions : [functions]) as FunctionsConfig[];
+/** firebase.json's `functions` entry (one, or one of an array) for the functions/ codebase. */
+export function codebaseConfig(firebaseJson: unknown): FunctionsConfig | undefined {
+  const functions = (firebaseJson as { functions?: FunctionsConfig | FunctionsConfig[] } | null)?.functions ?? [];
+  return (Array.isArray(functions) ? functions : [functions]).find((c) => (c.source ?? FUNCTIONS_SOURCE) === FUNCTIONS_SOURCE);
 }
 
 /**
@@ -109,12 +103,12 @@ export function checkRuntime(input: Pick<CheckInput, "now" | "tools" | "firebase
   const problems: string[] = [];
   const notes: string[] = [];
   const { now, tools } = input;
-  const codebase = functionsConfigs(input.firebaseJson).find((c) => (c.source ?? FUNCTIONS_SOURCE) === FUNCTIONS_SOURCE);
+  const codebase = codebaseConfig(input.firebaseJson);
   if (!codebase) problems.push(`firebase.json has no "functions" entry with "source": "${FUNCTIONS_SOURCE}"`);
   const fromFirebaseJson = codebase?.runtime;
   const engines = input.functionsPackageJson.engines?.node;
   const runtime = fromFirebaseJson ?? (engines !== undefined ? `nodejs${engines}` : undefined);
-  const info: RuntimeInfo | undefined = runtime !== undefined && tools.isRuntime(runtime) ? tools.runtimes[runtime] : undefined;
+  const info: RuntimeInfo | undefined = runtime !== undefined && tools.isRuntime(runtime) ? tools.RUNTIMES[runtime] : undefined;
   const latest = tools.latest("nodejs");
   const upgrade = runtime === latest ? "" : ` Use ${latest} (firebase.json "runtime" and functions/package.json "engines.node").`;
 
@@ -123,7 +117,7 @@ export function checkRuntime(input: Pick<CheckInput, "now" | "tools" | "firebase
   } else if (!runtime.startsWith("nodejs")) {
     problems.push(`runtime "${runtime}" is not a Node.js runtime, but the functions codebase is Node`);
   } else if (!info) {
-    const known = Object.keys(tools.runtimes).filter((r) => r.startsWith("nodejs") && !tools.isDecommissioned(r, now));
+    const known = Object.keys(tools.RUNTIMES).filter((r) => r.startsWith("nodejs") && !tools.isDecommissioned(r, now));
     problems.push(`runtime "${runtime}" is not in firebase-tools ${tools.version}'s runtime table (deployable Node runtimes: ${known.join(", ")}).${upgrade}`);
   } else {
     const guard = tools.guard(runtime, now);
@@ -132,7 +126,7 @@ export function checkRuntime(input: Pick<CheckInput, "now" | "tools" | "firebase
     for (const warning of guard.warnings) (deprecated ? problems : notes).push(`runtime ${runtime}: ${warning}${deprecated ? upgrade : ""}`);
   }
   if (fromFirebaseJson !== undefined && engines !== undefined && `nodejs${engines}` !== fromFirebaseJson) {
-    problems.push(`firebase.json runtime "${fromFirebaseJson}" and functions/package.json engines.node "${engines}" disagree: they must name the same Node major`);
+    problems.push(`firebase.json runtime "${fromFirebaseJson}" and functions/package.json engines.node "${engines}" disagree: name one Node major`);
   }
 
   // The same Node major locally as in production: one problem naming every local Node that differs.
@@ -145,7 +139,8 @@ export function checkRuntime(input: Pick<CheckInput, "now" | "tools" | "firebase
   ];
   const differing = local.filter(([, version]) => version !== undefined && majorOf(version) !== runtimeMajor).map(([what, version]) => `${what} ${version}`);
   if (runtimeMajor !== undefined && differing.length > 0) {
-    problems.push(`the runtime is Node ${runtimeMajor} but ${differing.join("; ")}: local Node must be the runtime's major (the project pins it with the "node" devDependency; npm run deploy:check puts node_modules/.bin first on PATH)`);
+    const why = 'local Node must be the runtime\'s major (the "node" devDependency pins it; npm run deploy:check puts node_modules/.bin first on PATH)';
+    problems.push(`the runtime is Node ${runtimeMajor} but ${differing.join("; ")}: ${why}`);
   }
   return { problems, notes, runtime, info };
 }
@@ -157,31 +152,33 @@ function describeEndpoint(e: ManifestEndpoint): string {
   if (e.callableTrigger) return "a callable (onCall)";
   if (e.httpsTrigger) return "an HTTPS function (onRequest)";
   if (e.eventTrigger) return `an event trigger (${e.eventTrigger.eventType}${document ? ` on ${String(document)}` : ""})`;
-  if (e.blockingTrigger) return `a blocking function (${e.blockingTrigger.eventType ?? "?"})`;
-  return e.scheduleTrigger ? "a scheduled function" : e.taskQueueTrigger ? "a task queue function" : "an endpoint of unknown trigger type";
+  return `an endpoint with ${Object.keys(e).find((key) => key.endsWith("Trigger")) ?? "no trigger"}`;
 }
 
 /** Every exported endpoint is named by the contract, and every contract name is exported as it says. */
 export function checkContract(manifest: Manifest, contract: Readonly<Record<string, ContractEndpoint>> = CONTRACT_ENDPOINTS): string[] {
-  const problems: string[] = [];
-  for (const [id, endpoint] of Object.entries(manifest.endpoints)) {
-    if (!Object.hasOwn(contract, id)) problems.push(`${id} (${describeEndpoint(endpoint)}) is exported by functions/src/index.ts but the contract does not name it: deploying it adds public surface`);
-  }
+  const problems = Object.entries(manifest.endpoints)
+    .filter(([id]) => !Object.hasOwn(contract, id))
+    .map(([id, e]) => `${id} (${describeEndpoint(e)}) is exported by index.ts but the contract does not name it: deploying it adds public surface`);
   for (const [id, expected] of Object.entries(contract)) {
     const endpoint = manifest.endpoints[id];
     const trigger = endpoint?.eventTrigger;
     const document = trigger?.eventFilterPathPatterns?.document ?? trigger?.eventFilters?.document;
     const wantType = expected.kind === "firestore" ? FIRESTORE_EVENT + expected.event : undefined;
     const [label, matches] =
-      expected.kind === "callable" ? ["callable (onCall)", !!endpoint?.callableTrigger]
-      : expected.kind === "https" ? ["HTTPS function (onRequest)", !!endpoint?.httpsTrigger]
-      : [`Firestore ${expected.event} trigger on ${expected.document}`, trigger?.eventType === wantType && document === expected.document];
+      expected.kind === "callable"
+        ? ["callable (onCall)", !!endpoint?.callableTrigger]
+        : expected.kind === "https"
+          ? ["HTTPS function (onRequest)", !!endpoint?.httpsTrigger]
+          : [`Firestore ${expected.event} trigger on ${expected.document}`, trigger?.eventType === wantType && document === expected.document];
     if (!endpoint) problems.push(`${id} (${label}) is named by the contract but not exported by functions/src/index.ts`);
-    else if (!matches) problems.push(`${id} must be ${expected.kind === "https" ? "an" : "a"} ${label}${wantType ? ` (${wantType})` : ""} but is ${describeEndpoint(endpoint)}`);
+    else if (!matches)
+      problems.push(`${id} must be ${expected.kind === "https" ? "an" : "a"} ${label}${wantType ? ` (${wantType})` : ""} but is ${describeEndpoint(endpoint)}`);
     else if (trigger?.eventFilters?.database !== undefined && trigger.eventFilters.database !== "(default)") {
       problems.push(`${id} listens to Firestore database ${String(trigger.eventFilters.database)}, not (default)`);
     }
-    if (endpoint?.platform !== undefined && endpoint.platform !== "gcfv2") problems.push(`${id} is a ${endpoint.platform} function: the suite is 2nd gen (gcfv2) only`);
+    if (endpoint?.platform !== undefined && endpoint.platform !== "gcfv2")
+      problems.push(`${id} is a ${endpoint.platform} function: the suite is 2nd gen (gcfv2) only`);
   }
   return problems;
 }
@@ -211,8 +208,10 @@ export function checkParams(input: Pick<CheckInput, "declared" | "userEnvs" | "e
   const manifestParams = manifest.params ?? [];
   for (const param of manifestParams) {
     const own = declared.get(param.name);
-    if (!own) problems.push(`the manifest has ${param.type === "secret" ? "secret" : "param"} ${param.name}, which functions/src/config.ts does not declare: declare every param and secret there (lint allows firebase-functions/params nowhere else)`);
-    else if ((param.type === "secret") !== (own.kind === "secret")) problems.push(`${param.name} is a ${param.type} in the manifest but functions/src/config.ts's ${own.exportName} is a ${own.kind}`);
+    const kind = param.type === "secret" ? "secret" : "param";
+    if (!own) problems.push(`the manifest has ${kind} ${param.name}, which functions/src/config.ts does not declare: declare every param and secret there`);
+    else if ((param.type === "secret") !== (own.kind === "secret"))
+      problems.push(`${param.name} is a ${param.type} in the manifest but functions/src/config.ts's ${own.exportName} is a ${own.kind}`);
   }
   for (const param of [...declared.values()].filter((d) => !manifestParams.some((p) => p.name === d.name))) {
     problems.push(`functions/src/config.ts declares ${param.name} but the discovered manifest has no such param (is config.ts loaded by index.ts?)`);
@@ -241,7 +240,7 @@ export function checkParams(input: Pick<CheckInput, "declared" | "userEnvs" | "e
     }
   }
   for (const key of Object.keys(input.userEnvs).filter((k) => secrets.includes(k))) {
-    problems.push(`${input.envFiles.join(", ")} sets ${key}, which is a secret: a plain environment variable and a secret of the same name cannot both be deployed (remove it from the .env file)`);
+    problems.push(`${input.envFiles.join(", ")} sets ${key}, which is a secret: an environment variable cannot share a secret's name in a deploy (remove it)`);
   }
   return problems;
 }
@@ -251,14 +250,15 @@ function paramGuidance(manifest: Manifest, userEnvs: Record<string, string>, env
   const params = manifest.params ?? [];
   const lines = ["secrets the deploy needs in Secret Manager (firebase functions:secrets:set NAME; firebase deploy offers to create a missing one):"];
   for (const secret of params.filter((p) => p.type === "secret")) {
-    const users = Object.entries(manifest.endpoints).filter(([, e]) => secretKeys(e).includes(secret.name)).map(([id]) => id);
+    const users = Object.keys(manifest.endpoints).filter((id) => secretKeys(manifest.endpoints[id]!).includes(secret.name));
     lines.push(`  ${secret.name.padEnd(34)} bound by ${users.length > 4 ? `${users.length} functions` : users.join(", ") || "no function"}`);
   }
   const where = envFiles.length > 0 ? envFiles.join(", ") : `functions/.env.${projectId} (none yet)`;
   lines.push(`params (values from ${where}; firebase deploy prompts for any without a value there, and fails with --non-interactive):`);
   for (const param of params.filter((p) => p.type !== "secret")) {
     const value = userEnvs[param.name];
-    const fallback = param.default !== undefined ? `not set: the prompt offers the default ${JSON.stringify(param.default)}` : "not set and NO default: needs a value";
+    const fallback =
+      param.default !== undefined ? `not set: the prompt offers the default ${JSON.stringify(param.default)}` : "not set and NO default: needs a value";
     lines.push(`  ${param.name.padEnd(34)} ${param.type.padEnd(7)} ${value !== undefined ? `set: ${JSON.stringify(value)}` : fallback}`);
   }
   return lines;
@@ -286,21 +286,24 @@ export function checkDeploy(input: CheckInput): CheckResult {
   const runtime = checkRuntime(input);
   const adapter = versionProblem(input.tools.version);
   const problems = [...(adapter ? [adapter] : []), ...runtime.problems, ...input.toolProblems];
-  const notes = [...runtime.notes];
+  const { notes, info } = runtime;
   const report: string[] = [];
-  const { info } = runtime;
-  if (info) report.push(`runtime: ${runtime.runtime} (${info.friendly}, ${info.status}): deprecated ${info.deprecationDate}, decommissioned ${info.decommissionDate} per firebase-tools ${input.tools.version}; check runs on Node ${input.nodeVersions.check}`);
+  if (info) {
+    const dates = `deprecated ${info.deprecationDate}, decommissioned ${info.decommissionDate} per firebase-tools ${input.tools.version}`;
+    report.push(`runtime: ${runtime.runtime} (${info.friendly}, ${info.status}): ${dates}; check runs on Node ${input.nodeVersions.check}`);
+  }
   if (!input.manifest) {
     problems.push(`could not discover the deploy manifest: ${input.discoveryError ?? "unknown error"}`);
     return { problems, notes, report, runtime: runtime.runtime };
   }
   const manifest = input.manifest;
-  problems.push(...checkParams({ ...input, manifest }), ...checkParamValues(input.userEnvs), ...checkContract(manifest, input.contract ?? CONTRACT_ENDPOINTS));
+  problems.push(...checkParams({ ...input, manifest }), ...checkParamValues(input.userEnvs), ...checkContract(manifest));
 
   const endpoints = Object.values(manifest.endpoints);
   const count = (pred: (e: ManifestEndpoint) => boolean): number => endpoints.filter(pred).length;
   const regions = [...new Set(endpoints.flatMap((e) => (Array.isArray(e.region) ? e.region.map(String) : [])))];
-  report.push(`endpoints: ${endpoints.length} (${count((e) => !!e.callableTrigger)} callable, ${count((e) => !!e.httpsTrigger)} https, ${count((e) => !!e.eventTrigger)} Firestore triggers)${regions.length ? ` in ${regions.join(", ")}` : ""}`);
+  const kinds = `${count((e) => !!e.callableTrigger)} callable, ${count((e) => !!e.httpsTrigger)} https, ${count((e) => !!e.eventTrigger)} Firestore triggers`;
+  report.push(`endpoints: ${endpoints.length} (${kinds})${regions.length ? ` in ${regions.join(", ")}` : ""}`);
   report.push(...paramGuidance(manifest, input.userEnvs, input.envFiles, input.projectId));
   return { problems, notes, report, runtime: runtime.runtime };
 }
@@ -316,26 +319,23 @@ const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, "utf8"
 
 /** Whether functions/lib is missing or older than something in functions/src (or its config). */
 export function buildIsStale(functionsDir: string): boolean {
-  const built = path.join(functionsDir, "lib", "index.js");
-  if (!fs.existsSync(built)) return true;
-  const builtAt = fs.statSync(built).mtimeMs;
-  const sources = fs.readdirSync(path.join(functionsDir, "src"), { recursive: true }).map((f) => path.join(functionsDir, "src", String(f)));
-  return [...sources, path.join(functionsDir, "tsconfig.json"), path.join(functionsDir, "package.json")].some((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs > builtAt);
+  const mtime = (file: string): number => fs.statSync(path.join(functionsDir, file), { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const sources = fs.readdirSync(path.join(functionsDir, "src"), { recursive: true }).map((f) => path.join("src", String(f)));
+  const builtAt = mtime("lib/index.js");
+  return builtAt === 0 || [...sources, "tsconfig.json", "package.json"].some((file) => mtime(file) > builtAt);
 }
 
 export interface CollectOptions {
-  projectDir?: string;
   /** Build first: always (default), never, or "if-stale" (a spec next to an emulator that reloads on every rebuild). */
   build?: boolean | "if-stale";
   /** The project whose functions/.env.<projectId> the deploy reads (default: .firebaserc's default). */
   projectId?: string;
-  now?: Date;
   log?: (line: string) => void;
 }
 
 /** Everything `checkDeploy` needs, read and discovered the way `firebase deploy` would. */
 export async function collectInputs(options: CollectOptions = {}): Promise<CheckInput> {
-  const projectDir = options.projectDir ?? REPO_ROOT;
+  const projectDir = REPO_ROOT;
   const log = options.log ?? (() => undefined);
   const tools = loadFirebaseTools(projectDir);
   const firebaseJson = readJson<unknown>(path.join(projectDir, "firebase.json"));
@@ -358,21 +358,23 @@ export async function collectInputs(options: CollectOptions = {}): Promise<Check
   const projectAlias = rcDefault ? "default" : undefined;
   let userEnvs: Record<string, string> = {};
   try {
-    userEnvs = tools.loadUserEnvs({ functionsSource: functionsDir, projectId, projectAlias, projectDir });
+    userEnvs = tools.loadUserEnvs({ functionsSource: functionsDir, projectId, projectAlias });
   } catch (error) {
     toolProblems.push(`functions .env files: ${errorMessage(error)}`);
   }
-  const envFiles = [".env", `.env.${projectId}`, ...(projectAlias ? [`.env.${projectAlias}`] : [])].filter((f) => fs.existsSync(path.join(functionsDir, f))).map((f) => `${FUNCTIONS_SOURCE}/${f}`);
+  const envFiles = [".env", `.env.${projectId}`, ...(projectAlias ? [`.env.${projectAlias}`] : [])]
+    .filter((f) => fs.existsSync(path.join(functionsDir, f)))
+    .map((f) => `${FUNCTIONS_SOURCE}/${f}`);
 
-  const codebase = functionsConfigs(firebaseJson).find((c) => (c.source ?? FUNCTIONS_SOURCE) === FUNCTIONS_SOURCE);
+  const codebase = codebaseConfig(firebaseJson);
   const runtime = codebase?.runtime ?? (functionsPackageJson.engines?.node ? `nodejs${functionsPackageJson.engines.node}` : undefined);
   log(`discovering the manifest through firebase-tools ${tools.version} (firebase-functions' own discovery)`);
-  const discovery = await tools.discover({ projectId, projectDir, functionsDir, runtime, codebase: codebase?.codebase ?? "default", userEnvs });
+  const discovery = await tools.discover({ projectId, functionsDir, runtime, codebase: codebase?.codebase ?? "default", userEnvs });
   if (discovery.validationError) toolProblems.push(`firebase-tools rejects the endpoints: ${discovery.validationError}`);
 
   const pathNode = spawnSync("node", ["-p", "process.versions.node"], { encoding: "utf8", env: process.env });
   return {
-    now: options.now ?? new Date(),
+    now: new Date(),
     tools,
     firebaseJson,
     functionsPackageJson,
@@ -396,7 +398,7 @@ async function main(argv: string[]): Promise<number> {
     console.error(`usage: npm run deploy:check [-- --project <projectId>] [--no-build]\n${errorMessage(error)}`);
     return 2;
   }
-  const result = checkDeploy(await collectInputs({ log: (line) => console.log(line), build: values["no-build"] ? false : undefined, projectId: values.project }));
+  const result = checkDeploy(await collectInputs({ log: console.log, build: !values["no-build"], projectId: values.project }));
   console.log(formatResult(result));
   return result.problems.length === 0 ? 0 : 1;
 }

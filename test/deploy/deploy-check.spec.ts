@@ -10,8 +10,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createRequire } from "node:module";
 import * as path from "node:path";
-import { CONTRACT_ENDPOINTS, CheckInput, FunctionsConfig, Manifest, REPO_ROOT, checkDeploy, collectInputs } from "../../scripts/deploy-check";
-import { WRITTEN_FOR } from "../../scripts/deploy-check-firebase-tools";
+import { CONTRACT_ENDPOINTS, CheckInput, FunctionsConfig, REPO_ROOT, checkDeploy, collectInputs } from "../../scripts/deploy-check";
+import { Manifest, WRITTEN_FOR } from "../../scripts/deploy-check-firebase-tools";
 
 /** ESLint's Node API, as far as this spec uses it (eslint is installed in functions/ only). */
 interface ESLintModule {
@@ -28,7 +28,10 @@ function problemsOf(input: CheckInput): string[] {
 }
 
 function assertSomeMatch(problems: string[], pattern: RegExp): void {
-  assert.ok(problems.some((p) => pattern.test(p)), `no problem matches ${pattern}:\n  ${problems.join("\n  ")}`);
+  assert.ok(
+    problems.some((p) => pattern.test(p)),
+    `no problem matches ${pattern}:\n  ${problems.join("\n  ")}`,
+  );
 }
 
 function withRuntime(firebaseJson: unknown, runtime: string): unknown {
@@ -82,12 +85,17 @@ describe("deploy check (npm run deploy:check)", function () {
   });
 
   it("fails when firebase.json's runtime is nodejs20 (decommissioned: firebase-tools' own guard refuses it)", () => {
-    const nodejs20 = inputs.tools.runtimes.nodejs20;
+    const nodejs20 = inputs.tools.RUNTIMES.nodejs20;
     assert.ok(nodejs20, "firebase-tools' table has nodejs20");
     assert.ok(inputs.now >= new Date(nodejs20.decommissionDate), "today is past nodejs20's decommission date");
     const problems = problemsOf({ ...inputs, firebaseJson: withRuntime(inputs.firebaseJson, "nodejs20") });
     // guardVersionSupport's own error, then the upgrade this check suggests
-    assertSomeMatch(problems, new RegExp(`^runtime nodejs20: Runtime Node\\.js 20 was decommissioned on ${nodejs20.decommissionDate}\\. To deploy you must first upgrade your runtime version\\. Use nodejs24 `));
+    assertSomeMatch(
+      problems,
+      new RegExp(
+        `^runtime nodejs20: Runtime Node\\.js 20 was decommissioned on ${nodejs20.decommissionDate}\\. To deploy you must first upgrade your runtime version\\. Use nodejs24 `,
+      ),
+    );
     // ...and it disagrees with functions/package.json's engines.node 24
     assertSomeMatch(problems, /firebase\.json runtime "nodejs20" and functions\/package\.json engines\.node "24" disagree/);
     // Agreeing everywhere does not make it deployable.
@@ -102,7 +110,10 @@ describe("deploy check (npm run deploy:check)", function () {
   });
 
   it("fails on an unknown, deprecated or mismatched runtime", () => {
-    assertSomeMatch(problemsOf({ ...inputs, firebaseJson: withRuntime(inputs.firebaseJson, "nodejs99") }), /runtime "nodejs99" is not in firebase-tools .* runtime table/);
+    assertSomeMatch(
+      problemsOf({ ...inputs, firebaseJson: withRuntime(inputs.firebaseJson, "nodejs99") }),
+      /runtime "nodejs99" is not in firebase-tools .* runtime table/,
+    );
     // firebase-tools' guard only warns on a deprecated runtime; this check refuses it
     const deprecated = problemsOf({ ...inputs, now: new Date("2028-05-01T00:00:00Z") });
     assertSomeMatch(deprecated, /^runtime nodejs24: Runtime Node\.js 24 was deprecated on 2028-04-30 and will be decommissioned on 2028-10-31/);
@@ -150,8 +161,14 @@ describe("deploy check (npm run deploy:check)", function () {
     assert.equal(refused.length, 3, refused.join("\n"));
     assertSomeMatch(refused, /^no-restricted-imports: 'firebase-functions\/params' import is restricted .*Declare params and secrets in src\/config\.ts/);
     assert.equal(refused.filter((m) => /^no-restricted-properties: 'process\.env' is restricted/.test(m)).length, 2, refused.join("\n"));
-    assertSomeMatch(await lint("apps/callables.ts", 'import { params } from "firebase-functions";\nexport const p = params.defineString("X");\n'), /^no-restricted-imports: 'params' import from 'firebase-functions' is restricted/);
-    assertSomeMatch(await lint("ping.ts", 'import { env } from "node:process";\nexport const leaked = env.LEAKED_API_KEY;\n'), /^no-restricted-imports: 'node:process' import is restricted/);
+    assertSomeMatch(
+      await lint("apps/callables.ts", 'import { params } from "firebase-functions";\nexport const p = params.defineString("X");\n'),
+      /^no-restricted-imports: 'params' import from 'firebase-functions' is restricted/,
+    );
+    assertSomeMatch(
+      await lint("ping.ts", 'import { env } from "node:process";\nexport const leaked = env.LEAKED_API_KEY;\n'),
+      /^no-restricted-imports: 'node:process' import is restricted/,
+    );
     // fleet-stats may read the platform's variables, but declares no param
     assertSomeMatch(await lint("cache/fleet-stats.ts", paramsImport), /^no-restricted-imports: 'firebase-functions\/params'/);
 
@@ -178,7 +195,10 @@ describe("deploy check (npm run deploy:check)", function () {
     delete unbound.endpoints.getCredits!.secretEnvironmentVariables;
     unbound.endpoints.stripeWebhook!.secretEnvironmentVariables = [{ key: "UPSTASH_REDIS_REST_TOKEN" }];
     const unboundProblems = problemsOf({ ...inputs, manifest: unbound });
-    assertSomeMatch(unboundProblems, /^getCredits does not bind secret UPSTASH_REDIS_REST_TOKEN, which setGlobalOptions in functions\/src\/index\.ts binds for every function/);
+    assertSomeMatch(
+      unboundProblems,
+      /^getCredits does not bind secret UPSTASH_REDIS_REST_TOKEN, which setGlobalOptions in functions\/src\/index\.ts binds for every function/,
+    );
     assertSomeMatch(unboundProblems, /^stripeWebhook does not bind secret STRIPE_WEBHOOK_SECRET, which it reads/);
     assert.equal(unboundProblems.length, 2, unboundProblems.join("\n"));
 
@@ -191,11 +211,18 @@ describe("deploy check (npm run deploy:check)", function () {
   it("refuses a marker poll interval that cannot keep the 2 s promise, and says why", () => {
     const withInterval = (value: string) => ({ ...inputs, userEnvs: { ...inputs.userEnvs, MARKER_POLL_INTERVAL_MS: value }, envFiles: ["functions/.env"] });
     for (const bad of ["2000", "1201", "50", "1.5", "fast"]) {
-      assertSomeMatch(problemsOf(withInterval(bad)), new RegExp(`^MARKER_POLL_INTERVAL_MS=${bad.replace(".", "\\.")} cannot keep the 2 s freshness promise: .*800 ms.*from 100 to 1200`));
+      assertSomeMatch(
+        problemsOf(withInterval(bad)),
+        new RegExp(`^MARKER_POLL_INTERVAL_MS=${bad.replace(".", "\\.")} cannot keep the 2 s freshness promise: .*800 ms.*from 100 to 1200`),
+      );
     }
     for (const good of ["1200", "250", "1000"]) {
       const result = checkDeploy(withInterval(good));
-      assert.deepEqual(result.problems.filter((p) => p.includes("MARKER_POLL_INTERVAL_MS")), [], `${good} ms keeps the promise`);
+      assert.deepEqual(
+        result.problems.filter((p) => p.includes("MARKER_POLL_INTERVAL_MS")),
+        [],
+        `${good} ms keeps the promise`,
+      );
     }
   });
 

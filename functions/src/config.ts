@@ -27,6 +27,19 @@ export const markerPollIntervalMsParam = defineInt("MARKER_POLL_INTERVAL_MS", {
   default: 1000,
   description: "How often (ms) each instance re-reads its invalidation markers; freshness bound = this + one Redis round trip (max 1200 for the 2 s promise)",
 });
+/**
+ * List prices `cacheStats` estimates each function's daily spend with (US dollars per 100,000;
+ * Firestore Standard edition, nam5 multi-region, as of 2026-11-25). Strings: params hold no
+ * fractions otherwise.
+ */
+export const firestoreReadUsdPer100k = defineString("FIRESTORE_READ_USD_PER_100K", {
+  default: "0.06",
+  description: "Firestore document read list price, US dollars per 100,000 (for cacheStats' spend estimate)",
+});
+export const firestoreWriteUsdPer100k = defineString("FIRESTORE_WRITE_USD_PER_100K", {
+  default: "0.18",
+  description: "Firestore document write list price, US dollars per 100,000 (for cacheStats' spend estimate)",
+});
 export const stripeWebhookMaxBodyBytes = defineInt("STRIPE_WEBHOOK_MAX_BODY_BYTES", {
   default: 512 * 1024,
   description: "Largest Stripe webhook body accepted, in bytes (Stripe events are far smaller)",

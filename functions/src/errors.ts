@@ -5,6 +5,7 @@
 import { errors as upstashErrors } from "@upstash/redis";
 import { HttpsError } from "firebase-functions/https";
 import { z } from "zod";
+import { meteredAs } from "./cache/instance";
 import * as logs from "./logs";
 
 /** Parses callable `data`, or throws `invalid-argument` naming the first bad field. Writes nothing. */
@@ -83,10 +84,11 @@ function isDependencyFailure(error: unknown): boolean {
 
 /**
  * Wraps a callable handler: HttpsErrors pass through; a failing dependency becomes
- * `unavailable`; anything else is logged and becomes `internal`.
+ * `unavailable`; anything else is logged and becomes `internal`. Each call is a request of
+ * `name` for the usage meter.
  */
 export function atEdge<Req, Res>(name: string, handler: (request: Req) => Promise<Res>): (request: Req) => Promise<Res> {
-  return async (request) => {
+  return meteredAs(name, async (request: Req) => {
     try {
       return await withinDeadline(handler(request));
     } catch (error) {
@@ -98,5 +100,5 @@ export function atEdge<Req, Res>(name: string, handler: (request: Req) => Promis
       logs.callableFailed({ callable: name, error });
       throw new HttpsError("internal", "Internal error.");
     }
-  };
+  });
 }

@@ -1,6 +1,7 @@
 import { getApps, initializeApp } from "firebase-admin/app";
-import { Firestore, getFirestore } from "firebase-admin/firestore";
+import { DocumentReference, DocumentSnapshot, Firestore, getFirestore, Query, QuerySnapshot, ReadOptions } from "firebase-admin/firestore";
 import { z } from "zod";
+import { usageMeter } from "./cache/instance";
 
 /** The longest document id we accept: Stripe documents its ids as at most 255 characters. */
 export const maxDocumentIdLength = 255;
@@ -27,4 +28,31 @@ export function firestore(): Firestore {
     db = getFirestore(app);
   }
   return db;
+}
+
+/**
+ * `getAll`, metered (cache/meter.ts): every document is a billed read, a missing one counted
+ * as not found too, to the collection it is in.
+ */
+export async function getDocuments(refs: DocumentReference[], options?: ReadOptions): Promise<DocumentSnapshot[]> {
+  const snapshots = options === undefined ? await firestore().getAll(...refs) : await firestore().getAll(...refs, options);
+  meterSnapshots(snapshots);
+  return snapshots;
+}
+
+/** Meters document reads made some other way (a transaction's get, a reference's get). */
+export function meterSnapshots(snapshots: readonly DocumentSnapshot[]): void {
+  for (const snapshot of snapshots) usageMeter().reads(snapshot.ref.parent.id, 1, snapshot.exists ? 0 : 1);
+}
+
+/** A query of `collection` (or collection group), metered: one read per document returned, and one for a query that returns none. */
+export async function runQuery(collection: string, query: Query): Promise<QuerySnapshot> {
+  const snapshot = await query.get();
+  usageMeter().reads(collection, Math.max(1, snapshot.size));
+  return snapshot;
+}
+
+/** `documents` writes a commit applied to `collection`, metered. */
+export function meterWrites(collection: string, documents = 1): void {
+  usageMeter().writes(collection, documents);
 }

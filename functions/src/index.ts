@@ -7,6 +7,7 @@ import { onCall, onRequest } from "firebase-functions/https";
 import { disableAppHandler, enableAppHandler, getAvailableAppsHandler } from "./apps/callables";
 import { addTesterHandler, grantTesterAppAccessHandler, removeTesterHandler, revokeTesterAppAccessHandler } from "./apps/testers-admin";
 import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
+import { meteredAs } from "./cache/instance";
 import { cacheStatsHandler } from "./cache/stats-endpoint";
 import { appCheckEnforced, stripeWebhookSecret, upstashRedisRestToken } from "./config";
 import { getCreditsHandler } from "./credits/get-credits";
@@ -27,7 +28,7 @@ const callable = { enforceAppCheck: appCheckEnforced() };
 const triggerOptions = { retry: true };
 
 export const ping = onCall(callable, pingHandler);
-export const cacheStats = onRequest(cacheStatsHandler);
+export const cacheStats = onRequest(meteredAs("cacheStats", cacheStatsHandler));
 
 export const getMentorNotificationFrequency = onCall(callable, atEdge("getMentorNotificationFrequency", getMentorNotificationFrequencyHandler));
 export const setMentorNotificationFrequency = onCall(callable, atEdge("setMentorNotificationFrequency", setMentorNotificationFrequencyHandler));
@@ -42,8 +43,8 @@ export const revokeTesterAppAccess = onCall(callable, atEdge("revokeTesterAppAcc
 
 export const recordTranscriptionUsage = onCall(callable, atEdge("recordTranscriptionUsage", recordTranscriptionUsageHandler));
 export const getCredits = onCall(callable, atEdge("getCredits", getCreditsHandler));
-export const stripeWebhook = onRequest({ secrets: [stripeWebhookSecret, upstashRedisRestToken] }, stripeWebhookHandler);
+export const stripeWebhook = onRequest({ secrets: [stripeWebhookSecret, upstashRedisRestToken] }, meteredAs("stripeWebhook", stripeWebhookHandler));
 
-export const onAppWritten = onDocumentWritten({ document: "apps/{appId}", ...triggerOptions }, onAppWrittenHandler);
-export const onTesterWritten = onDocumentWritten({ document: "testers/{uid}", ...triggerOptions }, onTesterWrittenHandler);
-export const onUserWritten = onDocumentWritten({ document: "users/{uid}", ...triggerOptions }, onUserWrittenHandler);
+export const onAppWritten = onDocumentWritten({ document: "apps/{appId}", ...triggerOptions }, meteredAs("onAppWritten", onAppWrittenHandler));
+export const onTesterWritten = onDocumentWritten({ document: "testers/{uid}", ...triggerOptions }, meteredAs("onTesterWritten", onTesterWrittenHandler));
+export const onUserWritten = onDocumentWritten({ document: "users/{uid}", ...triggerOptions }, meteredAs("onUserWritten", onUserWrittenHandler));

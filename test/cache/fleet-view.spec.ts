@@ -9,6 +9,7 @@ import { fleetView } from "../../functions/src/cache/fleet-view";
 import { addSample, emptyHistogram, FreshnessHistogram } from "../../functions/src/cache/freshness";
 
 const nowMs = 1_800_000_000_000;
+const prices = { firestoreReadUsdPer100k: 0.06, firestoreWriteUsdPer100k: 0.18 };
 
 function cache(name: string, hits: number, misses: number, entries = 1): CoherentCacheStats {
   return {
@@ -72,8 +73,10 @@ describe("fleetView (the cacheStats answer)", () => {
         published("getCredits", "c1", snapshotTtlMs + 1, { caches: [cache("credits", 5, 5)] }),
       ],
       nowMs,
+      undefined,
+      prices,
     );
-    assert.deepEqual(Object.keys(view), ["freshness", "fleet", "caches", "markers", "functions", "instances"]);
+    assert.deepEqual(Object.keys(view), ["freshness", "fleet", "caches", "markers", "functions", "spend", "instances"]);
     assert.equal(view.fleet.liveInstances, 3);
     assert.equal(view.fleet.functions, 2);
     assert.deepEqual([view.fleet.oldestSnapshotAgeMs, view.fleet.newestSnapshotAgeMs], [20_000, 5_000]);
@@ -99,17 +102,51 @@ describe("fleetView (the cacheStats answer)", () => {
     assert.deepEqual(view.freshness.clockSkew, { maxAbsOffsetMs: 3, instancesMeasured: 3 });
   });
 
+  it("spend per function: the meters' reads and writes added up, and a day's cost over each instance's uptime", () => {
+    const usage = (requests: number, reads: number, writes: number, notFound = 0) => ({
+      requests,
+      reads,
+      notFoundReads: notFound,
+      writes,
+      readsByCollection: { users: reads },
+      writesByCollection: { hourly_usage: writes },
+      cacheHits: requests - reads,
+      readsSaved: 2 * (requests - reads),
+    });
+    // Each instance has been up a minute: a day is 1,440 of them.
+    const view = fleetView(
+      [
+        published("getCredits", "c1", 0, { usage: { getCredits: usage(100, 10, 0, 1) } }),
+        published("getCredits", "c2", 0, { usage: { getCredits: usage(50, 5, 0) } }),
+        published("recordTranscriptionUsage", "r1", 0, { usage: { recordTranscriptionUsage: usage(20, 2, 40) } }),
+      ],
+      nowMs,
+      undefined,
+      prices,
+    );
+    const credits = view.spend.byFunction.getCredits!;
+    assert.deepEqual(
+      [credits.instances, credits.requests, credits.reads, credits.notFoundReads, credits.readsPerRequest, credits.cacheHits, credits.readsSaved, credits.readsByCollection],
+      [2, 150, 15, 1, 0.1, 135, 270, { users: 15 }],
+    );
+    const minutesPerDay = 1_440; // an uptime of just under a minute counts as one
+    assert.ok(Math.abs(credits.estimatedUsdPerDay.reads - (15 * minutesPerDay * 0.06) / 100_000) < 1e-9);
+    const record = view.spend.byFunction.recordTranscriptionUsage!;
+    assert.ok(Math.abs(record.estimatedUsdPerDay.writes - (40 * minutesPerDay * 0.18) / 100_000) < 1e-9);
+    assert.ok(Math.abs(view.spend.estimatedUsdPerDay - (credits.estimatedUsdPerDay.total + record.estimatedUsdPerDay.total)) < 1e-12);
+  });
+
   it("a sample over 2 s anywhere in the fleet: verdict missed; no sample at all: nothing measured yet", () => {
-    const missed = fleetView([published("getCredits", "c1", 1_000, { freshness: { credits: histogram(100, 2_400) } })], nowMs);
+    const missed = fleetView([published("getCredits", "c1", 1_000, { freshness: { credits: histogram(100, 2_400) } })], nowMs, undefined, prices);
     assert.deepEqual([missed.freshness.verdict, missed.freshness.byFamily.credits?.overPromise, missed.freshness.byFamily.credits?.promiseKept], ["missed", 1, false]);
-    assert.equal(fleetView([], nowMs).freshness.verdict, "no changes measured yet");
-    assert.equal(fleetView([], nowMs).fleet.liveInstances, 0);
+    assert.equal(fleetView([], nowMs, undefined, prices).freshness.verdict, "no changes measured yet");
+    assert.equal(fleetView([], nowMs, undefined, prices).fleet.liveInstances, 0);
   });
 
   it("the answering instance's own figures, taken now, replace its published snapshot", () => {
     const stale = published("local", "me", 50_000, { caches: [cache("probeOpen", 1, 1)] });
     const own = { ...stale.snapshot, caches: [cache("probeOpen", 9, 1)] };
-    const view = fleetView([stale], nowMs, own);
+    const view = fleetView([stale], nowMs, own, prices);
     assert.equal(view.fleet.liveInstances, 1);
     assert.equal(view.caches.probeOpen?.hits, 9);
     assert.equal(view.instances[0]?.snapshotAgeMs, 0);

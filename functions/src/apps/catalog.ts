@@ -22,7 +22,7 @@
 import { createHash } from "node:crypto";
 import { createCache, markerGuardedTtlMs } from "../cache/instance";
 import { cacheNames } from "../cache/names";
-import { firestore } from "../firestore";
+import { firestore, getDocuments, runQuery } from "../firestore";
 import { scopes } from "../redis/markers";
 import { App, appFromSnapshot, appsCollection, isPublicApproved, storedTesterApps, testersCollection } from "./model";
 
@@ -75,7 +75,7 @@ const isListedPublicly = (app: App) => !app.disabled && isPublicApproved(app);
 
 async function readPublicApps(): Promise<App[]> {
   // Equality filters only: served by single-field indexes, no composite index needed.
-  const snapshot = await firestore().collection(appsCollection).where("private", "==", false).where("approved", "==", true).get();
+  const snapshot = await runQuery(appsCollection, firestore().collection(appsCollection).where("private", "==", false).where("approved", "==", true));
   return snapshot.docs.map(appFromSnapshot).filter(isListedPublicly).sort(byId);
 }
 
@@ -83,20 +83,20 @@ async function readPublicApps(): Promise<App[]> {
 async function patchPublicApps(previous: readonly App[], changedIds: readonly string[]): Promise<App[]> {
   const changed = new Set(changedIds);
   const db = firestore();
-  const snapshots = changedIds.length === 0 ? [] : await db.getAll(...changedIds.map((id) => db.collection(appsCollection).doc(id)));
+  const snapshots = changedIds.length === 0 ? [] : await getDocuments(changedIds.map((id) => db.collection(appsCollection).doc(id)));
   const current = snapshots.filter((s) => s.exists).map(appFromSnapshot).filter(isListedPublicly);
   return [...previous.filter((app) => !changed.has(app.id)), ...current].sort(byId);
 }
 
 /** The caller's own apps that the public list does not carry: private ones and unapproved ones. */
 async function readOwnApps(uid: string): Promise<App[]> {
-  const snapshot = await firestore().collection(appsCollection).where("uid", "==", uid).get();
+  const snapshot = await runQuery(appsCollection, firestore().collection(appsCollection).where("uid", "==", uid));
   return snapshot.docs.map(appFromSnapshot).filter((app) => !app.disabled && app.uid === uid && !isPublicApproved(app));
 }
 
 async function readTesterRecord(uid: string): Promise<TesterRecord> {
-  const snapshot = await firestore().collection(testersCollection).doc(uid).get();
-  if (!snapshot.exists) return notATester;
+  const [snapshot] = await getDocuments([firestore().collection(testersCollection).doc(uid)]);
+  if (!snapshot?.exists) return notATester;
   return { tester: true, apps: storedTesterApps(snapshot.get("apps")).sort() };
 }
 
@@ -104,7 +104,7 @@ async function readTesterRecord(uid: string): Promise<TesterRecord> {
 async function readTesterApps(appIds: readonly string[]): Promise<App[]> {
   if (appIds.length === 0) return [];
   const db = firestore();
-  const snapshots = await db.getAll(...appIds.map((id) => db.collection(appsCollection).doc(id)));
+  const snapshots = await getDocuments(appIds.map((id) => db.collection(appsCollection).doc(id)));
   return snapshots.filter((s) => s.exists).map(appFromSnapshot).filter((app) => !app.disabled && !app.approved);
 }
 

@@ -12,7 +12,7 @@ import { CallableRequest, HttpsError } from "firebase-functions/https";
 import { z } from "zod";
 import { requireAdmin } from "../auth";
 import { parseData } from "../errors";
-import { firestore } from "../firestore";
+import { firestore, meterSnapshots, meterWrites } from "../firestore";
 import { bumpAfterCommit, deleteChangeKey, writeChangeKey } from "../redis/change-bumps";
 import { scopes } from "../redis/markers";
 import { forgetTester } from "./catalog";
@@ -46,6 +46,7 @@ async function writeTester<T>(uid: string, decide: (snapshot: DocumentSnapshot) 
   const path = `${testersCollection}/${uid}`;
   for (let attempt = 1; ; attempt++) {
     const snapshot = await ref.get();
+    meterSnapshots([snapshot]);
     const { write, result } = decide(snapshot);
     let changeKey: string | undefined;
     try {
@@ -62,7 +63,10 @@ async function writeTester<T>(uid: string, decide: (snapshot: DocumentSnapshot) 
       continue;
     }
     forgetTester(uid);
-    if (changeKey !== undefined) await bumpAfterCommit("testerAdmin", changeKey, [scopes.tester(uid)]);
+    if (changeKey !== undefined) {
+      meterWrites(testersCollection);
+      await bumpAfterCommit("testerAdmin", changeKey, [scopes.tester(uid)]);
+    }
     return result;
   }
 }

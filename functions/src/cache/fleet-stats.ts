@@ -22,6 +22,7 @@ import { randomBytes } from "node:crypto";
 import type { Pipeline } from "@upstash/redis";
 import { redis } from "../redis/client";
 import { Clock } from "../common/clock";
+import type { FunctionUsage } from "./meter";
 import { CoherentCacheStats } from "./coherent-cache";
 import { FreshnessHistogram } from "./freshness";
 import { MarkerWatcherStats } from "./marker-watcher";
@@ -71,6 +72,8 @@ export interface InstanceSnapshot extends InstanceIdentity {
   caches: CoherentCacheStats[];
   markers: MarkerWatcherStats;
   freshness: Record<string, FreshnessHistogram>;
+  /** Firestore reads and writes per function since the instance started (absent from older instances). */
+  usage?: Record<string, FunctionUsage>;
   /** Redis's clock minus this instance's, measured at its previous publish (ms; absent before). */
   clockOffsetMs?: number;
 }

@@ -6,6 +6,29 @@
 import { CoherentCacheStats } from "./coherent-cache";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
 import { FreshnessHistogram, freshnessPromiseMs, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
+import type { FunctionUsage } from "./meter";
+
+/** List prices the spend estimate uses (US dollars per 100,000). */
+export interface ListPrices {
+  firestoreReadUsdPer100k: number;
+  firestoreWriteUsdPer100k: number;
+}
+
+/** What one function's live instances spent, as their meters counted it since they started. */
+export interface FunctionSpend {
+  instances: number;
+  requests: number;
+  reads: number;
+  readsPerRequest: number;
+  notFoundReads: number;
+  writes: number;
+  cacheHits: number;
+  readsSaved: number;
+  readsByCollection: Record<string, number>;
+  writesByCollection: Record<string, number>;
+  /** The counts over each instance's uptime, scaled to a day, at `prices`. */
+  estimatedUsdPerDay: { reads: number; writes: number; total: number };
+}
 
 /** Counters summed across instances; `hitRate` is recomputed from the sums. */
 const summedCacheFields = [
@@ -80,7 +103,44 @@ export interface FleetView {
   markers: MarkerTotals;
   /** Totals per function. */
   functions: Record<string, { instances: number; caches: Record<string, CacheTotals>; markers: MarkerTotals; freshness: FreshnessSummary }>;
+  /** Firestore reads and writes per function (the instances' usage meters), and what they cost a day. */
+  spend: { prices: ListPrices; byFunction: Record<string, FunctionSpend>; estimatedUsdPerDay: number };
   instances: InstanceLine[];
+}
+
+const dayMs = 24 * 60 * 60_000;
+
+function emptySpend(): FunctionSpend {
+  return {
+    instances: 0,
+    requests: 0,
+    reads: 0,
+    readsPerRequest: 0,
+    notFoundReads: 0,
+    writes: 0,
+    cacheHits: 0,
+    readsSaved: 0,
+    readsByCollection: {},
+    writesByCollection: {},
+    estimatedUsdPerDay: { reads: 0, writes: 0, total: 0 },
+  };
+}
+
+function addUsage(into: FunctionSpend, usage: FunctionUsage, uptimeMs: number, prices: ListPrices): void {
+  into.instances++;
+  into.requests += usage.requests;
+  into.reads += usage.reads;
+  into.notFoundReads += usage.notFoundReads;
+  into.writes += usage.writes;
+  into.cacheHits += usage.cacheHits;
+  into.readsSaved += usage.readsSaved;
+  for (const [collection, n] of Object.entries(usage.readsByCollection)) into.readsByCollection[collection] = (into.readsByCollection[collection] ?? 0) + n;
+  for (const [collection, n] of Object.entries(usage.writesByCollection)) into.writesByCollection[collection] = (into.writesByCollection[collection] ?? 0) + n;
+  into.readsPerRequest = into.requests === 0 ? 0 : into.reads / into.requests;
+  const perDay = dayMs / Math.max(uptimeMs, 60_000);
+  into.estimatedUsdPerDay.reads += ((usage.reads * perDay) / 100_000) * prices.firestoreReadUsdPer100k;
+  into.estimatedUsdPerDay.writes += ((usage.writes * perDay) / 100_000) * prices.firestoreWriteUsdPer100k;
+  into.estimatedUsdPerDay.total = into.estimatedUsdPerDay.reads + into.estimatedUsdPerDay.writes;
 }
 
 const measuredAs =
@@ -131,7 +191,7 @@ function lookupsOf(snapshot: InstanceSnapshot): { lookups: number; hits: number 
  * The fleet view of the live snapshots (the newest per instance). `own`, the answering
  * instance's figures taken now, stands in for its published one (fresher, age 0).
  */
-export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: number, own?: InstanceSnapshot): FleetView {
+export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: number, own: InstanceSnapshot | undefined, prices: ListPrices): FleetView {
   const newest = new Map<string, { snapshot: InstanceSnapshot; ageMs: number; clockOffsetMs: number | null }>();
   for (const { snapshot, publishedAtRedisMs } of published) {
     const ageMs = Math.max(0, redisNowMs - publishedAtRedisMs);
@@ -154,8 +214,12 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
   const familyHistograms = new Map<string, FreshnessHistogram[]>();
   const functionHistograms = new Map<string, FreshnessHistogram[]>();
   const instances: InstanceLine[] = [];
+  const spendByFunction: Record<string, FunctionSpend> = {};
 
   for (const { snapshot, ageMs, clockOffsetMs } of newest.values()) {
+    // A day's spend is estimated over the instance's uptime, at least a minute (a young instance's first burst is no rate).
+    const uptimeMs = Math.max(0, snapshot.publishedAtMs - snapshot.startedAtMs) + ageMs;
+    for (const [name, usage] of Object.entries(snapshot.usage ?? {})) addUsage((spendByFunction[name] ??= emptySpend()), usage, uptimeMs, prices);
     const fn = (functions[snapshot.function] ??= { instances: 0, caches: {}, markers: emptyMarkerTotals(), freshness: summarize(mergeHistograms([])) });
     fn.instances++;
     for (const cache of snapshot.caches) {
@@ -213,6 +277,7 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
     caches,
     markers,
     functions,
+    spend: { prices, byFunction: spendByFunction, estimatedUsdPerDay: Object.values(spendByFunction).reduce((total, f) => total + f.estimatedUsdPerDay.total, 0) },
     instances,
   };
 }

@@ -11,6 +11,7 @@ import { redisTimeoutMs } from "../redis/client";
 import { CoherentCache, CoherentCacheOptions } from "./coherent-cache";
 import { freshnessPromiseMs } from "./freshness";
 import { MarkerWatcher } from "./marker-watcher";
+import { UsageMeter } from "./meter";
 import { redisMarkerReader } from "./redis-marker-reader";
 import { CacheFactory, CacheRuntime } from "./runtime";
 import { InstanceCacheStats } from "./telemetry";
@@ -72,8 +73,18 @@ export function useCacheFactory(factory: CacheFactory): void {
 }
 
 /** A module-scope cache on this instance's clock and marker watcher. */
-export function createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass">): CoherentCache<V> {
+export function createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass" | "onHit" | "runFetch">): CoherentCache<V> {
   return cacheRuntime().createCache<V>(options);
+}
+
+/** This instance's Firestore usage meter (meter.ts). */
+export function usageMeter(): UsageMeter {
+  return cacheRuntime().telemetry.meter;
+}
+
+/** `handler` with every call counted as a request of `functionName` (what it reads and writes too). */
+export function meteredAs<A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => usageMeter().request(functionName, () => handler(...args));
 }
 
 export function markerWatcher(): MarkerWatcher {

@@ -25,6 +25,10 @@ export interface LocalCacheOptions {
   clock?: Clock;
   /** Wall-clock ms (Unix), to compare a fetch with times stamped elsewhere. Default: Date.now(). */
   wallClock?: Clock;
+  /** Told of every hit (the usage meter counts what hits save). */
+  onHit?: () => void;
+  /** Runs each fetch (the usage meter counts what a fetch reads). Default: runs it. */
+  runFetch?: <T>(work: () => Promise<T>) => Promise<T>;
 }
 
 /**
@@ -102,6 +106,8 @@ export class LocalCache<V> {
   private readonly maxBytes: number;
   private readonly clock: Clock;
   private readonly wallClock: Clock;
+  private readonly onHit: () => void;
+  private readonly runFetch: <T>(work: () => Promise<T>) => Promise<T>;
   private readonly counts = {
     hits: 0,
     misses: 0,
@@ -119,6 +125,8 @@ export class LocalCache<V> {
     this.maxBytes = options.maxBytes;
     this.clock = options.clock ?? systemClock;
     this.wallClock = options.wallClock ?? wallClock;
+    this.onHit = options.onHit ?? (() => undefined);
+    this.runFetch = options.runFetch ?? ((work) => work());
     this.lru = new LRUCache<string, Entry<V>>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
@@ -142,6 +150,7 @@ export class LocalCache<V> {
     const entry = this.lru.get(key);
     if (this.serves(entry, tag, maxAgeMs)) {
       this.counts.hits++;
+      this.onHit();
       return entry;
     }
     this.counts.misses++;
@@ -217,7 +226,7 @@ export class LocalCache<V> {
     const flight: Flight<V> = { tag, promise: undefined as unknown as Promise<V> };
     flight.promise = (async () => {
       try {
-        const value = deepFreeze(await fetch());
+        const value = deepFreeze(await this.runFetch(fetch));
         // Still the current flight: nothing invalidated the key while we were fetching.
         if (this.flights.get(key) === flight) {
           if (store) this.set(key, value, { tag, ttlMs, fetchedAtMs, fetchedAtWallMs });

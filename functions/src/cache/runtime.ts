@@ -70,8 +70,17 @@ export class CacheRuntime {
   }
 
   /** A cache on this runtime's clock and marker watcher. */
-  createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass">): CoherentCache<V> {
-    const cache = this.cacheFactory<V>({ ...options, clock: this.clock, onFailClosedBypass: (name) => this.telemetry.onFailClosedBypass(name) }, () => this.markerWatcher());
+  createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass" | "onHit" | "runFetch">): CoherentCache<V> {
+    const cache = this.cacheFactory<V>(
+      {
+        ...options,
+        clock: this.clock,
+        onFailClosedBypass: (name) => this.telemetry.onFailClosedBypass(name),
+        onHit: () => this.telemetry.meter.hit(options.name),
+        runFetch: (work) => this.telemetry.meter.fetch(options.name, work),
+      },
+      () => this.markerWatcher(),
+    );
     this.caches.push(cache as CoherentCache<unknown>);
     return cache;
   }

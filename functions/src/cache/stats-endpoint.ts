@@ -2,8 +2,18 @@ import type { Request, Response } from "firebase-functions/https";
 import { verifyIdToken } from "../auth";
 import * as logs from "../logs";
 import { readPublishedSnapshots } from "./fleet-stats";
-import { fleetView } from "./fleet-view";
+import { firestoreReadUsdPer100k, firestoreWriteUsdPer100k } from "../config";
+import { fleetView, ListPrices } from "./fleet-view";
 import { cacheRuntime } from "./instance";
+
+/** The list prices of the spend estimate, from their params (a malformed one counts as 0). */
+function listPrices(): ListPrices {
+  const price = (param: { value(): string }) => {
+    const usd = Number(param.value());
+    return Number.isFinite(usd) && usd >= 0 ? usd : 0;
+  };
+  return { firestoreReadUsdPer100k: price(firestoreReadUsdPer100k), firestoreWriteUsdPer100k: price(firestoreWriteUsdPer100k) };
+}
 
 /**
  * `GET cacheStats` with an admin's ID token: the fleet's cache figures, measured freshness
@@ -43,5 +53,5 @@ export async function cacheStatsHandler(req: Request, res: Response): Promise<vo
     return;
   }
   const { telemetry } = cacheRuntime();
-  res.json(fleetView(fleet.published, fleet.redisNowMs, telemetry.hasFigures() ? telemetry.snapshot() : undefined));
+  res.json(fleetView(fleet.published, fleet.redisNowMs, telemetry.hasFigures() ? telemetry.snapshot() : undefined, listPrices()));
 }

@@ -10,6 +10,7 @@ import { CoherentCacheStats } from "./coherent-cache";
 import { instanceIdentity, InstanceIdentity, InstanceSnapshot, StatsPublisher } from "./fleet-stats";
 import { FreshnessRecorder, freshnessPromiseMs, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
 import { MarkerWatcherStats } from "./marker-watcher";
+import { FunctionUsage, UsageMeter } from "./meter";
 
 /** How often an instance writes its metric-friendly figures line (logs.cacheFigures). */
 export const figuresLogIntervalMs = 5 * 60_000;
@@ -22,6 +23,8 @@ export interface InstanceCacheStats {
   markers: MarkerWatcherStats;
   /** Measured freshness per scope family, since this instance started. */
   freshness: Record<string, FreshnessSummary>;
+  /** Firestore reads and writes per function, since this instance started (meter.ts). */
+  usage: Record<string, FunctionUsage>;
 }
 
 /** What the telemetry needs to know of the runtime it reports on. */
@@ -32,6 +35,7 @@ export interface TelemetrySource {
 
 export class CacheTelemetry {
   readonly freshness = new FreshnessRecorder();
+  readonly meter = new UsageMeter(() => instanceIdentity().function);
   readonly publisher: StatsPublisher;
   private readonly startedAtMs = Date.now();
   private readonly markersUnreadableLog: Throttle;
@@ -92,7 +96,7 @@ export class CacheTelemetry {
   stats(): InstanceCacheStats {
     const perFamily: Record<string, FreshnessSummary> = {};
     for (const [family, histogram] of Object.entries(this.freshness.snapshot())) perFamily[family] = summarize(histogram);
-    return { instance: instanceIdentity(), caches: this.source.caches(), markers: this.source.markers(), freshness: perFamily };
+    return { instance: instanceIdentity(), caches: this.source.caches(), markers: this.source.markers(), freshness: perFamily, usage: this.meter.snapshot() };
   }
 
   /** What this instance publishes: the caches it used, its markers, its freshness histograms. */
@@ -106,6 +110,7 @@ export class CacheTelemetry {
       caches: used,
       markers: this.source.markers(),
       freshness: this.freshness.snapshot(),
+      usage: this.meter.snapshot(),
       clockOffsetMs: this.publisher.measuredOffsetMs(),
     };
   }

@@ -20,7 +20,7 @@ import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { createCache, instanceClock, markerWatcher } from "../cache/instance";
 import { cacheNames } from "../cache/names";
-import { firestore } from "../firestore";
+import { firestore, getDocuments } from "../firestore";
 import * as logs from "../logs";
 import { scopes } from "../redis/markers";
 import { Throttle } from "../common/throttle";
@@ -94,7 +94,7 @@ async function fetchCredits(uid: string, month: UtcMonth): Promise<CreditEntry> 
   const fetchedAtMs = instanceClock.now();
   const writesSeenAtFetch = usageWritesCompleted;
   const ref = firestore().collection("users").doc(uid);
-  const [snapshot] = await firestore().getAll(ref, { fieldMask: ["subscription"] });
+  const [snapshot] = await getDocuments([ref], { fieldMask: ["subscription"] });
   const { plan, paidUntilS } = effectivePlan(snapshot?.get("subscription"), Math.floor(wallNowMs() / 1000), uid);
   const limitSeconds = planLimitSeconds(plan);
   const entry: CreditEntry = {

@@ -8,6 +8,7 @@
  * at worst). test/credits/usage-sum.spec.ts measures both on `monthQuery`.
  */
 import { AggregateField, Firestore, Query, Timestamp } from "firebase-admin/firestore";
+import { usageMeter } from "../cache/instance";
 import { firestore } from "../firestore";
 import { UtcMonth } from "./time";
 
@@ -28,7 +29,10 @@ export interface MonthUsage {
 }
 
 export async function monthUsage(uid: string, month: UtcMonth, db: Firestore = firestore()): Promise<MonthUsage> {
-  const snapshot = await monthQuery(db, uid, month).aggregate({ seconds: AggregateField.sum(usageField) }).get();
+  // The count costs nothing more (an aggregation is billed by the index entries it matches) and
+  // tells the meter that number: one read per 1,000, at least one.
+  const snapshot = await monthQuery(db, uid, month).aggregate({ seconds: AggregateField.sum(usageField), entries: AggregateField.count() }).get();
+  usageMeter().reads("hourly_usage", Math.max(1, Math.ceil(snapshot.data().entries / 1000)));
   // Firestore's sum ignores non-numeric values; a negative stored value would still count, so clamp the total.
   const seconds: unknown = snapshot.data().seconds;
   const usedSeconds = typeof seconds === "number" && Number.isFinite(seconds) && seconds > 0 ? Math.round(seconds) : 0;

@@ -17,7 +17,7 @@ import { CallableRequest } from "firebase-functions/https";
 import { z } from "zod";
 import { requireUid } from "../auth";
 import { parseData } from "../errors";
-import { firestore } from "../firestore";
+import { firestore, meterSnapshots, meterWrites } from "../firestore";
 import { currentCredits, noteLedgerFailure, noteUsageWritten, UserCredits } from "./credit-cache";
 import { CountAnswer, CountedReport, monthKey, usageLedger } from "./ledger";
 import { timestampUs } from "./remaining";
@@ -121,6 +121,7 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
   const month = utcMonthOf(at);
   if (request.reportId === undefined) {
     const written = await usageDoc(uid, id).set(data, { merge: true });
+    meterWrites("hourly_usage");
     return { uid, month, reportKey: `w:${randomUUID()}`, seconds, committedAtUs: timestampUs(written.writeTime), duplicate: false, writeSeq: noteUsageWritten() };
   }
   const ref = reportDoc(uid, request.reportId);
@@ -134,11 +135,14 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
   });
   try {
     const [written] = await firestore().batch().create(ref, record).set(usageDoc(uid, id), data, { merge: true }).commit();
+    meterWrites(usageReportsCollection);
+    meterWrites("hourly_usage");
     return { uid, month, reportKey, seconds, committedAtUs: timestampUs(written!.writeTime), duplicate: false, writeSeq: noteUsageWritten() };
   } catch (error) {
     if (!isAlreadyExists(error)) throw error;
   }
   const stored = await ref.get();
+  meterSnapshots([stored]);
   // Created a moment ago and kept for days: missing now means a retry can decide (unavailable).
   if (!stored.exists || stored.createTime === undefined) throw new Error(`usage report ${request.reportId} exists and cannot be read`);
   const original = usageReportSchema.parse(stored.data());

@@ -12,7 +12,7 @@ import { requireUid } from "../auth";
 import { createCache, markerGuardedTtlMs } from "../cache/instance";
 import { cacheNames } from "../cache/names";
 import { parseData, requireNoData } from "../errors";
-import { firestore } from "../firestore";
+import { firestore, getDocuments, meterWrites } from "../firestore";
 import * as logs from "../logs";
 import { bumpAfterCommit, writeChangeKey } from "../redis/change-bumps";
 import { scopes } from "../redis/markers";
@@ -44,7 +44,7 @@ function cacheKey(uid: string): string {
 async function readFrequency(uid: string): Promise<number> {
   const ref = firestore().collection("users").doc(uid);
   // Only this field travels (a field mask), whatever else the user document holds.
-  const [snapshot] = await firestore().getAll(ref, { fieldMask: [mentorFrequencyField] });
+  const [snapshot] = await getDocuments([ref], { fieldMask: [mentorFrequencyField] });
   const stored: unknown = snapshot?.get(mentorFrequencyField);
   if (stored === undefined || stored === null) return defaultMentorFrequency;
   const parsed = frequencySchema.safeParse(stored);
@@ -69,6 +69,7 @@ export async function setMentorNotificationFrequencyHandler(request: CallableReq
   const uid = requireUid(request);
   const { frequency } = parseData(setRequest, request.data);
   const written = await firestore().collection("users").doc(uid).set({ [mentorFrequencyField]: frequency }, { merge: true });
+  meterWrites("users");
   // Read-your-writes on this instance; the others follow the marker, bumped here right after
   // the commit (the users/{uid} trigger names the same change and bumps nothing more).
   frequencyCache.invalidate(cacheKey(uid));

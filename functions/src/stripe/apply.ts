@@ -8,9 +8,9 @@
  * before `checkout.session.completed`) is kept in `stripe_pending/{customerId}` (newest state
  * only) and applied when the checkout links the customer, in the linking transaction.
  */
-import { DocumentReference, Firestore, Timestamp, Transaction } from "firebase-admin/firestore";
+import { DocumentReference, DocumentSnapshot, Firestore, Timestamp, Transaction } from "firebase-admin/firestore";
 import { storedSubscriptionSchema, SubscriptionState } from "../credits/plans";
-import { documentIdSchema, firestore } from "../firestore";
+import { documentIdSchema, firestore, meterSnapshots, meterWrites } from "../firestore";
 import { EventEffect, StripeEvent, endsAnotherSubscription, isNewer } from "./events";
 
 export const eventsCollection = "stripe_events";
@@ -50,7 +50,7 @@ interface UserWrite {
 
 /** Decides whether `state` may replace what `users/{uid}` holds (reads only). */
 async function decideUserWrite(tx: Transaction, userRef: DocumentReference, state: SubscriptionState): Promise<EventResult> {
-  const stored: unknown = (await tx.get(userRef)).get("subscription");
+  const stored: unknown = (await metered(tx.get(userRef))).get("subscription");
   if (!isNewer(state, stored)) return "stale_ignored";
   if (endsAnotherSubscription(state, stored)) return "other_subscription_ignored";
   return "subscription_written";
@@ -66,11 +66,21 @@ function writeUser(tx: Transaction, db: Firestore, write: UserWrite, customerId:
   );
 }
 
+/** A transaction's read, metered (each attempt's reads are billed). */
+async function metered(read: Promise<DocumentSnapshot>): Promise<DocumentSnapshot> {
+  const snapshot = await read;
+  meterSnapshots([snapshot]);
+  return snapshot;
+}
+
 export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Firestore = firestore()): Promise<ApplyOutcome> {
   const eventRef = db.collection(eventsCollection).doc(safeId(event.id, "event id"));
-  return db.runTransaction(async (tx) => {
+  // The collections the attempt that commits writes (a retried attempt's writes never land).
+  let committing: string[] = [];
+  const outcome = await db.runTransaction(async (tx) => {
+    committing = [];
     // Reads first (a Firestore transaction reads everything before it writes).
-    const recorded = await tx.get(eventRef);
+    const recorded = await metered(tx.get(eventRef));
     if (recorded.exists) {
       const uid: unknown = recorded.get("subscription_written_for");
       const from: unknown = recorded.get("subscription_event_id");
@@ -86,30 +96,30 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
     let writtenFor: string | null = null;
     let writtenFrom: string | null = null;
     let detail: Record<string, unknown> = {};
-    const writes: ((tx: Transaction) => void)[] = [];
+    const writes: { ref: DocumentReference; apply: (tx: Transaction) => void }[] = [];
 
     if (effect.kind === "subscription") {
       const customerId = safeId(effect.customerId, "customer id");
       const customerRef = db.collection(customersCollection).doc(customerId);
-      const linked = await tx.get(customerRef);
+      const linked = await metered(tx.get(customerRef));
       const linkedUid: unknown = linked.get("uid");
       const uid = effect.metadataUid ?? (typeof linkedUid === "string" ? linkedUid : null);
       if (uid === null) {
         const pendingRef = db.collection(pendingCollection).doc(customerId);
-        const pending: unknown = (await tx.get(pendingRef)).get("state");
+        const pending: unknown = (await metered(tx.get(pendingRef))).get("state");
         result = "pending_user_unknown";
         if (isNewer(effect.state, pending)) {
-          writes.push((t) => t.set(pendingRef, { customer_id: customerId, state: storedSubscriptionSchema.parse(effect.state), updated_at: Timestamp.now() }));
+          writes.push({ ref: pendingRef, apply: (t) => t.set(pendingRef, { customer_id: customerId, state: storedSubscriptionSchema.parse(effect.state), updated_at: Timestamp.now() }) });
         }
       } else {
         result = await decideUserWrite(tx, db.collection("users").doc(safeId(uid, "uid")), effect.state);
         if (result === "subscription_written") {
           writtenFor = uid;
           writtenFrom = effect.state.stripe_event_id;
-          writes.push((t) => writeUser(t, db, { uid, state: effect.state }, customerId));
+          writes.push({ ref: db.collection("users").doc(uid), apply: (t) => writeUser(t, db, { uid, state: effect.state }, customerId) });
         }
         // Metadata named the user: link the customer too, so later events without metadata resolve.
-        if (!linked.exists) writes.push((t) => t.set(customerRef, { uid, linked_at: Timestamp.now(), linked_by_event: event.id }));
+        if (!linked.exists) writes.push({ ref: customerRef, apply: (t) => t.set(customerRef, { uid, linked_at: Timestamp.now(), linked_by_event: event.id }) });
         detail = { uid };
       }
     } else if (effect.kind === "link") {
@@ -118,7 +128,7 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
       const customerRef = db.collection(customersCollection).doc(customerId);
       const pendingRef = db.collection(pendingCollection).doc(customerId);
       const userRef = db.collection("users").doc(uid);
-      const [linked, pending] = [await tx.get(customerRef), await tx.get(pendingRef)];
+      const [linked, pending] = [await metered(tx.get(customerRef)), await metered(tx.get(pendingRef))];
       const linkedUid: unknown = linked.get("uid");
       detail = { uid };
       if (linked.exists && linkedUid !== uid) {
@@ -129,21 +139,22 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
         const storedPending = storedSubscriptionSchema.safeParse(pending.get("state"));
         const pendingState = storedPending.success ? storedPending.data : undefined;
         const pendingResult = pendingState ? await decideUserWrite(tx, userRef, pendingState) : undefined;
-        if (!linked.exists) writes.push((t) => t.set(customerRef, { uid, linked_at: Timestamp.now(), linked_by_event: event.id }));
+        if (!linked.exists) writes.push({ ref: customerRef, apply: (t) => t.set(customerRef, { uid, linked_at: Timestamp.now(), linked_by_event: event.id }) });
         if (pendingState && pendingResult === "subscription_written") {
           writtenFor = uid;
           writtenFrom = pendingState.stripe_event_id;
-          writes.push((t) => writeUser(t, db, { uid, state: pendingState }, customerId));
+          writes.push({ ref: userRef, apply: (t) => writeUser(t, db, { uid, state: pendingState }, customerId) });
         } else {
-          writes.push((t) => t.set(userRef, { stripe_customer_id: customerId }, { merge: true }));
+          writes.push({ ref: userRef, apply: (t) => t.set(userRef, { stripe_customer_id: customerId }, { merge: true }) });
         }
-        if (pending.exists) writes.push((t) => t.delete(pendingRef));
+        if (pending.exists) writes.push({ ref: pendingRef, apply: (t) => t.delete(pendingRef) });
       }
     } else {
       detail = { reason: effect.reason };
     }
 
-    for (const write of writes) write(tx);
+    for (const write of writes) write.apply(tx);
+    committing = [...writes.map((write) => write.ref.parent.id), eventsCollection];
     tx.create(eventRef, {
       type: event.type,
       created: event.created,
@@ -155,4 +166,6 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
     });
     return { duplicate: false, result, subscriptionWrittenFor: writtenFor, subscriptionEventId: writtenFrom };
   });
+  for (const collection of committing) meterWrites(collection);
+  return outcome;
 }

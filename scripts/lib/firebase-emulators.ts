@@ -9,6 +9,7 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "./emulator-config";
+import { readableLine } from "./emulator-output";
 import { FirestoreTrigger, triggersFromFunctionsEmulator } from "./firestore-triggers";
 import { killGroup, waitForGroupExit } from "./processes";
 
@@ -80,7 +81,10 @@ export async function startEmulators(options: {
   const onLine = (text: string) => {
     options.onLine(text);
     if (isDebugLine(text)) return;
-    if (options.echoAfterReady && readyAt !== undefined) process.stdout.write(text + "\n");
+    if (options.echoAfterReady && readyAt !== undefined) {
+      const readable = readableLine(text);
+      if (readable !== undefined) process.stdout.write(readable + "\n");
+    }
     output = (output + text + "\n").slice(-20_000);
     if (text.includes("Writing new parameter values to disk")) paramsWritten = true;
     if (readyAt !== undefined && text.includes("Loaded functions definitions from source")) reloadsAfterReady++;

@@ -84,6 +84,8 @@ export interface LocalStackOptions {
   echoEmulatorOutput?: boolean;
   /** Options for the Upstash gateway (e.g. `onCommand`, to count what every client sends). */
   gateway?: Pick<UpstashGatewayOptions, "onCommand">;
+  /** Aborted (Ctrl-C while starting): stop everything started so far, and reject. */
+  signal?: AbortSignal;
 }
 
 export interface LocalStackEndpoints {
@@ -139,34 +141,51 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const projectId = options.projectId ?? defaultProjectId();
   const firebaseConfig = readJson(path.join(repoRoot, "firebase.json")) as FirebaseJson;
   const cleanups: (() => Promise<void> | void)[] = [];
-  const stopAll = async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch (err) {
-        log(`stop: ${errorMessage(err)}`);
+  let stopping: Promise<void> | undefined;
+  // Once: a Ctrl-C during the start, the start's own failure and stop() share one run.
+  const stopAll = () =>
+    (stopping ??= (async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) {
+        try {
+          await cleanup();
+        } catch (err) {
+          log(`stop: ${errorMessage(err)}`);
+        }
       }
-    }
-  };
+    })());
+  // Interrupted while starting: stop what runs now, and fail the step in flight (it may be
+  // waiting on a server just stopped, as the seed's writes would, for minutes).
+  const interrupted = new Promise<never>((_resolve, reject) => {
+    const abort = () => {
+      void stopAll();
+      reject(new Error("interrupted while starting"));
+    };
+    if (options.signal?.aborted) abort();
+    else options.signal?.addEventListener("abort", abort, { once: true });
+  });
+  interrupted.catch(() => undefined);
+  const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, interrupted]);
 
   try {
     // (a) build
     if (options.build ?? true) {
       log("building functions ...");
-      await run("npm", ["--prefix", functionsDir, "run", "build"], repoRoot);
+      await step(run("npm", ["--prefix", functionsDir, "run", "build"], repoRoot));
     }
 
     // (b) Redis and the Upstash gateway
     const redisUrlOption = options.redisUrl ?? process.env.REDIS_URL;
     let redis: RunningRedis | undefined;
     if (!redisUrlOption) {
-      redis = await startRedisServer({ log });
-      cleanups.push(() => redis?.stop());
+      const started = startRedisServer({ log });
+      cleanups.push(() => started.then((r) => r.stop(), () => undefined));
+      redis = await step(started);
     }
     const redisUrl = redisUrlOption ?? redis?.url ?? "";
     const gatewayToken = randomBytes(24).toString("hex");
-    const gateway = await startGateway(redisUrl, gatewayToken, isolated, options.gateway);
-    cleanups.push(() => gateway.close());
+    const startingGateway = startGateway(redisUrl, gatewayToken, isolated, options.gateway);
+    cleanups.push(() => startingGateway.then((g) => g.close(), () => undefined));
+    const gateway = await step(startingGateway);
 
     // (c) Firestore
     const ports = isolated ? await randomPorts() : configPorts(firebaseConfig);
@@ -182,7 +201,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const firestoreMode: "official" | "fallback" = firestoreEmulator.kind === "stand-in" ? "fallback" : "official";
     let fallback: FirestoreFallback | undefined;
     if (firestoreMode === "fallback") {
-      fallback = await startFirestoreFallback({ port: ports.firestore }).catch((err: unknown) => {
+      fallback = await step(startFirestoreFallback({ port: ports.firestore })).catch((err: unknown) => {
         throw new Error(`${errorMessage(err)} (is another local stack running? stop it, or free port ${ports.firestore})`);
       });
       cleanups.push(() => fallback?.close());
@@ -219,7 +238,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? []
         : [`--inspect-functions=${options.inspectFunctions === true ? await freePort() : options.inspectFunctions}`];
     const functionRuns = new FunctionRuns();
-    const emulators = await startEmulators({
+    const emulators = await step(startEmulators({
       args: [
         "emulators:start",
         ...["--only", only, "--project", projectId, "--config", configPath],
@@ -236,12 +255,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       onLine: (line) => functionRuns.read(line),
       logFile: emulatorLogFile,
       echoAfterReady: options.echoEmulatorOutput ?? false,
-    });
-    cleanups.push(() => emulators.stop());
+      // Stopped with the rest from the moment it is spawned, not once it is ready.
+      onSpawned: (stop) => cleanups.push(stop),
+    }));
 
     log("emulators ready");
     const functionsEmulatorUrl = `http://127.0.0.1:${ports.functions}`;
-    const { callables, httpFunctions } = await listHttpFunctions(functionsEmulatorUrl, projectId);
+    const { callables, httpFunctions } = await step(listHttpFunctions(functionsEmulatorUrl, projectId));
 
     // (f) the trigger bridge (the official emulator fires triggers itself)
     let bridge: TriggerBridge | undefined;
@@ -262,14 +282,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let users: Record<string, SeedUser> = {};
     const authEmulatorHost = `127.0.0.1:${ports.auth}`;
     if (options.seed ?? true) {
-      users = await seed({ projectId, authEmulatorHost, firestoreHost, upstash: { url: gateway.url, token: gatewayToken }, log });
-      await bridge?.waitForIdle();
+      users = await step(seed({ projectId, authEmulatorHost, firestoreHost, upstash: { url: gateway.url, token: gatewayToken }, log }));
+      await step(bridge?.waitForIdle() ?? Promise.resolve());
       // The seed's markers are bumped by its writes' triggers: ready means they ran.
-      await functionRuns.settled({ quietMs: 400, timeoutMs: 30_000 });
+      await step(functionRuns.settled({ quietMs: 400, timeoutMs: 30_000 }));
     }
 
     log("local stack ready");
-    let stopping: Promise<void> | undefined;
     return {
       projectId,
       region,
@@ -293,7 +312,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       bridge,
       processGroups: [emulators.processGroup],
       emulatorsExited: emulators.exited,
-      stop: () => (stopping ??= stopAll()),
+      stop: stopAll,
     };
   } catch (err) {
     await stopAll();
@@ -355,10 +374,31 @@ async function main() {
   const { values } = parseArgs({ options: { "inspect-functions": { type: "boolean", default: false } }, strict: true });
   // Offline: the Google auth library would otherwise probe for a metadata server (and warn).
   process.env.METADATA_SERVER_DETECTION ??= "none";
-  const stack = await startLocalStack({
-    echoEmulatorOutput: true,
-    inspectFunctions: values["inspect-functions"],
-  });
+  // Ctrl-C from the first moment: while starting, it stops what already runs (a signal with no
+  // handler would end this process at once and leave firebase-tools' emulators running).
+  const starting = new AbortController();
+  const interruptStart = (signal: NodeJS.Signals) => {
+    if (starting.signal.aborted) return;
+    console.log(`\n${signal}: stopping what has started ...`);
+    starting.abort();
+  };
+  process.on("SIGINT", interruptStart);
+  process.on("SIGTERM", interruptStart);
+  let stack: LocalStack;
+  try {
+    stack = await startLocalStack({
+      echoEmulatorOutput: true,
+      inspectFunctions: values["inspect-functions"],
+      signal: starting.signal,
+      // Random ports and private files: the interrupt spec runs this next to a developer's own stack.
+      isolated: process.env.LOCAL_STACK_ISOLATED === "1",
+    });
+  } catch (err) {
+    if (starting.signal.aborted) process.exit(130);
+    throw err;
+  }
+  process.off("SIGINT", interruptStart);
+  process.off("SIGTERM", interruptStart);
   // Where `npm run demo` finds the running stack.
   writeFileSync(
     path.join(localDir, "stack.json"),

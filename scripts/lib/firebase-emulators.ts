@@ -58,6 +58,8 @@ export async function startEmulators(options: {
   echoAfterReady: boolean;
   /** Every line firebase-tools prints, --debug lines included. */
   onLine: (line: string) => void;
+  /** Called at once with the stop of what was just spawned: the caller owns it from then on (a Ctrl-C while starting). */
+  onSpawned?: (stop: () => Promise<void>) => void;
 }): Promise<RunningEmulators> {
   const logStream = createWriteStream(options.logFile, { flags: "w" });
   const child: ChildProcess = spawn(firebaseBin, options.args, {
@@ -116,6 +118,7 @@ export async function startEmulators(options: {
     logStream.end();
   };
 
+  options.onSpawned?.(stop);
   const deadline = Date.now() + emulatorReadyTimeoutMs;
   for (;;) {
     if (hasExited) {

@@ -22,6 +22,9 @@
  * - BatchWrite: each write applies (and bills) on its own: one write per OK status in the
  *   response.
  * - Listen, BeginTransaction, Rollback, ...: forwarded, not counted.
+ *
+ * `onCommitted` (optional) hears the documents each successful Commit wrote: the benchmark
+ * checks with it that every write to a triggered document was one whose trigger it delivered.
  */
 import http2 from "node:http2";
 import type { AddressInfo } from "node:net";
@@ -140,6 +143,15 @@ function writtenDocument(write: Buffer): { document: string; transformOnly: bool
   return { document, transformOnly };
 }
 
+/** The full names of the documents a CommitRequest writes, each once, in order. */
+function committedDocuments(request: Buffer): string[] {
+  const names = new Set<string>();
+  for (const f of fields(request)) {
+    if (f.field === 2 && f.value instanceof Buffer) names.add(writtenDocument(f.value).document);
+  }
+  return [...names];
+}
+
 /**
  * The billed writes of a successful CommitRequest: one per `Write` (field 2), a transform-only
  * write on a document an earlier write of the same commit names being part of that write.
@@ -204,6 +216,8 @@ export async function startReadCountingProxy(options: {
   targetHost: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** Called with the full document names each successful Commit wrote (BatchWrite is not reported). */
+  onCommitted?: (documents: readonly string[]) => void;
 }): Promise<ReadCountingProxy> {
   const counts: Record<string, number> = { BatchGetDocuments: 0, RunQuery: 0, RunAggregationQuery: 0 };
   const add = (method: string, reads: number) => (counts[method] = (counts[method] ?? 0) + reads);
@@ -247,8 +261,15 @@ export async function startReadCountingProxy(options: {
 
     // Writes: Commit's are in its request, billed once its status says it applied.
     let commitWrites = 0;
+    const commitDocuments: string[] = [];
     if (method === "Commit") {
-      downstream.on("data", deframer(headers["grpc-encoding"], (message) => (commitWrites += billedCommitWrites(message))));
+      downstream.on(
+        "data",
+        deframer(headers["grpc-encoding"], (message) => {
+          commitWrites += billedCommitWrites(message);
+          if (options.onCommitted) commitDocuments.push(...committedDocuments(message));
+        }),
+      );
     }
 
     let answered = false;
@@ -271,7 +292,10 @@ export async function startReadCountingProxy(options: {
       downstream.on("wantTrailers", () => {
         // Counted before the caller sees the status, like reads. A failed call applied nothing.
         if (String(trailers["grpc-status"]) === "0") {
-          if (method === "Commit") addWrites(method, commitWrites);
+          if (method === "Commit") {
+            addWrites(method, commitWrites);
+            options.onCommitted?.(commitDocuments);
+          }
           if (method === "BatchWrite") addWrites(method, batchWrites);
         }
         downstream.sendTrailers(trailers);

@@ -39,6 +39,8 @@ export async function startSuiteStack(
     firestore?: "auto" | "fallback";
     /** Options for the stack's Upstash gateway, which every instance and the triggers reach Redis through (e.g. `onCommand`). */
     gateway?: LocalStackOptions["gateway"];
+    /** Hears the full document names each successful Commit through the proxy wrote (the benchmark's check on triggered writes). */
+    onCommitted?: (documents: readonly string[]) => void;
   } = {},
 ): Promise<SuiteStack> {
   const local = await startLocalStack({
@@ -51,7 +53,7 @@ export async function startSuiteStack(
     gateway: options.gateway,
   });
   try {
-    const proxy = await startReadCountingProxy({ targetHost: local.firestoreHost });
+    const proxy = await startReadCountingProxy({ targetHost: local.firestoreHost, onCommitted: options.onCommitted });
     Object.assign(process.env, {
       // No metadata server on loopback: don't let the admin SDK probe for one.
       METADATA_SERVER_DETECTION: "none",

@@ -191,11 +191,33 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
 
 export type ChangeKind = "addTester" | "approveApp" | "setMentor" | "stripeUpgrade" | "makePrivate" | "removeTester";
 
+/**
+ * How a change reaches the markers. `callable`: made through the suite (an admin callable, a
+ * settings callable, the Stripe webhook), which bumps its markers right after its commit; its
+ * trigger, delivered later, names the same change and bumps nothing. `elsewhere`: a write made
+ * outside the suite (an operator's direct write), bumped only by its trigger.
+ */
+export type ChangePath = "callable" | "elsewhere";
+
+/** The phase a change was made in: the main run or the low-load phase. */
+export type ChangePhase = "main" | "lowLoad";
+
 export interface Change {
   id: number;
   kind: ChangeKind;
-  /** Simulated (instance-clock) ms since the run started when the change committed and its trigger wrote the marker. */
+  path: ChangePath;
+  phase: ChangePhase;
+  /** Simulated (instance-clock) ms since the run started at which the change committed. */
   atMs: number;
+  /**
+   * When its marker was written: at the commit for a callable-driven change (the callable's own
+   * bump), at the trigger's delivery for a change made elsewhere. The contract's bound counts from here.
+   */
+  markerAtMs: number;
+  /** When the change's trigger is delivered (the commit plus the modelled trigger delay). */
+  triggerAtMs: number;
+  /** Probing starts here: at the commit for a callable-driven change, one request interval before the marker write for one made elsewhere. */
+  probeFromMs: number;
   uid?: string;
   appId?: string;
   /** The state the change replaced. */
@@ -208,11 +230,31 @@ export interface Change {
   lastOldMs: number[];
   /** Per instance: it has served the new state to a probe. */
   freshSeen: boolean[];
+  /** Per instance: the simulated ms of that first new answer to a probe (-1 = not yet). */
+  freshAtMs: number[];
   /** Answers with the old state later than the contract's bound. */
   violations: number;
   /** Probing gave up before every instance was fresh. */
   timedOut: boolean;
   done: boolean;
+}
+
+/**
+ * How long after `fromMs` any instance served a change's old state (0: never after it): the
+ * window's lower bound, at the resolution of the requests (an instance not asked in between
+ * could only have answered the same).
+ */
+export function staleForMs(change: Pick<Change, "lastOldMs">, fromMs: number): number {
+  return Math.max(0, ...change.lastOldMs.map((t) => (t < 0 ? 0 : t - fromMs)));
+}
+
+/**
+ * How long after `fromMs` every instance had answered a probe with the new state: the window's
+ * upper bound. Undefined while some instance has not.
+ */
+export function freshEverywhereMs(change: Pick<Change, "freshAtMs">, fromMs: number): number | undefined {
+  if (change.freshAtMs.some((t) => t < 0)) return undefined;
+  return Math.max(0, ...change.freshAtMs.map((t) => t - fromMs));
 }
 
 export interface Verdict {
@@ -221,6 +263,8 @@ export interface Verdict {
   details: string[];
   /** Changes whose old state this answer showed. */
   staleFor: Set<number>;
+  /** A basic-plan credit figure that is allowed but not the latest: the figure from before a report answered less than the bound earlier. */
+  lagged: boolean;
 }
 
 /** One usage report (a `reportId`), however many times it is delivered. */
@@ -249,8 +293,11 @@ export interface Checker {
   state: ModelState;
   changes: Change[];
   boundMs: number;
-  /** Basic-plan credit figures checked to the second, and how many of them were a report's own answer. */
-  figuresChecked: { total: number; ownReport: number };
+  /**
+   * Basic-plan credit figures checked to the second, how many of them were a report's own
+   * answer, and how many were allowed only by the 2 s lag (the figure from before a report).
+   */
+  figuresChecked: { total: number; ownReport: number; lagged: number };
   /** Records an answer; returns what was wrong with it. */
   checkApps(uid: string, instance: number, atMs: number, appIds: readonly string[]): Verdict;
   checkMentor(uid: string, instance: number, atMs: number, frequency: number): Verdict;
@@ -278,8 +325,8 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
     if (!list) reports.set(uid, (list = []));
     return list;
   };
-  const figuresChecked = { total: 0, ownReport: 0 };
-  const newVerdict = (): Verdict => ({ wrong: 0, violations: 0, details: [], staleFor: new Set<number>() });
+  const figuresChecked = { total: 0, ownReport: 0, lagged: 0 };
+  const newVerdict = (): Verdict => ({ wrong: 0, violations: 0, details: [], staleFor: new Set<number>(), lagged: false });
   const wrong = (verdict: Verdict, detail: string) => {
     verdict.wrong++;
     if (verdict.details.length < 3) verdict.details.push(detail);
@@ -321,7 +368,13 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
     figuresChecked.total++;
     if (own) figuresChecked.ownReport++;
     const { allowed, now, history } = usageFigures(uid, atMs, own);
-    if ([...allowed].some((used) => remainingOf(used) === remaining)) return;
+    if ([...allowed].some((used) => remainingOf(used) === remaining)) {
+      if (![...now].some((used) => remainingOf(used) === remaining)) {
+        verdict.lagged = true;
+        figuresChecked.lagged++;
+      }
+      return;
+    }
     const expected = [...new Set([...now].map(remainingOf))].join(" or ");
     const alsoAllowed = [...new Set([...allowed].map(remainingOf))].filter((r) => ![...now].map(remainingOf).includes(r));
     // Which figure of the run it was, if any: how many of the reports it counts (reports of
@@ -348,10 +401,14 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
   const stale = (change: Change, instance: number, atMs: number, verdict: Verdict, what: string) => {
     change.lastOldMs[instance] = Math.max(change.lastOldMs[instance] ?? -1, atMs);
     verdict.staleFor.add(change.id);
-    if (atMs - change.atMs > boundMs) {
+    // The bound counts from the marker write: the commit for a callable-driven change, the
+    // trigger's delivery for one made elsewhere.
+    if (atMs - change.markerAtMs > boundMs) {
       change.violations++;
       verdict.violations++;
-      if (verdict.details.length < 3) verdict.details.push(`${what}: old state ${atMs - change.atMs} ms after change #${change.id} (${change.kind})`);
+      if (verdict.details.length < 3) {
+        verdict.details.push(`${what}: old state ${atMs - change.markerAtMs} ms after the marker write of change #${change.id} (${change.kind}, ${change.path}; committed ${atMs - change.atMs} ms earlier)`);
+      }
     }
   };
   const latest = (match: (c: Change) => boolean) => {

@@ -4,58 +4,109 @@
  * For each cache policy (none, reference, ours; see bench/policies.ts) on the same seeded data
  * and the same deterministic workload:
  * - the stack `npm test` runs on (scripts/lib/suite-stack.ts): the official Cloud Firestore
- *   emulator delivering document changes to the deployed Firestore triggers in the Functions
- *   emulator (functions/lib), a real redis-server behind the Upstash gateway, and billable
- *   reads counted by the gRPC proxy every client reaches Firestore through;
+ *   emulator, the deployed Firestore triggers in the Functions emulator (functions/lib), a real
+ *   redis-server behind the Upstash gateway, and billable reads and writes counted by the gRPC
+ *   proxy every client reaches Firestore through;
  * - several function instances, each its own process serving functions/src/index.ts through
  *   the real onCall / onRequest wrappers (scripts/lib/instance.ts), on manual clocks that the
  *   harness advances together (compressed time: a simulated second takes as long as its calls
  *   take, the same code runs). The `ours` instances run the deployed code as it is (no preload,
- *   no policy variable); the `none` and `reference` instances preload bench/policy-preload.ts
- *   with `BENCH_POLICY=<policy>`, which builds their caches from bench/policies.ts;
+ *   no policy variable; the marker poll interval is the product's default unless
+ *   BENCH_POLL_INTERVAL_MS sets MARKER_POLL_INTERVAL_MS); the `none` and `reference` instances
+ *   preload bench/policy-preload.ts with `BENCH_POLICY=<policy>`, which builds their caches from
+ *   bench/policies.ts;
  * - live sessions calling getAvailableApps and getMentorNotificationFrequency once a
  *   simulated second and recordTranscriptionUsage once a simulated minute (each report with its
  *   own reportId; a seeded share delivered a second time shortly after, on a random instance,
- *   as a client retry would), on random instances; changes during the run (testers, app approval/privacy, mentor settings,
- *   Stripe upgrades as signed webhooks), each probed on every instance until every instance
- *   serves the new state. Every answer is checked against the model of the data;
+ *   as a client retry would; after another seeded share, a getCredits on another instance 0 to
+ *   3 s later), on random instances;
+ * - changes at seeded random times (so each lands at a random phase of every instance's marker
+ *   poll): testers, app approval/privacy, mentor settings, Stripe upgrades as signed webhooks.
+ *   Each change's Firestore trigger is held back and delivered by the harness
+ *   `triggerDelayMs` (3 s) of simulated time after the commit (bench/held-triggers.ts), as
+ *   production delivers triggers late. Each change is probed on every instance until every
+ *   instance serves the new state, and its staleness measured from its commit. Every answer is
+ *   checked against the model of the data;
  * - then a low-load phase on the same warm instances: each gets exactly one request per
- *   simulated second from the same mix, no changes, counted on its own;
+ *   simulated second from the same mix (a change's probe taking that instance's request while
+ *   it is probed), with changes, counted on its own;
  * - the same starting point for every policy: Firestore cleared and seeded, Redis flushed and
  *   seeded, with the Functions emulator's background triggers paused (its hub's
- *   disable/enableBackgroundTriggers), so the seed fires no trigger.
+ *   disableBackgroundTriggers), so the seed fires no trigger.
  *
  * Billable Firestore reads and writes are counted by the proxy; Redis commands at the Upstash gateway,
  * as Upstash bills them, by purpose (bench/redis-commands.ts); the floor, the fewest reads
  * the calls made could cost, from the calls and the model (bench/floor.ts).
  *
- * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg. Exits 1 when
+ * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg (or into
+ * BENCH_RESULTS_DIR, for a trial run that must not touch the committed results). Exits 1 when
  * `ours` misses a goal (bench/report.ts `goals`, `goalFailures`): its cost per 1M requests (reads,
  * writes and Redis commands), its cut against the reference's cost, any answer staler than the
- * contract allows, any wrong answer (a credit figure off by a second included) or error, a
- * change never fresh on every instance.
+ * contract allows, a callable-driven change served old more than 1.5 s after its commit (or
+ * never at all: the measurement would be broken), any wrong answer (a credit figure off by a
+ * second included) or error, a change never fresh on every instance, or a held trigger that did
+ * not behave (ran early, not exactly once, bumped a callable-driven change again).
+ *
+ * `npm run bench:interval` (bench/interval.ts) runs `ours` alone through the same code at
+ * several poll intervals: the freshness-cost curve.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Firestore } from "firebase-admin/firestore";
 import Redis from "ioredis";
 import type { AvailableApp } from "../functions/src/apps/model";
+import { markerPollIntervalMsParam } from "../functions/src/config";
+import { markerKey, scopes } from "../functions/src/redis/markers";
 import { CallableError, Instance, startInstance } from "../scripts/lib/instance";
 import { localStripePriceId } from "../scripts/lib/local-stripe";
 import { requireProductionNode } from "../scripts/lib/project-node";
 import { startSuiteStack, SuiteStack } from "../scripts/lib/suite-stack";
 import { sendEvent, subscriptionEvent } from "../scripts/lib/stripe-events";
 import { FloorCounter } from "./floor";
-import { Change, ChangeKind, Checker, createChecker, ModelState, rng, seed, SeedConfig, uidOf, UsageAnswer, UsageReport, Verdict } from "./model";
+import { HeldChange, HeldTriggers } from "./held-triggers";
+import {
+  Change,
+  ChangeKind,
+  ChangePath,
+  ChangePhase,
+  Checker,
+  createChecker,
+  freshEverywhereMs,
+  ModelState,
+  rng,
+  seed,
+  SeedConfig,
+  staleForMs,
+  uidOf,
+  UsageAnswer,
+  UsageReport,
+  Verdict,
+} from "./model";
 import { BenchPolicy, benchPolicies, benchPolicyEnv, parsePolicy } from "./policies";
 import { RedisCommandCounts, RedisCommandTally, redisPurposes } from "./redis-commands";
-import { costPerMillion, goalFailures, goals, listPrices, LowLoadResult, PolicyResult, RedisFigures, renderSvg, renderTable } from "./report";
+import {
+  costPerMillion,
+  FreshnessFigures,
+  goalFailures,
+  goals,
+  listPrices,
+  LowLoadResult,
+  percentile,
+  PolicyResult,
+  RedisFigures,
+  renderSvg,
+  renderTable,
+  TriggerFigures,
+} from "./report";
 
 const envInt = (name: string, fallback: number) => {
   const raw = process.env[name];
   return raw ? Number.parseInt(raw, 10) : fallback;
 };
+
+/** The product's poll interval when MARKER_POLL_INTERVAL_MS is not set (its param's default). */
+const declaredPollIntervalMs: unknown = markerPollIntervalMsParam.options.default;
+export const defaultPollIntervalMs = typeof declaredPollIntervalMs === "number" ? declaredPollIntervalMs : 1000;
 
 export const benchConfig = {
   instances: envInt("BENCH_INSTANCES", 3),
@@ -64,12 +115,30 @@ export const benchConfig = {
   /** Sessions that end (and are replaced by other users' new sessions) every simulated minute. */
   sessionTurnoverPerMinute: 6,
   tickMs: 250,
-  /** Off the 30 s TTL grid, so changes land at every phase of the reference's TTL. */
-  changeEveryMs: 19_000,
-  firstChangeAtMs: 7_000,
-  /** The contract's bound after a change (instance-clock time since the trigger's marker write). */
+  /**
+   * The marker poll interval of the instances (MARKER_POLL_INTERVAL_MS in their environment);
+   * the product's default when BENCH_POLL_INTERVAL_MS is not set.
+   */
+  pollIntervalMs: envInt("BENCH_POLL_INTERVAL_MS", defaultPollIntervalMs),
+  /**
+   * Changes come at seeded random times: the first this far into a phase, then one every gap
+   * drawn (whole ms) from this range, 19 s on average. A range 10 s wide (a whole number of
+   * every poll interval measured) spreads the changes evenly over the phase of each instance's
+   * poll, and off the reference's 30 s TTL grid.
+   */
+  firstChangeMs: { min: 5_000, max: 10_000 },
+  changeGapMs: { min: 14_000, max: 24_000 },
+  /**
+   * Simulated time from a change's commit to its Firestore trigger's delivery (BENCH_TRIGGER_DELAY_MS).
+   * It applies to every change: a change made elsewhere is bumped only then; a callable-driven
+   * change was bumped at its commit, and its trigger must bump nothing.
+   */
+  triggerDelayMs: envInt("BENCH_TRIGGER_DELAY_MS", 3_000),
+  /** A change is made only if its trigger is delivered this long before its phase ends (so it is probed in that phase). */
+  changeTailMs: 5_000,
+  /** The contract's bound (instance clock): from the commit for a callable-driven change, from the trigger's marker write for one made elsewhere. */
   freshnessBoundMs: 2_000,
-  /** Probing a change stops after this long even if an instance still serves the old state. */
+  /** Probing a change stops after this long (from its commit) even if an instance still serves the old state. */
   probeTimeoutMs: 45_000,
   bucketMs: 30_000,
   /** The low-load phase after the main run: this long, one request per simulated second per instance. */
@@ -86,6 +155,13 @@ export const benchConfig = {
    */
   reportRetryShare: 0.05,
   reportRetryMaxTicks: 8,
+  /**
+   * The share of the main run's usage reports after which the same user asks getCredits on
+   * another instance (a random one), 0 to `creditProbeMaxDelayMs` (in whole ticks) after the
+   * report was answered: where the fleet's 2 s lag shows. Drawn from their own seeded stream.
+   */
+  creditProbeShare: 0.25,
+  creditProbeMaxDelayMs: 3_000,
   seed: {
     users: envInt("BENCH_USERS", 200),
     heavyUsers: 20,
@@ -97,31 +173,39 @@ export const benchConfig = {
     basicLimitSeconds: 1800,
   } satisfies SeedConfig,
 };
+export type BenchConfig = typeof benchConfig;
 
-const policies: BenchPolicy[] = (process.env.BENCH_POLICIES ?? benchPolicies.join(","))
-  .split(",")
-  .map((name) => name.trim())
-  .filter(Boolean)
-  .map(parsePolicy);
+/** What one policy run measures: its length and the instances' poll interval. */
+export interface RunOptions {
+  simulatedMinutes: number;
+  lowLoadSimulatedSeconds: number;
+  pollIntervalMs: number;
+}
+
+/** Where the results go: bench/results (committed), or BENCH_RESULTS_DIR for a trial run. */
+export function resultsDir(): string {
+  return process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(__dirname, "results");
+}
+
 /** Loaded into the `none` and `reference` instance processes (never into `ours`). */
 const policyPreload = path.join(__dirname, "policy-preload.ts");
 
-/** The environment and preload an instance process of `policy` starts with: nothing for ours. */
-function instanceSetup(policy: BenchPolicy): [Record<string, string>, { preload?: string[] }] {
-  if (policy === "ours") return [{}, {}];
-  return [{ [benchPolicyEnv]: policy }, { preload: [policyPreload] }];
+/** The environment and preload an instance process of `policy` starts with: for ours, the poll interval alone. */
+function instanceSetup(policy: BenchPolicy, pollIntervalMs: number): [Record<string, string>, { preload?: string[] }] {
+  const interval: Record<string, string> = pollIntervalMs === defaultPollIntervalMs ? {} : { MARKER_POLL_INTERVAL_MS: String(pollIntervalMs) };
+  if (policy === "ours") return [interval, {}];
+  return [{ ...interval, [benchPolicyEnv]: policy }, { preload: [policyPreload] }];
 }
 const changeCycle: ChangeKind[] = ["addTester", "approveApp", "setMentor", "stripeUpgrade", "makePrivate", "removeTester"];
-/** The Firestore trigger each change's write fires (functions/src/index.ts), which bumps its markers. */
-const triggerOf: Record<ChangeKind, string> = {
-  addTester: "onTesterWritten",
-  removeTester: "onTesterWritten",
-  approveApp: "onAppWritten",
-  makePrivate: "onAppWritten",
-  setMentor: "onUserWritten",
-  stripeUpgrade: "onUserWritten",
+/** Changes made through the suite (admin callables, the settings callable, the Stripe webhook); the others are direct writes. */
+const pathOf: Record<ChangeKind, ChangePath> = {
+  addTester: "callable",
+  removeTester: "callable",
+  setMentor: "callable",
+  stripeUpgrade: "callable",
+  approveApp: "elsewhere",
+  makePrivate: "elsewhere",
 };
-const triggerRunTimeoutMs = 30_000;
 const adminAs = { uid: "bench-admin", claims: { admin: true } };
 
 interface Session {
@@ -141,22 +225,15 @@ interface Call {
   instance: number;
   data: unknown;
   probeOf?: Change;
-  /** A usage report's first delivery: its id and seconds, and (maybe) when and where it is delivered again. */
-  usage?: { reportId: string; seconds: number; retry?: { tick: number; instance: number } };
+  /**
+   * A usage report's first delivery: its id and seconds, and (maybe) when and where it is
+   * delivered again, and after how many ticks, on which instance, getCredits follows it.
+   */
+  usage?: { reportId: string; seconds: number; retry?: { tick: number; instance: number }; creditProbe?: { delayTicks: number; instance: number } };
   /** A repeated delivery of this report (same data, same reportId). */
   retryOf?: UsageReport;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
-
-/** Pauses or resumes the Functions emulator's background (Firestore) triggers through its hub. */
-async function setBackgroundTriggers(stack: SuiteStack, enabled: boolean): Promise<void> {
-  const route = enabled ? "enableBackgroundTriggers" : "disableBackgroundTriggers";
-  const response = await fetch(`${stack.local.hubUrl}/functions/${route}`, { method: "PUT" });
-  if (!response.ok) throw new Error(`emulator hub ${route}: ${response.status} ${await response.text()}`);
+  /** A getCredits that follows this report, on another instance. */
+  creditProbeOf?: UsageReport;
 }
 
 /** Deletes every document of the stack's project, on the emulator itself (not through the read counter). */
@@ -174,81 +251,127 @@ function firebaseToolsVersion(): string {
   return (JSON.parse(readFileSync(require.resolve("firebase-tools/package.json"), "utf8")) as { version: string }).version;
 }
 
-async function main(): Promise<void> {
-  requireProductionNode();
-  const startedAt = Date.now();
-  const cfg = benchConfig;
-  console.log(
-    `bench: ${policies.join(", ")} | ${cfg.instances} instances, ${cfg.seed.users} users, ${cfg.liveSessions} live sessions, ` +
-      `${cfg.simulatedMinutes} simulated minutes, tick ${cfg.tickMs} ms (node ${process.version})`,
-  );
+/** What one bench process holds for all its runs: the stack, its counters, the held triggers. */
+export interface BenchStack {
+  stack: SuiteStack;
+  redisTally: RedisCommandTally;
+  redisAdmin: Redis;
+  db: Firestore;
+  held: HeldTriggers;
+  environment: { firestore: string; functions: string; node: string };
+  stop(): Promise<void>;
+}
 
+/** Starts the stack npm test uses (scripts/lib/suite-stack.ts), once for every run of the process. */
+export async function startBenchStack(): Promise<BenchStack> {
+  requireProductionNode();
+  const cfg = benchConfig;
   // The Functions emulator and the `ours` instances inherit this process's environment: they
-  // run the code as it ships, so no policy variable may leak into it. The bench flushes Redis,
-  // so it always starts its own redis-server, never the shell's REDIS_URL.
+  // run the code as it ships, so no policy variable may leak into it, nor a poll interval (the
+  // instances get theirs explicitly). The bench flushes Redis, so it always starts its own
+  // redis-server, never the shell's REDIS_URL.
   delete process.env[benchPolicyEnv];
   delete process.env.REDIS_URL;
+  delete process.env.MARKER_POLL_INTERVAL_MS;
   // Every Redis command the instances and the triggers send, as Upstash bills them.
   const redisTally = new RedisCommandTally();
-  // --- the stack npm test uses (scripts/lib/suite-stack.ts), started once for all the policies
+  let held: HeldTriggers | undefined;
   const stack = await startSuiteStack({
     env: { BASIC_PLAN_TRANSCRIPTION_SECONDS: String(cfg.seed.basicLimitSeconds) },
     log: (line) => console.log(`  [stack] ${line}`),
     gateway: { onCommand: redisTally.onCommand },
+    onCommitted: (documents) => held?.noteCommitted(documents),
   });
-  const environment = {
-    firestore: stack.firestore.description,
-    functions: `Functions emulator (firebase-tools ${firebaseToolsVersion()}) running functions/lib`,
-    node: process.version,
-  };
-  console.log(`  Firestore: ${environment.firestore}; triggers: ${environment.functions}`);
-  const { reads, writes } = stack;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { firestore } = require("../functions/src/firestore") as typeof import("../functions/src/firestore");
-  const redisAdmin = new Redis(stack.local.redisUrl, { lazyConnect: false });
-  const db = firestore();
+  try {
+    held = await HeldTriggers.create(stack);
+    const environment = {
+      firestore: stack.firestore.description,
+      functions: `Functions emulator (firebase-tools ${firebaseToolsVersion()}) running functions/lib`,
+      node: process.version,
+    };
+    console.log(`  Firestore: ${environment.firestore}; triggers: ${environment.functions}`);
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { firestore } = require("../functions/src/firestore") as typeof import("../functions/src/firestore");
+    const redisAdmin = new Redis(stack.local.redisUrl, { lazyConnect: false });
+    return {
+      stack,
+      redisTally,
+      redisAdmin,
+      db: firestore(),
+      held,
+      environment,
+      stop: async () => {
+        redisAdmin.disconnect();
+        await held?.close();
+        await stack.stop();
+      },
+    };
+  } catch (error) {
+    await held?.close();
+    await stack.stop();
+    throw error;
+  }
+}
 
+/** One policy from the same start as every other: seeded data, fresh instances, counters reset. */
+export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, options: RunOptions): Promise<PolicyResult> {
+  const cfg = benchConfig;
+  const { stack, redisAdmin, db, held } = bench;
+  // --- identical starting point for every policy, written with the triggers paused (and
+  // left paused: the run delivers its changes' triggers itself)
+  await held.pause();
+  await clearFirestore(stack);
+  await redisAdmin.flushall();
+  const seeded = await seed(db, cfg.seed, new Date());
+  for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);
+  await redisAdmin.mset(Object.entries(seeded.redisSeed.counters).flatMap(([k, v]) => [k, String(v)]));
+  await held.startRun();
+  const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy, options.pollIntervalMs))));
+  try {
+    await Promise.all(instances.map((instance) => instance.useManualClock()));
+    stack.reads.reset();
+    stack.writes.reset();
+    bench.redisTally.reset();
+    const result = await runPolicy(policy, instances, seeded.state, bench, options);
+    const low = result.lowLoad;
+    const callable = result.freshness.byPath.callable.fromCommit;
+    console.log(
+      `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ${result.writes.total} writes, ` +
+        `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}, credits ${result.redis.perRequestByPurpose.credits.toFixed(4)}), ` +
+        `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (reads $${result.costPerMillionUsd.reads.toFixed(3)} + writes $${result.costPerMillionUsd.writes.toFixed(3)} + Redis $${result.costPerMillionUsd.redis.toFixed(3)}), ` +
+        `callable-driven stale from the commit p50/p99/max ${callable.p50Ms}/${callable.p99Ms}/${callable.maxMs} ms, ` +
+        `${result.freshness.violations} freshness violations, ${result.wrongAnswers} wrong answers (${JSON.stringify(result.wrongAnswersByKind)}) (${(result.wallMs / 1000).toFixed(0)} s)` +
+        (low ? `; low load: ${low.requests} requests, $${low.costPerMillionUsd.total.toFixed(3)} per 1M, ${low.violations} violations, ${low.wrongAnswers} wrong answers (${(low.wallMs / 1000).toFixed(0)} s)` : ""),
+    );
+    return result;
+  } finally {
+    await Promise.all(instances.map((instance) => instance.stop()));
+  }
+}
+
+async function main(): Promise<void> {
+  const startedAt = Date.now();
+  const cfg = benchConfig;
+  const policies: BenchPolicy[] = (process.env.BENCH_POLICIES ?? benchPolicies.join(","))
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map(parsePolicy);
+  const options: RunOptions = { simulatedMinutes: cfg.simulatedMinutes, lowLoadSimulatedSeconds: cfg.lowLoadSimulatedSeconds, pollIntervalMs: cfg.pollIntervalMs };
+  console.log(
+    `bench: ${policies.join(", ")} | ${cfg.instances} instances, ${cfg.seed.users} users, ${cfg.liveSessions} live sessions, ` +
+      `${cfg.simulatedMinutes} simulated minutes, tick ${cfg.tickMs} ms, poll interval ${cfg.pollIntervalMs} ms, trigger delay ${cfg.triggerDelayMs} ms (node ${process.version})`,
+  );
+  const bench = await startBenchStack();
   const results: PolicyResult[] = [];
   try {
-    for (const policy of policies) {
-      // --- identical starting point for every policy, written with the triggers paused
-      await stack.triggersSettled();
-      await setBackgroundTriggers(stack, false);
-      await clearFirestore(stack);
-      await redisAdmin.flushall();
-      const seeded = await seed(db, cfg.seed, new Date());
-      for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);
-      await redisAdmin.mset(Object.entries(seeded.redisSeed.counters).flatMap(([k, v]) => [k, String(v)]));
-      // Registers the triggers with the Firestore emulator afresh: deliveries of the seed's
-      // writes still in flight reach the paused registration and run nothing.
-      await setBackgroundTriggers(stack, true);
-      await stack.triggersSettled();
-      const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy))));
-      try {
-        await Promise.all(instances.map((instance) => instance.useManualClock()));
-        reads.reset();
-        writes.reset();
-        redisTally.reset();
-        const result = await runPolicy(policy, instances, seeded.state, db, stack, redisTally);
-        results.push(result);
-        const low = result.lowLoad;
-        console.log(
-          `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ${result.writes.total} writes, ` +
-            `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}, credits ${result.redis.perRequestByPurpose.credits.toFixed(4)}), ` +
-            `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (reads $${result.costPerMillionUsd.reads.toFixed(3)} + writes $${result.costPerMillionUsd.writes.toFixed(3)} + Redis $${result.costPerMillionUsd.redis.toFixed(3)}), ` +
-            `${result.freshness.violations} freshness violations, ${result.wrongAnswers} wrong answers (${JSON.stringify(result.wrongAnswersByKind)}) (${(result.wallMs / 1000).toFixed(0)} s)` +
-            (low ? `; low load: ${low.requests} requests, $${low.costPerMillionUsd.total.toFixed(3)} per 1M, ${low.wrongAnswers} wrong answers (${(low.wallMs / 1000).toFixed(0)} s)` : ""),
-        );
-      } finally {
-        await Promise.all(instances.map((instance) => instance.stop()));
-      }
-    }
+    for (const policy of policies) results.push(await runOnePolicy(bench, policy, options));
   } finally {
-    redisAdmin.disconnect();
-    await stack.stop();
+    await bench.stop();
   }
 
-  const outDir = path.join(__dirname, "results");
+  const { environment } = bench;
+  const outDir = resultsDir();
   mkdirSync(outDir, { recursive: true });
   const table = renderTable(results, cfg, environment);
   console.log("");
@@ -264,7 +387,7 @@ async function main(): Promise<void> {
     ) + "\n",
   );
   writeFileSync(path.join(outDir, "reads-per-minute.svg"), renderSvg(results, cfg));
-  console.log(`\nwritten: bench/results/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`);
+  console.log(`\nwritten: ${path.relative(process.cwd(), outDir) || "."}/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`);
 
   const { failures, notes } = verdict;
   for (const note of notes) console.log(`note: ${note}`);
@@ -302,23 +425,113 @@ function kindOf(name: string): string {
   return name === "getAvailableApps" ? "apps" : name === "getMentorNotificationFrequency" ? "mentor" : "credits";
 }
 
-async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, db: Firestore, stack: SuiteStack, redisTally: RedisCommandTally): Promise<PolicyResult> {
+/** The staleness figures of a phase's changes, by path (see report.ts `FreshnessFigures`). */
+function freshnessOf(changes: readonly Change[], triggerChecks: ReadonlyMap<number, TriggerCheck>): FreshnessFigures {
+  const stats = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? 0 };
+  };
+  const byPath = (path: ChangePath) => {
+    const ofPath = changes.filter((c) => c.path === path);
+    const freshEverywhere = ofPath.map((c) => freshEverywhereMs(c, c.atMs)).filter((ms): ms is number => ms !== undefined);
+    return {
+      changes: ofPath.length,
+      fromCommit: stats(ofPath.map((c) => staleForMs(c, c.atMs))),
+      fromMarker: stats(ofPath.map((c) => staleForMs(c, c.markerAtMs))),
+      freshEverywhere: { changes: freshEverywhere.length, ...stats(freshEverywhere) },
+    };
+  };
+  return {
+    byPath: { callable: byPath("callable"), elsewhere: byPath("elsewhere") },
+    violations: changes.reduce((sum, c) => sum + c.violations, 0),
+    timedOut: changes.filter((c) => c.timedOut).length,
+    unfinished: changes.filter((c) => !c.timedOut && !c.freshSeen.every(Boolean)).length,
+    changes: changes.map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      path: c.path,
+      atMs: c.atMs,
+      markerAtMs: c.markerAtMs,
+      triggerAtMs: c.triggerAtMs,
+      subject: c.uid ?? c.appId ?? "",
+      handledBy: c.handledBy,
+      staleFromCommitMs: staleForMs(c, c.atMs),
+      staleFromMarkerMs: staleForMs(c, c.markerAtMs),
+      freshEverywhereFromCommitMs: freshEverywhereMs(c, c.atMs) ?? null,
+      lastOldMsPerInstanceFromCommit: c.lastOldMs.map((t) => (t < 0 ? null : t - c.atMs)),
+      firstNewMsPerInstanceFromCommit: c.freshAtMs.map((t) => (t < 0 ? null : t - c.atMs)),
+      violations: c.violations,
+      timedOut: c.timedOut,
+      trigger: triggerChecks.get(c.id) ?? null,
+    })),
+  };
+}
+
+/** What the held trigger of one change did (bench/held-triggers.ts), and its markers around it. */
+interface TriggerCheck {
+  /** The change's markers moved at the commit (the callable's own bump). */
+  bumpedAtCommit: boolean;
+  /** The delayed delivery moved them. */
+  bumpedByTrigger: boolean;
+  /** Executions of the trigger since the previous delivery that the harness did not make (the emulator's own delivery). */
+  ranEarly: number;
+  /** Executions of the harness's delivery (1 expected; 0 when the trigger failed). */
+  runs: number;
+  /** Why the delivery failed. */
+  error?: string;
+}
+
+function triggerFigures(changes: readonly Change[], checks: ReadonlyMap<number, TriggerCheck>, unheldWrites: string[], unexpectedRuns: number, delayMs: number): TriggerFigures {
+  const of = (path: ChangePath) => changes.filter((c) => c.path === path).map((c) => checks.get(c.id));
+  const callable = of("callable");
+  const elsewhere = of("elsewhere");
+  const delivered = [...callable, ...elsewhere].filter((c): c is TriggerCheck => c !== undefined);
+  return {
+    delayMs,
+    changes: changes.length,
+    delivered: delivered.length,
+    callable: {
+      changes: callable.length,
+      bumpedAtCommit: callable.filter((c) => c?.bumpedAtCommit).length,
+      triggerBumpedNothing: callable.filter((c) => c !== undefined && !c.bumpedByTrigger).length,
+    },
+    elsewhere: {
+      changes: elsewhere.length,
+      notBumpedAtCommit: elsewhere.filter((c) => c !== undefined && !c.bumpedAtCommit).length,
+      triggerBumped: elsewhere.filter((c) => c?.bumpedByTrigger).length,
+    },
+    ranEarly: delivered.reduce((sum, c) => sum + c.ranEarly, 0),
+    notRunOnce: delivered.filter((c) => c.runs !== 1).length,
+    unexpectedRuns,
+    unheldWrites,
+  };
+}
+
+async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions): Promise<PolicyResult> {
   const cfg = benchConfig;
+  const { stack, redisTally, redisAdmin, db, held } = bench;
   const { reads, writes } = stack;
-  const functionRuns = stack.local.functionRuns;
   const wallStart = Date.now();
+  /** The workload's choices: the same calls whatever the changes do. */
   const random = rng(7);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
+  /** The changes' times and choices (what changes, on which instance). */
+  const changeRandom = rng(17);
+  const pickForChange = <T>(list: readonly T[]) => list[Math.floor(changeRandom() * list.length)]!;
   const checker: Checker = createChecker(state, cfg.freshnessBoundMs);
   const ticksPerSecond = 1000 / cfg.tickMs;
   const ticksPerMinute = ticksPerSecond * 60;
-  const totalTicks = cfg.simulatedMinutes * ticksPerMinute;
+  const totalTicks = options.simulatedMinutes * ticksPerMinute;
+  const mainEndMs = totalTicks * cfg.tickMs;
   const latencies: Record<string, number[]> = {};
-  const requests = { workload: 0, probes: 0, changes: 0, total: 0 };
+  const requests = { workload: 0, probes: 0, creditProbes: 0, changes: 0, total: 0 };
   const reportCounts = { sent: 0, retries: 0, duplicateAnswers: 0 };
-  /** Repeated report deliveries, by the tick they are sent at. */
+  const creditProbeCounts = { sent: 0, answered: 0, figures: 0, lagged: 0, wrong: 0 };
+  /** Repeated report deliveries and getCredits after reports, by the tick they are sent at. */
   const retriesAt = new Map<number, Call[]>();
+  const creditProbesAt = new Map<number, Call[]>();
   const retryRandom = rng(13);
+  const creditProbeRandom = rng(19);
   const mainPhase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: true, label: policy };
   const floor = new FloorCounter(state, instances.length);
   const examples: string[] = [];
@@ -327,6 +540,30 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   let lastBucketReads = 0;
   const changesByKind: Record<string, number> = {};
   const addedTesters: string[] = [];
+  const triggerChecks = new Map<number, TriggerCheck>();
+
+  // --- the simulated clock every instance is on, and what happens between ticks
+  let clockMs = 0;
+  const advanceTo = async (atMs: number) => {
+    if (atMs <= clockMs) return;
+    const step = atMs - clockMs;
+    await Promise.all(instances.map((instance) => instance.advanceClock(step)));
+    clockMs = atMs;
+  };
+  /** Changes and trigger deliveries, at whole simulated ms (between ticks), run with every clock stopped there. */
+  const agenda: { atMs: number; order: number; run: (atMs: number) => Promise<void> }[] = [];
+  let agendaOrder = 0;
+  const schedule = (atMs: number, run: (atMs: number) => Promise<void>) => {
+    agenda.push({ atMs, order: agendaOrder++, run });
+    agenda.sort((a, b) => a.atMs - b.atMs || a.order - b.order);
+  };
+  const runAgendaThrough = async (atMs: number) => {
+    while (agenda.length > 0 && agenda[0]!.atMs <= atMs) {
+      const next = agenda.shift()!;
+      await advanceTo(next.atMs);
+      await next.run(next.atMs);
+    }
+  };
 
   let sessionCounter = 0;
   const newSession = (uid: string): Session => ({
@@ -337,10 +574,10 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     reports: 0,
   });
   /** The session's next usage report (its id: the session's id and the report's sequence in it). */
-  const reportCall = (session: Session, instance: number, retry?: { tick: number; instance: number }): Call => {
+  const reportCall = (session: Session, instance: number, retry?: { tick: number; instance: number }, creditProbe?: { delayTicks: number; instance: number }): Call => {
     const reportId = `${session.sessionId}-${++session.reports}`;
     const data = { sessionId: session.sessionId, reportId, transcriptionSeconds: cfg.reportSeconds, wordsTranscribed: 150 };
-    return { name: "recordTranscriptionUsage", uid: session.uid, instance, data, usage: { reportId, seconds: cfg.reportSeconds, retry } };
+    return { name: "recordTranscriptionUsage", uid: session.uid, instance, data, usage: { reportId, seconds: cfg.reportSeconds, retry, creditProbe } };
   };
   const allUsers = Array.from({ length: cfg.seed.users }, (_, i) => uidOf(i));
   const sessions: Session[] = [];
@@ -379,122 +616,253 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     }
     const startedAt = performance.now();
     let result: unknown;
+    let verdict: Verdict | undefined;
     try {
       result = await instance.call(call.name, call.data, { uid: call.uid });
     } catch (error) {
       if (report) checker.reportFailed(report, atMs);
       phase.errors++;
       if (examples.length < 10) examples.push(`${phase.label}: ${call.name} as ${call.uid}: ${error instanceof CallableError ? error.message : String(error)}`);
-      return;
     }
-    if (phase.latency) (latencies[call.name] ??= []).push(performance.now() - startedAt);
-    let verdict: Verdict;
-    if (call.name === "getAvailableApps") {
-      verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: AvailableApp[] }).apps.map((app) => app.id));
-    } else if (call.name === "getMentorNotificationFrequency") {
-      verdict = checker.checkMentor(call.uid, call.instance, atMs, (result as { frequency: number }).frequency);
-    } else if (call.retryOf) {
-      const answer = result as UsageAnswer;
-      if (answer.duplicate === true) reportCounts.duplicateAnswers++;
-      verdict = checker.checkRetry(call.retryOf, call.instance, atMs, answer, cfg.seed.basicLimitSeconds);
-    } else if (report) {
-      verdict = checker.checkReport(report, call.instance, atMs, result as UsageAnswer, cfg.seed.basicLimitSeconds);
-    } else {
-      verdict = checker.checkCredits(call.uid, call.instance, atMs, (result as { remainingSeconds: number | null }).remainingSeconds, cfg.seed.basicLimitSeconds);
+    if (result !== undefined) {
+      if (phase.latency) (latencies[call.name] ??= []).push(performance.now() - startedAt);
+      if (call.name === "getAvailableApps") {
+        verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: AvailableApp[] }).apps.map((app) => app.id));
+      } else if (call.name === "getMentorNotificationFrequency") {
+        verdict = checker.checkMentor(call.uid, call.instance, atMs, (result as { frequency: number }).frequency);
+      } else if (call.retryOf) {
+        const answer = result as UsageAnswer;
+        if (answer.duplicate === true) reportCounts.duplicateAnswers++;
+        verdict = checker.checkRetry(call.retryOf, call.instance, atMs, answer, cfg.seed.basicLimitSeconds);
+      } else if (report) {
+        verdict = checker.checkReport(report, call.instance, atMs, result as UsageAnswer, cfg.seed.basicLimitSeconds);
+      } else {
+        const remaining = (result as { remainingSeconds: number | null }).remainingSeconds;
+        verdict = checker.checkCredits(call.uid, call.instance, atMs, remaining, cfg.seed.basicLimitSeconds);
+        if (call.creditProbeOf) {
+          creditProbeCounts.answered++;
+          if (typeof remaining === "number") creditProbeCounts.figures++;
+          if (verdict.lagged) creditProbeCounts.lagged++;
+          creditProbeCounts.wrong += verdict.wrong;
+        }
+      }
+      note(verdict, phase, call.name);
+      if (call.probeOf && !verdict.staleFor.has(call.probeOf.id) && !call.probeOf.freshSeen[call.instance]) {
+        call.probeOf.freshSeen[call.instance] = true;
+        call.probeOf.freshAtMs[call.instance] = atMs;
+      }
     }
-    note(verdict, phase, call.name);
-    if (call.probeOf && !verdict.staleFor.has(call.probeOf.id)) call.probeOf.freshSeen[call.instance] = true;
+    // The report answered (or failed): the same user asks getCredits on another instance, now
+    // (after this answer, in the same tick) or some ticks later.
+    const creditProbe = call.usage?.creditProbe;
+    if (report && creditProbe) {
+      const probe: Call = { name: "getCredits", uid: call.uid, instance: creditProbe.instance, data: {}, creditProbeOf: report };
+      if (creditProbe.delayTicks === 0) {
+        requests.probes++;
+        requests.creditProbes++;
+        creditProbeCounts.sent++;
+        await invoke(probe, atMs, phase);
+      } else {
+        const tick = Math.round(atMs / cfg.tickMs) + creditProbe.delayTicks;
+        const list = creditProbesAt.get(tick) ?? [];
+        list.push(probe);
+        creditProbesAt.set(tick, list);
+      }
+    }
   };
 
-  /** Applies one change at simulated time `atMs` (all instance clocks stopped) and waits for its trigger. */
-  const applyChange = async (kind: ChangeKind, atMs: number): Promise<Change | undefined> => {
-    const triggerId = `${stack.local.region}-${triggerOf[kind]}`;
-    const triggerRunsBefore = functionRuns.finishedCount(triggerId);
-    const handledBy = Math.floor(random() * instances.length);
+  /** The markers a change of `kind` moves (its callable's bump or its trigger's): read straight from redis-server, never billed. */
+  const markerScopesOf = (change: Change): string[] => {
+    switch (change.kind) {
+      case "addTester":
+      case "removeTester":
+        return [scopes.tester(change.uid!)];
+      case "setMentor":
+        return [scopes.mentor(change.uid!)];
+      case "stripeUpgrade":
+        return [scopes.credits(change.uid!)];
+      case "approveApp":
+      case "makePrivate":
+        return [scopes.publicApps];
+    }
+  };
+  const markerVersions = async (scopeList: readonly string[]) => JSON.stringify(await redisAdmin.mget(...scopeList.map(markerKey)));
+
+  /**
+   * Applies one change at simulated time `atMs` (all instance clocks stopped there) with its
+   * trigger held back, and schedules the trigger's delivery `triggerDelayMs` later.
+   */
+  const applyChange = async (kind: ChangeKind, atMs: number, phase: ChangePhase, counts: { changes: number }): Promise<void> => {
+    const handledBy = Math.floor(changeRandom() * instances.length);
     const on = instances[handledBy]!;
     const liveUsers = sessions.map((s) => s.uid);
     const unapprovedIds = [...state.apps].filter(([, a]) => !a.approved && !a.private && !a.disabled).map(([id]) => id);
-    const base = { atMs, handledBy, lastOldMs: instances.map(() => -1), freshSeen: instances.map(() => false), violations: 0, timedOut: false, done: false };
-    let change: Change;
-    requests.changes++;
+    const path = pathOf[kind];
+    const triggerAtMs = atMs + cfg.triggerDelayMs;
+    const markerAtMs = path === "callable" ? atMs : triggerAtMs;
+    // Probing starts at the commit for a callable-driven change. A change made elsewhere is old
+    // everywhere until its trigger's marker write; its probing starts one request interval
+    // before that write (a tick, or the low-load phase's second), so its last old answer before
+    // the marker is seen as well as those after it, without probing through the whole delay.
+    const probeLeadMs = phase === "main" ? cfg.tickMs : 1000;
+    const probeFromMs = path === "callable" ? atMs : Math.max(atMs, markerAtMs - probeLeadMs);
+    const base = {
+      id: checker.changes.length + 1,
+      kind,
+      path,
+      phase,
+      atMs,
+      markerAtMs,
+      triggerAtMs,
+      probeFromMs,
+      handledBy: path === "callable" ? handledBy : -1,
+      lastOldMs: instances.map(() => -1),
+      freshSeen: instances.map(() => false),
+      freshAtMs: instances.map(() => -1),
+      violations: 0,
+      timedOut: false,
+      done: false,
+    };
+    /** The document written, the commit, and the change in the model (applied once the commit is done). */
+    let plan: { document: string; commit: () => Promise<void>; change: Change; apply: () => void };
     switch (kind) {
       case "addTester": {
-        const candidates = liveUsers.filter((uid) => !state.testers.has(uid));
-        const uid = pick(candidates);
-        const apps = new Set([pick(unapprovedIds.filter((id) => state.apps.get(id)!.owner !== uid))]);
-        await on.call("addTester", { uid, apps: [...apps] }, adminAs);
-        change = { id: 0, kind, uid, before: { testerApps: null }, probe: { name: "getAvailableApps", uid }, ...base };
-        state.testers.set(uid, apps);
-        addedTesters.push(uid);
+        const uid = pickForChange(liveUsers.filter((u) => !state.testers.has(u)));
+        const apps = new Set([pickForChange(unapprovedIds.filter((id) => state.apps.get(id)!.owner !== uid))]);
+        plan = {
+          document: `testers/${uid}`,
+          commit: async () => void (await on.call("addTester", { uid, apps: [...apps] }, adminAs)),
+          change: { ...base, uid, before: { testerApps: null }, probe: { name: "getAvailableApps", uid } },
+          apply: () => {
+            state.testers.set(uid, apps);
+            addedTesters.push(uid);
+          },
+        };
         break;
       }
       case "removeTester": {
         const uid = addedTesters.filter((u) => state.testers.has(u)).pop() ?? [...state.testers.keys()][0]!;
-        await on.call("removeTester", { uid }, adminAs);
-        change = { id: 0, kind, uid, before: { testerApps: state.testers.get(uid) ?? null }, probe: { name: "getAvailableApps", uid }, ...base };
-        state.testers.delete(uid);
+        plan = {
+          document: `testers/${uid}`,
+          commit: async () => void (await on.call("removeTester", { uid }, adminAs)),
+          change: { ...base, uid, before: { testerApps: state.testers.get(uid) ?? null }, probe: { name: "getAvailableApps", uid } },
+          apply: () => void state.testers.delete(uid),
+        };
         break;
       }
       case "approveApp": {
-        const appId = pick(unapprovedIds);
+        const appId = pickForChange(unapprovedIds);
         const app = state.apps.get(appId)!;
-        await db.doc(`apps/${appId}`).update({ approved: true, status: "approved" });
-        const probeUid = pick(liveUsers.filter((u) => u !== app.owner));
-        change = { id: 0, kind, appId, before: { app: { ...app } }, probe: { name: "getAvailableApps", uid: probeUid }, ...base };
-        state.apps.set(appId, { ...app, approved: true });
+        const probeUid = pickForChange(liveUsers.filter((u) => u !== app.owner));
+        plan = {
+          document: `apps/${appId}`,
+          commit: async () => void (await db.doc(`apps/${appId}`).update({ approved: true, status: "approved" })),
+          change: { ...base, appId, before: { app: { ...app } }, probe: { name: "getAvailableApps", uid: probeUid } },
+          apply: () => void state.apps.set(appId, { ...app, approved: true }),
+        };
         break;
       }
       case "makePrivate": {
         const publicIds = [...state.apps].filter(([, a]) => a.approved && !a.private && !a.disabled).map(([id]) => id);
-        const appId = pick(publicIds);
+        const appId = pickForChange(publicIds);
         const app = state.apps.get(appId)!;
-        await db.doc(`apps/${appId}`).update({ private: true });
-        const probeUid = pick(liveUsers.filter((u) => u !== app.owner));
-        change = { id: 0, kind, appId, before: { app: { ...app } }, probe: { name: "getAvailableApps", uid: probeUid }, ...base };
-        state.apps.set(appId, { ...app, private: true });
+        const probeUid = pickForChange(liveUsers.filter((u) => u !== app.owner));
+        plan = {
+          document: `apps/${appId}`,
+          commit: async () => void (await db.doc(`apps/${appId}`).update({ private: true })),
+          change: { ...base, appId, before: { app: { ...app } }, probe: { name: "getAvailableApps", uid: probeUid } },
+          apply: () => void state.apps.set(appId, { ...app, private: true }),
+        };
         break;
       }
       case "setMentor": {
-        const uid = pick(liveUsers);
+        const uid = pickForChange(liveUsers);
         const old = state.mentor.get(uid) ?? 0;
-        const frequency = (old + 1 + Math.floor(random() * 5)) % 6;
-        await on.call("setMentorNotificationFrequency", { frequency }, { uid });
-        change = { id: 0, kind, uid, before: { mentor: old }, probe: { name: "getMentorNotificationFrequency", uid }, ...base };
-        state.mentor.set(uid, frequency);
+        const frequency = (old + 1 + Math.floor(changeRandom() * 5)) % 6;
+        plan = {
+          document: `users/${uid}`,
+          commit: async () => void (await on.call("setMentorNotificationFrequency", { frequency }, { uid })),
+          change: { ...base, uid, before: { mentor: old }, probe: { name: "getMentorNotificationFrequency", uid } },
+          apply: () => void state.mentor.set(uid, frequency),
+        };
         break;
       }
       case "stripeUpgrade": {
         const candidates = liveUsers.filter((uid) => state.plan.get(uid) === "basic");
-        if (candidates.length === 0) return undefined;
-        const uid = pick(candidates);
+        if (candidates.length === 0) return;
+        const uid = pickForChange(candidates);
         const event = subscriptionEvent({ customer: `cus_bench_${uid}`, uid, priceId: localStripePriceId("pro"), subscriptionId: `sub_bench_${uid}` });
-        const response = await sendEvent(on, event);
-        if (response.status !== 200) throw new Error(`stripeWebhook answered ${response.status}: ${JSON.stringify(response.body)}`);
-        change = { id: 0, kind, uid, before: { plan: "basic" }, probe: { name: "getCredits", uid }, ...base };
-        state.plan.set(uid, "pro");
+        plan = {
+          document: `users/${uid}`,
+          commit: async () => {
+            const response = await sendEvent(on, event);
+            if (response.status !== 200) throw new Error(`stripeWebhook answered ${response.status}: ${JSON.stringify(response.body)}`);
+          },
+          change: { ...base, uid, before: { plan: "basic" }, probe: { name: "getCredits", uid } },
+          apply: () => void state.plan.set(uid, "pro"),
+        };
         break;
       }
     }
-    // The change's trigger has run (its marker is written) before the clocks move again. The
-    // Firestore emulator delivers it to the Functions emulator asynchronously after the commit.
-    const waitedFrom = Date.now();
-    while (functionRuns.finishedCount(triggerId) <= triggerRunsBefore) {
-      if (Date.now() - waitedFrom > triggerRunTimeoutMs) throw new Error(`${kind}: ${triggerId} did not run within ${triggerRunTimeoutMs / 1000} s of its write`);
-      await sleep(10);
-    }
-    await stack.triggersSettled();
-    change.id = checker.changes.length + 1;
+    const { change } = plan;
+    const markerScopes = markerScopesOf(change);
+    const versionsBefore = await markerVersions(markerScopes);
+    counts.changes++;
+    const heldChange: HeldChange = await held.hold(plan.document, plan.commit);
+    const versionsAtCommit = await markerVersions(markerScopes);
+    plan.apply();
     checker.changes.push(change);
     floor.noteChange();
     changesByKind[kind] = (changesByKind[kind] ?? 0) + 1;
-    return change;
+    // The trigger, `triggerDelayMs` after the commit: the event Firestore sends for this change.
+    schedule(triggerAtMs, async () => {
+      const versionsBeforeTrigger = await markerVersions(markerScopes);
+      const delivery = await held.release(heldChange);
+      const versionsAfterTrigger = await markerVersions(markerScopes);
+      triggerChecks.set(change.id, {
+        bumpedAtCommit: versionsAtCommit !== versionsBefore,
+        bumpedByTrigger: versionsAfterTrigger !== versionsBeforeTrigger,
+        ranEarly: delivery.ranEarly,
+        runs: delivery.runs,
+        ...(delivery.error === undefined ? {} : { error: delivery.error }),
+      });
+      if (delivery.error !== undefined && examples.length < 20) examples.push(`${policy}: the trigger of change #${change.id} (${kind}) failed: ${delivery.error}`);
+    });
   };
 
-  let nextChangeAtMs = cfg.firstChangeAtMs;
+  /** Changes of `phase` at seeded random times in [fromMs, toMs), each with its trigger delivered and probed in time. */
   let changeIndex = 0;
+  const scheduleChanges = (phase: ChangePhase, fromMs: number, toMs: number, counts: { changes: number }) => {
+    const draw = (range: { min: number; max: number }) => range.min + Math.floor(changeRandom() * (range.max - range.min));
+    for (let atMs = fromMs + draw(cfg.firstChangeMs); atMs + cfg.triggerDelayMs + cfg.changeTailMs <= toMs; atMs += draw(cfg.changeGapMs)) {
+      const kind = changeCycle[changeIndex++ % changeCycle.length]!;
+      schedule(atMs, (at) => applyChange(kind, at, phase, counts));
+    }
+  };
+  /** Marks the changes whose probing is over (every instance fresh, or given up on); returns those still probed at `atMs`. */
+  const probedChanges = (atMs: number, phase: ChangePhase): Change[] => {
+    const probed: Change[] = [];
+    for (const change of checker.changes) {
+      if (change.done || change.phase !== phase) continue;
+      if (change.freshSeen.every(Boolean)) {
+        change.done = true;
+        continue;
+      }
+      if (atMs - change.atMs > cfg.probeTimeoutMs) {
+        change.done = true;
+        change.timedOut = true;
+        continue;
+      }
+      if (atMs >= change.probeFromMs) probed.push(change);
+    }
+    return probed;
+  };
+
+  scheduleChanges("main", 0, mainEndMs, requests);
   for (let tick = 1; tick <= totalTicks; tick++) {
     const atMs = tick * cfg.tickMs;
-    await Promise.all(instances.map((instance) => instance.advanceClock(cfg.tickMs)));
+    await runAgendaThrough(atMs);
+    await advanceTo(atMs);
 
     if (tick % ticksPerMinute === 0) {
       // Session turnover: some sessions end, other users start theirs (cold entries).
@@ -507,10 +875,6 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
         live.add(uid);
         sessions[index] = newSession(uid);
       }
-    }
-    if (atMs >= nextChangeAtMs) {
-      nextChangeAtMs += cfg.changeEveryMs;
-      await applyChange(changeCycle[changeIndex++ % changeCycle.length]!, atMs);
     }
 
     const calls: Call[] = [];
@@ -527,7 +891,13 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
           retry = { tick: tick + 1 + Math.floor(retryRandom() * cfg.reportRetryMaxTicks), instance: Math.floor(retryRandom() * instances.length) };
           if (retry.tick > totalTicks) retry = undefined; // the run ends first
         }
-        calls.push(reportCall(session, instance, retry));
+        let creditProbe: { delayTicks: number; instance: number } | undefined;
+        if (instances.length > 1 && creditProbeRandom() < cfg.creditProbeShare) {
+          const delayTicks = Math.floor(creditProbeRandom() * (cfg.creditProbeMaxDelayMs / cfg.tickMs + 1));
+          const other = (instance + 1 + Math.floor(creditProbeRandom() * (instances.length - 1))) % instances.length;
+          if (tick + delayTicks <= totalTicks) creditProbe = { delayTicks, instance: other };
+        }
+        calls.push(reportCall(session, instance, retry, creditProbe));
         reportCounts.sent++;
       }
     }
@@ -538,17 +908,14 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     calls.push(...retries);
     reportCounts.retries += retries.length;
     requests.workload += calls.length;
-    for (const change of checker.changes) {
-      if (change.done) continue;
-      if (change.freshSeen.every(Boolean)) {
-        change.done = true;
-        continue;
-      }
-      if (atMs - change.atMs > cfg.probeTimeoutMs) {
-        change.done = true;
-        change.timedOut = true;
-        continue;
-      }
+    // getCredits after reports answered in earlier ticks (those at 0 ticks follow their report's answer).
+    const creditProbes = creditProbesAt.get(tick) ?? [];
+    creditProbesAt.delete(tick);
+    calls.push(...creditProbes);
+    requests.probes += creditProbes.length;
+    requests.creditProbes += creditProbes.length;
+    creditProbeCounts.sent += creditProbes.length;
+    for (const change of probedChanges(atMs, "main")) {
       change.freshSeen.forEach((fresh, instance) => {
         if (!fresh) {
           calls.push({ name: change.probe.name, uid: change.probe.uid, instance, data: {}, probeOf: change });
@@ -563,8 +930,11 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       buckets.push(total - lastBucketReads);
       lastBucketReads = total;
     }
-    if (tick % ticksPerMinute === 0) process.stdout.write(`    ${policy}: simulated minute ${tick / ticksPerMinute}/${cfg.simulatedMinutes}, ${reads.total()} reads, ${((Date.now() - wallStart) / 1000).toFixed(0)} s\r\n`);
+    if (tick % ticksPerMinute === 0) process.stdout.write(`    ${policy}: simulated minute ${tick / ticksPerMinute}/${options.simulatedMinutes}, ${reads.total()} reads, ${((Date.now() - wallStart) / 1000).toFixed(0)} s\r\n`);
   }
+  // Every change of the main run was delivered in it (`changeTailMs`); probing ends with it.
+  await runAgendaThrough(mainEndMs);
+  for (const change of checker.changes) change.done = true;
   requests.total = requests.workload + requests.probes + requests.changes;
 
   // --- the main run's figures, taken before the low-load phase moves the counters (and before
@@ -575,26 +945,8 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   const mainFigures = { ...checker.figuresChecked };
   const mainRedis = redisFigures(redisTally.take(), requests.total);
   const mainFloor = floor.figures();
-  const freshnessMs = checker.changes.map((c) => Math.max(0, ...c.lastOldMs.map((t) => (t < 0 ? 0 : t - c.atMs))));
-  const sortedFreshness = [...freshnessMs].sort((a, b) => a - b);
-  const freshness: PolicyResult["freshness"] = {
-    maxMs: sortedFreshness.at(-1) ?? 0,
-    p99Ms: percentile(sortedFreshness, 99),
-    p50Ms: percentile(sortedFreshness, 50),
-    violations: checker.changes.reduce((sum, c) => sum + c.violations, 0),
-    timedOut: checker.changes.filter((c) => c.timedOut).length,
-    changes: checker.changes.map((c, i) => ({
-      id: c.id,
-      kind: c.kind,
-      atMs: c.atMs,
-      subject: c.uid ?? c.appId ?? "",
-      handledBy: c.handledBy,
-      staleForMs: freshnessMs[i]!,
-      lastOldMsPerInstance: c.lastOldMs.map((t) => (t < 0 ? null : t - c.atMs)),
-      violations: c.violations,
-      timedOut: c.timedOut,
-    })),
-  };
+  const mainChanges = [...checker.changes];
+  const freshness = freshnessOf(mainChanges, triggerChecks);
   const latency: Record<string, { count: number; p50: number; p99: number }> = {};
   for (const [name, values] of Object.entries(latencies)) {
     const sorted = values.sort((a, b) => a - b);
@@ -605,8 +957,9 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
    * The low-load phase: the same warm instances, clocks moving on from the main run, each
    * instance given exactly one request per simulated second from the same mix (live users'
    * getAvailableApps and getMentorNotificationFrequency in turn, a recordTranscriptionUsage
-   * every `lowLoadUsageEverySeconds`), no changes, no probes. Every answer goes through the
-   * checker. Reads, Redis commands and the floor are counted for this phase alone.
+   * every `lowLoadUsageEverySeconds`), and changes as in the main run: while a change is probed
+   * on an instance, the probe is that instance's request of the second. Every answer goes
+   * through the checker. Reads, Redis commands and the floor are counted for this phase alone.
    */
   const runLowLoad = async (fromMs: number): Promise<LowLoadResult> => {
     const phaseStart = Date.now();
@@ -618,12 +971,23 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     const lowRandom = rng(11);
     const every = cfg.lowLoadUsageEverySeconds;
     const requestsByName: Record<string, number> = {};
+    const counts = { changes: 0 };
     let served = 0;
-    for (let second = 1; second <= cfg.lowLoadSimulatedSeconds; second++) {
+    let probes = 0;
+    const seconds = options.lowLoadSimulatedSeconds;
+    scheduleChanges("lowLoad", fromMs, fromMs + seconds * 1000, counts);
+    for (let second = 1; second <= seconds; second++) {
       const atMs = fromMs + second * 1000;
-      await Promise.all(instances.map((instance) => instance.advanceClock(1000)));
+      await runAgendaThrough(atMs);
+      await advanceTo(atMs);
+      const probed = probedChanges(atMs, "lowLoad");
       const calls = instances.map((_, instance): Call => {
         const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
+        const probeOf = probed.find((change) => !change.freshSeen[instance]);
+        if (probeOf) {
+          probes++;
+          return { name: probeOf.probe.name, uid: probeOf.probe.uid, instance, data: {}, probeOf };
+        }
         // Usage reports staggered over the instances, so they do not all land in one second.
         const slot = second + Math.floor((instance * every) / instances.length);
         if (slot % every === 0) return reportCall(session, instance);
@@ -633,19 +997,26 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       served += calls.length;
       await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
     }
-    const perRequest = reads.total() / served;
-    const writesPerRequest = writes.total() / served;
-    const redisLow = redisFigures(redisTally.take(), served);
+    await runAgendaThrough(fromMs + seconds * 1000);
+    const lowChanges = checker.changes.filter((c) => c.phase === "lowLoad");
+    for (const change of lowChanges) change.done = true;
+    const total = served + counts.changes;
+    const perRequest = reads.total() / total;
+    const writesPerRequest = writes.total() / total;
+    const redisLow = redisFigures(redisTally.take(), total);
     return {
-      simulatedSeconds: cfg.lowLoadSimulatedSeconds,
+      simulatedSeconds: seconds,
       requestsPerSecondPerInstance: 1,
-      requests: served,
+      requests: total,
+      probes,
+      changeRequests: counts.changes,
       requestsByName,
       reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
       writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
       redis: redisLow,
       costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redisLow.perRequest),
       floorReads: floor.figures().reads - floorBefore,
+      freshness: freshnessOf(lowChanges, triggerChecks),
       violations: phase.violations,
       wrongAnswers: phase.wrongAnswers,
       wrongAnswersByKind: phase.wrongByKind,
@@ -653,18 +1024,24 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       wallMs: Date.now() - phaseStart,
     };
   };
-  const lowLoad = cfg.lowLoadSimulatedSeconds > 0 ? await runLowLoad(totalTicks * cfg.tickMs) : undefined;
+  const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await runLowLoad(mainEndMs) : undefined;
+  if (agenda.length > 0) throw new Error(`${agenda.length} changes or trigger deliveries were left undone at the end of the run`);
+  const unexpectedRuns = await held.finishRun();
 
   return {
     policy,
+    pollIntervalMs: options.pollIntervalMs,
+    simulatedMinutes: options.simulatedMinutes,
     wallMs,
     requests,
-    reports: { ...reportCounts, figuresChecked: mainFigures.total, ownReportFigures: mainFigures.ownReport },
+    reports: { ...reportCounts, figuresChecked: mainFigures.total, ownReportFigures: mainFigures.ownReport, laggedFigures: mainFigures.lagged },
+    creditProbes: creditProbeCounts,
     reads: mainReads,
     writes: mainWrites,
     readsPerBucket: buckets,
     latency,
     freshness,
+    triggers: triggerFigures(checker.changes, triggerChecks, held.unheldWrites(), unexpectedRuns, cfg.triggerDelayMs),
     changesByKind,
     wrongAnswers: mainPhase.wrongAnswers,
     wrongAnswersByKind: mainPhase.wrongByKind,
@@ -677,7 +1054,9 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   };
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

@@ -363,7 +363,13 @@ export function renderIntervalTable(points: readonly IntervalPoint[], cfg: Repor
     `Freshness-cost curve (\`npm run bench:interval\`): ours at each marker poll interval (MARKER_POLL_INTERVAL_MS), ${cfg.instances} instances. ` +
       `Per point: ${cfg.simulatedMinutes} simulated minutes of the bench mix (${cfg.liveSessions} live sessions, tick ${cfg.tickMs} ms), then ${cfg.lowLoadSimulatedSeconds} simulated s of low load ` +
       `(1 request/s per instance), on the same seed and workload as \`npm run bench\`; changes at seeded random times, so at random phases of the poll; every change's Firestore trigger delivered ${delayS} s after its commit.`,
-    ...(environment ? ["", `Stack: ${environment.firestore}; ${environment.functions}; Node ${environment.node}.`] : []),
+    ...(environment
+      ? [
+          "",
+          `Stack: ${environment.firestore}; ${environment.functions}, its background triggers paused during the runs: each change's Firestore trigger is held back and delivered by the harness ` +
+            `to the trigger's export in an instance process of its own; reads and writes counted by the gRPC proxy, Redis commands at the Upstash gateway; Node ${environment.node}.`,
+        ]
+      : []),
     "",
     `| poll interval | load | changes: callable-driven / made elsewhere | callable-driven: last old answer after the commit, p50 / p99 / max (s) | callable-driven: new state on every instance after the commit, p50 / p99 / max (s) | ` +
       `made elsewhere (the ${delayS} s trigger delay included): last old answer after the commit | made elsewhere: new state on every instance after the commit | coherence Redis commands / request | cost of 1M requests: reads + writes + Redis = total | answers > 2 s after the marker write / wrong answers |`,

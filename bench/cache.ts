@@ -113,7 +113,10 @@ async function redisCommandsPerRequest() {
       },
     });
     const mentor = new CoherentCache<number>({ name: "mentor", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 << 20, clock }, () => watcher);
-    const tester = new CoherentCache<boolean>({ name: "tester", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 << 20, clock, securitySensitive: true }, () => watcher);
+    const tester = new CoherentCache<boolean>(
+      { name: "tester", ttlMs: 30_000, maxEntries: 100_000, maxBytes: 64 << 20, clock, securitySensitive: true },
+      () => watcher,
+    );
     const users = 500;
     const requests = 60_000; // one simulated minute at 1,000 requests/s
     for (let i = 0; i < requests; i++) {
@@ -149,7 +152,9 @@ async function main() {
   console.log(`   structuredClone/read  ${fmt(copies.copyReadOps)} reads/s`);
   console.log("");
   console.log("3. Redis commands per request, steady mix at 1,000 requests/s on one instance (real Redis via the gateway)");
-  console.log(`   ${redisFigures.requests.toLocaleString()} requests, ${redisFigures.commands} marker MGETs: ${redisFigures.perRequest.toFixed(4)} per request (goal <= 0.1: ${redisFigures.perRequest <= 0.1 ? "met" : "NOT met"})`);
+  console.log(
+    `   ${redisFigures.requests.toLocaleString()} requests, ${redisFigures.commands} marker MGETs: ${redisFigures.perRequest.toFixed(4)} per request (goal <= 0.1: ${redisFigures.perRequest <= 0.1 ? "met" : "NOT met"})`,
+  );
 }
 
 main().catch((error) => {

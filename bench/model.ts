@@ -56,7 +56,12 @@ export interface ModelState {
 
 export const uidOf = (i: number) => `user-${String(i).padStart(3, "0")}`;
 
-export function visible(state: Pick<ModelState, "apps" | "testers">, uid: string, appId: string, override?: { app?: AppState; testerApps?: Set<string> | null }): boolean {
+export function visible(
+  state: Pick<ModelState, "apps" | "testers">,
+  uid: string,
+  appId: string,
+  override?: { app?: AppState; testerApps?: Set<string> | null },
+): boolean {
   const app = override?.app ?? state.apps.get(appId);
   if (!app || app.disabled) return false;
   if (!app.private && app.approved) return true;
@@ -72,7 +77,11 @@ export function expectedApps(state: ModelState, uid: string): Set<string> {
 }
 
 /** Writes the seed data; returns the model of it. */
-export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Promise<{ state: ModelState; redisSeed: { sets: Record<string, string[]>; counters: Record<string, number> } }> {
+export async function seed(
+  db: Firestore,
+  config: SeedConfig,
+  wallNow: Date,
+): Promise<{ state: ModelState; redisSeed: { sets: Record<string, string[]>; counters: Record<string, number> } }> {
   const { Timestamp } = firebaseAdminFirestore();
   const random = rng(20261125);
   const pick = <T>(list: readonly T[]) => list[Math.floor(random() * list.length)]!;
@@ -154,7 +163,8 @@ export async function seed(db: Firestore, config: SeedConfig, wallNow: Date): Pr
     });
   };
   for (let i = 0; i < config.publicApps; i++) addApp(`pub-${i}`, { owner: pick(users), private: false, approved: true, disabled: false }, "approved");
-  for (let i = 0; i < config.privateApps; i++) addApp(`priv-${i}`, { owner: pick(users), private: true, approved: random() < 0.5, disabled: false }, "approved");
+  for (let i = 0; i < config.privateApps; i++)
+    addApp(`priv-${i}`, { owner: pick(users), private: true, approved: random() < 0.5, disabled: false }, "approved");
   const unapproved: string[] = [];
   for (let i = 0; i < config.unapprovedApps; i++) {
     const id = `unap-${i}`;
@@ -386,10 +396,15 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
       k === undefined
         ? "no figure of the run"
         : `the figure of the seeded ${state.seededUsage.get(uid) ?? 0} s and ${k} of the ${list.length} reports` +
-          (before === undefined || before === own ? "" : ` (as before ${before.reportId}, answered ${before.answeredAtMs === undefined ? "(in flight)" : `${atMs - before.answeredAtMs} ms`} earlier)`);
+          (before === undefined || before === own
+            ? ""
+            : ` (as before ${before.reportId}, answered ${before.answeredAtMs === undefined ? "(in flight)" : `${atMs - before.answeredAtMs} ms`} earlier)`);
     const reportsSent = list
       .slice(-5)
-      .map((r) => `${r.reportId} on instance ${r.instance} ${r === own ? "(this one)" : r.answeredAtMs === undefined ? "(in flight)" : `at ${r.answeredAtMs} ms`}${r.unknown ? " (failed)" : ""}`)
+      .map(
+        (r) =>
+          `${r.reportId} on instance ${r.instance} ${r === own ? "(this one)" : r.answeredAtMs === undefined ? "(in flight)" : `at ${r.answeredAtMs} ms`}${r.unknown ? " (failed)" : ""}`,
+      )
       .join(", ");
     wrong(
       verdict,
@@ -407,7 +422,9 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
       change.violations++;
       verdict.violations++;
       if (verdict.details.length < 3) {
-        verdict.details.push(`${what}: old state ${atMs - change.markerAtMs} ms after the marker write of change #${change.id} (${change.kind}, ${change.path}; committed ${atMs - change.atMs} ms earlier)`);
+        verdict.details.push(
+          `${what}: old state ${atMs - change.markerAtMs} ms after the marker write of change #${change.id} (${change.kind}, ${change.path}; committed ${atMs - change.atMs} ms earlier)`,
+        );
       }
     }
   };
@@ -457,7 +474,9 @@ export function createChecker(state: ModelState, boundMs: number): Checker {
         const served = answered.has(appId);
         if (served === visible(state, uid, appId)) continue;
         const change = latest(
-          (c) => (c.appId === appId && (c.kind === "approveApp" || c.kind === "makePrivate")) || (c.uid === uid && (c.kind === "addTester" || c.kind === "removeTester")),
+          (c) =>
+            (c.appId === appId && (c.kind === "approveApp" || c.kind === "makePrivate")) ||
+            (c.uid === uid && (c.kind === "addTester" || c.kind === "removeTester")),
         );
         const before =
           change === undefined

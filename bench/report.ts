@@ -284,9 +284,13 @@ export function goalFailures(results: readonly PolicyResult[]): { failures: stri
   const cut = costCutVsReference(results, ours);
   if (cut === undefined) notes.push(`the reference did not run: the ≥ ${goals.minCostCutVsReference}× cost cut was not checked`);
   else if (!(cut >= goals.minCostCutVsReference)) failures.push(`the reference costs ${fmtRatio(cut)} ours, below the goal of ${goals.minCostCutVsReference}×`);
-  if (violations > goals.maxFreshnessViolations) failures.push(`${violations} answers older than the contract allows (main run ${ours.freshness.violations}, low load ${low?.violations ?? 0})`);
+  if (violations > goals.maxFreshnessViolations)
+    failures.push(`${violations} answers older than the contract allows (main run ${ours.freshness.violations}, low load ${low?.violations ?? 0})`);
   if (wrong > goals.maxWrongAnswers) {
-    const byKind = Object.entries(ours.wrongAnswersByKind).filter(([, n]) => n > 0).map(([kind, n]) => `${kind} ${n}`).join(", ");
+    const byKind = Object.entries(ours.wrongAnswersByKind)
+      .filter(([, n]) => n > 0)
+      .map(([kind, n]) => `${kind} ${n}`)
+      .join(", ");
     failures.push(`${wrong} wrong answers (main run ${ours.wrongAnswers}${byKind ? `: ${byKind}` : ""}; low load ${low?.wrongAnswers ?? 0})`);
   }
   if (errors > 0) failures.push(`${errors} errors (main run ${ours.errors}, low load ${low?.errors ?? 0})`);
@@ -296,10 +300,15 @@ export function goalFailures(results: readonly PolicyResult[]): { failures: stri
   const callable = ours.freshness.byPath.callable;
   const callableMaxMs = Math.max(callable.fromCommit.maxMs, low?.freshness.byPath.callable.fromCommit.maxMs ?? 0);
   if (callableMaxMs > goals.maxCallableStalenessMs) {
-    failures.push(`a callable-driven change was served old ${fmtS(callableMaxMs)} s after its commit, above the goal of ${fmtS(goals.maxCallableStalenessMs)} s`);
+    failures.push(
+      `a callable-driven change was served old ${fmtS(callableMaxMs)} s after its commit, above the goal of ${fmtS(goals.maxCallableStalenessMs)} s`,
+    );
   }
   if (callable.changes === 0) notes.push("no callable-driven change in the main run: its staleness was not measured");
-  else if (!(callable.fromCommit.maxMs > 0)) failures.push(`no instance served a callable-driven change's old state after its commit (max 0 over ${callable.changes} changes): the measurement saw nothing`);
+  else if (!(callable.fromCommit.maxMs > 0))
+    failures.push(
+      `no instance served a callable-driven change's old state after its commit (max 0 over ${callable.changes} changes): the measurement saw nothing`,
+    );
   // The held triggers (every policy: they run the same product code, and a failure here makes the run's freshness figures meaningless).
   for (const r of results) {
     const problems = triggerProblems(r.triggers);
@@ -312,14 +321,19 @@ export function goalFailures(results: readonly PolicyResult[]): { failures: stri
 export function triggerProblems(t: TriggerFigures): string[] {
   const problems: string[] = [];
   if (t.delivered !== t.changes) problems.push(`${t.changes - t.delivered} of ${t.changes} triggers never delivered`);
-  if (t.callable.bumpedAtCommit !== t.callable.changes) problems.push(`${t.callable.changes - t.callable.bumpedAtCommit} callable-driven changes not bumped at their commit`);
-  if (t.callable.triggerBumpedNothing !== t.callable.changes) problems.push(`${t.callable.changes - t.callable.triggerBumpedNothing} callable-driven changes bumped again by their delayed trigger`);
-  if (t.elsewhere.notBumpedAtCommit !== t.elsewhere.changes) problems.push(`${t.elsewhere.changes - t.elsewhere.notBumpedAtCommit} changes made elsewhere bumped before their trigger`);
-  if (t.elsewhere.triggerBumped !== t.elsewhere.changes) problems.push(`${t.elsewhere.changes - t.elsewhere.triggerBumped} changes made elsewhere not bumped by their trigger`);
+  if (t.callable.bumpedAtCommit !== t.callable.changes)
+    problems.push(`${t.callable.changes - t.callable.bumpedAtCommit} callable-driven changes not bumped at their commit`);
+  if (t.callable.triggerBumpedNothing !== t.callable.changes)
+    problems.push(`${t.callable.changes - t.callable.triggerBumpedNothing} callable-driven changes bumped again by their delayed trigger`);
+  if (t.elsewhere.notBumpedAtCommit !== t.elsewhere.changes)
+    problems.push(`${t.elsewhere.changes - t.elsewhere.notBumpedAtCommit} changes made elsewhere bumped before their trigger`);
+  if (t.elsewhere.triggerBumped !== t.elsewhere.changes)
+    problems.push(`${t.elsewhere.changes - t.elsewhere.triggerBumped} changes made elsewhere not bumped by their trigger`);
   if (t.ranEarly > 0) problems.push(`${t.ranEarly} trigger executions in the Functions emulator before the harness delivered the change`);
   if (t.notRunOnce > 0) problems.push(`${t.notRunOnce} deliveries failed`);
   if (t.unexpectedRuns > 0) problems.push(`${t.unexpectedRuns} trigger executions in the Functions emulator during the run`);
-  if (t.unheldWrites.length > 0) problems.push(`${t.unheldWrites.length} writes to triggered documents that no change made (${t.unheldWrites.slice(0, 3).join(", ")})`);
+  if (t.unheldWrites.length > 0)
+    problems.push(`${t.unheldWrites.length} writes to triggered documents that no change made (${t.unheldWrites.slice(0, 3).join(", ")})`);
   return problems;
 }
 
@@ -337,7 +351,11 @@ export const vercelAnchor = {
 };
 
 /** The curve as a markdown table: each interval at the bench mix and at low load, Vercel's anchor last. */
-export function renderIntervalTable(points: readonly IntervalPoint[], cfg: ReportConfig & { lowLoadSimulatedSeconds: number }, environment?: ReportEnvironment): string {
+export function renderIntervalTable(
+  points: readonly IntervalPoint[],
+  cfg: ReportConfig & { lowLoadSimulatedSeconds: number },
+  environment?: ReportEnvironment,
+): string {
   const stale = (p: Percentiles) => `${fmtS(p.p50Ms)} / ${fmtS(p.p99Ms)} / ${fmtS(p.maxMs)}`;
   const cost = (c: CostPerMillion) => `${fmtUsd(c.reads)} + ${fmtUsd(c.writes)} + ${fmtUsd(c.redis)} = ${fmtUsd(c.total)}`;
   const delayS = cfg.triggerDelayMs / 1000;
@@ -428,16 +446,25 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     `|---|${results.map(() => "---:").join("|")}|---|`,
     row(
       "requests served (workload + probes, of them getCredits after a report, + changes)",
-      (r) => `${fmtInt(r.requests.total)} (${fmtInt(r.requests.workload)} + ${fmtInt(r.requests.probes)} (${fmtInt(r.requests.creditProbes)}) + ${fmtInt(r.requests.changes)})`,
+      (r) =>
+        `${fmtInt(r.requests.total)} (${fmtInt(r.requests.workload)} + ${fmtInt(r.requests.probes)} (${fmtInt(r.requests.creditProbes)}) + ${fmtInt(r.requests.changes)})`,
     ),
-    row("**cost of 1M requests on this mix: reads + writes + Redis = total**", (r) => cost(r.costPerMillionUsd), ours ? `≤ ${fmtUsd(goals.maxCostPerMillionUsd)}: ${mark(ours.costPerMillionUsd.total <= goals.maxCostPerMillionUsd)}` : ""),
+    row(
+      "**cost of 1M requests on this mix: reads + writes + Redis = total**",
+      (r) => cost(r.costPerMillionUsd),
+      ours ? `≤ ${fmtUsd(goals.maxCostPerMillionUsd)}: ${mark(ours.costPerMillionUsd.total <= goals.maxCostPerMillionUsd)}` : "",
+    ),
     row(
       "reference cost ÷ this cost",
       (r) => {
         const ratio = costCutVsReference(results, r);
         return ratio === undefined ? "–" : fmtRatio(ratio);
       },
-      oursVsReference === undefined ? (ours ? `≥ ${goals.minCostCutVsReference}×: not checked (no reference run)` : "") : `≥ ${goals.minCostCutVsReference}×: ${mark(oursVsReference >= goals.minCostCutVsReference)}`,
+      oursVsReference === undefined
+        ? ours
+          ? `≥ ${goals.minCostCutVsReference}×: not checked (no reference run)`
+          : ""
+        : `≥ ${goals.minCostCutVsReference}×: ${mark(oursVsReference >= goals.minCostCutVsReference)}`,
     ),
     row("Firestore document reads (billed, counted by the proxy)", (r) => fmtInt(r.reads.total)),
     row("reads / request", (r) => r.reads.perRequest.toFixed(3)),
@@ -457,7 +484,11 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     ),
     row("floor: fewest reads these calls could cost (bench/floor.ts)", (r) => `${fmtInt(r.floor.reads)} (${r.floor.perRequest.toFixed(3)} / request)`),
     row("reads ÷ floor", (r) => fmtRatio(r.floor.readsOverFloor), ours ? `ours / floor = ${fmtRatio(ours.floor.readsOverFloor)}` : ""),
-    row("reads per request cut vs none", (r) => (cut(r) === undefined ? "–" : `${(cut(r)! * 100).toFixed(2)}%`), oursCut === undefined ? "" : `≥ 95%: ${mark(oursCut >= goals.readCutVsNone)}`),
+    row(
+      "reads per request cut vs none",
+      (r) => (cut(r) === undefined ? "–" : `${(cut(r)! * 100).toFixed(2)}%`),
+      oursCut === undefined ? "" : `≥ 95%: ${mark(oursCut >= goals.readCutVsNone)}`,
+    ),
     row("Redis commands / request (all, as Upstash bills them)", (r) => r.redis.perRequest.toFixed(3)),
     row(
       "– for cache coherence (marker polls and bumps)",
@@ -482,30 +513,37 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
         ? `max ≤ ${fmtS(goals.maxCallableStalenessMs)} s and > 0: ${mark(ours.freshness.byPath.callable.fromCommit.maxMs <= goals.maxCallableStalenessMs && ours.freshness.byPath.callable.fromCommit.maxMs > 0)}`
         : "",
     ),
-    row(
-      "callable-driven: new state served on every instance, after the commit, p50 / p99 / max (s)",
-      (r) => stale(r.freshness.byPath.callable.freshEverywhere),
+    row("callable-driven: new state served on every instance, after the commit, p50 / p99 / max (s)", (r) =>
+      stale(r.freshness.byPath.callable.freshEverywhere),
     ),
     row(
       "**made elsewhere: old state served after the trigger's marker write, p50 / p99 / max (s)**",
       (r) => stale(r.freshness.byPath.elsewhere.fromMarker),
       ours ? `≤ ${fmtS(goals.freshnessMs)} s: ${mark(ours.freshness.byPath.elsewhere.fromMarker.maxMs <= goals.freshnessMs)}` : "",
     ),
-    row(
-      `made elsewhere: old state served after the commit (the ${gapS(cfg.triggerDelayMs)} s trigger delay included), p50 / p99 / max (s)`,
-      (r) => stale(r.freshness.byPath.elsewhere.fromCommit),
+    row(`made elsewhere: old state served after the commit (the ${gapS(cfg.triggerDelayMs)} s trigger delay included), p50 / p99 / max (s)`, (r) =>
+      stale(r.freshness.byPath.elsewhere.fromCommit),
     ),
-    row("made elsewhere: new state served on every instance, after the commit, p50 / p99 / max (s)", (r) => stale(r.freshness.byPath.elsewhere.freshEverywhere)),
+    row("made elsewhere: new state served on every instance, after the commit, p50 / p99 / max (s)", (r) =>
+      stale(r.freshness.byPath.elsewhere.freshEverywhere),
+    ),
     row(
       "answers older than the contract allows (> 2 s after the marker write: the commit, or the trigger for a change made elsewhere)",
       (r) => fmtInt(r.freshness.violations),
       ours ? `0: ${mark(ours.freshness.violations === 0)}` : "",
     ),
-    row(`changes not fresh on every instance within ${cfg.probeTimeoutMs / 1000} s`, (r) => String(r.freshness.timedOut), ours ? `0: ${mark(ours.freshness.timedOut === 0)}` : ""),
+    row(
+      `changes not fresh on every instance within ${cfg.probeTimeoutMs / 1000} s`,
+      (r) => String(r.freshness.timedOut),
+      ours ? `0: ${mark(ours.freshness.timedOut === 0)}` : "",
+    ),
     row(
       `held triggers (both phases), delivered ${gapS(cfg.triggerDelayMs)} s after the commit: callable-driven ones that bumped nothing / made-elsewhere ones that bumped`,
-      (r) => `${r.triggers.callable.triggerBumpedNothing} of ${r.triggers.callable.changes} / ${r.triggers.elsewhere.triggerBumped} of ${r.triggers.elsewhere.changes}`,
-      ours ? `all: ${mark(ours.triggers.callable.triggerBumpedNothing === ours.triggers.callable.changes && ours.triggers.elsewhere.triggerBumped === ours.triggers.elsewhere.changes)}` : "",
+      (r) =>
+        `${r.triggers.callable.triggerBumpedNothing} of ${r.triggers.callable.changes} / ${r.triggers.elsewhere.triggerBumped} of ${r.triggers.elsewhere.changes}`,
+      ours
+        ? `all: ${mark(ours.triggers.callable.triggerBumpedNothing === ours.triggers.callable.changes && ours.triggers.elsewhere.triggerBumped === ours.triggers.elsewhere.changes)}`
+        : "",
     ),
     row("wrong answers / errors", (r) => `${r.wrongAnswers} / ${r.errors}`, ours ? `0: ${mark(ours.wrongAnswers === 0 && ours.errors === 0)}` : ""),
     row("– wrong credit figures (not the fleet's within 2 s of a report) or repeats not answered duplicate", (r) => fmtInt(r.wrongAnswersByKind.credits ?? 0)),
@@ -570,7 +608,9 @@ export function renderSvg(results: PolicyResult[], cfg: ReportConfig): string {
   const x = (ms: number) => left + (ms / totalMs) * plotW;
   const y = (v: number) => top + plotH - (Math.log10(Math.max(1, v)) / maxExp) * plotH;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="Helvetica, Arial, sans-serif" font-size="12">`,
+  );
   parts.push(`<rect width="${width}" height="${height}" fill="#ffffff"/>`);
   parts.push(`<text x="${left}" y="24" font-size="15" font-weight="bold">Firestore document reads per simulated minute (log scale)</text>`);
   parts.push(

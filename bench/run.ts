@@ -341,7 +341,9 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
         `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (reads $${result.costPerMillionUsd.reads.toFixed(3)} + writes $${result.costPerMillionUsd.writes.toFixed(3)} + Redis $${result.costPerMillionUsd.redis.toFixed(3)}), ` +
         `callable-driven stale from the commit p50/p99/max ${callable.p50Ms}/${callable.p99Ms}/${callable.maxMs} ms, ` +
         `${result.freshness.violations} freshness violations, ${result.wrongAnswers} wrong answers (${JSON.stringify(result.wrongAnswersByKind)}) (${(result.wallMs / 1000).toFixed(0)} s)` +
-        (low ? `; low load: ${low.requests} requests, $${low.costPerMillionUsd.total.toFixed(3)} per 1M, ${low.violations} violations, ${low.wrongAnswers} wrong answers (${(low.wallMs / 1000).toFixed(0)} s)` : ""),
+        (low
+          ? `; low load: ${low.requests} requests, $${low.costPerMillionUsd.total.toFixed(3)} per 1M, ${low.violations} violations, ${low.wrongAnswers} wrong answers (${(low.wallMs / 1000).toFixed(0)} s)`
+          : ""),
     );
     return result;
   } finally {
@@ -357,7 +359,11 @@ async function main(): Promise<void> {
     .map((name) => name.trim())
     .filter(Boolean)
     .map(parsePolicy);
-  const options: RunOptions = { simulatedMinutes: cfg.simulatedMinutes, lowLoadSimulatedSeconds: cfg.lowLoadSimulatedSeconds, pollIntervalMs: cfg.pollIntervalMs };
+  const options: RunOptions = {
+    simulatedMinutes: cfg.simulatedMinutes,
+    lowLoadSimulatedSeconds: cfg.lowLoadSimulatedSeconds,
+    pollIntervalMs: cfg.pollIntervalMs,
+  };
   console.log(
     `bench: ${policies.join(", ")} | ${cfg.instances} instances, ${cfg.seed.users} users, ${cfg.liveSessions} live sessions, ` +
       `${cfg.simulatedMinutes} simulated minutes, tick ${cfg.tickMs} ms, poll interval ${cfg.pollIntervalMs} ms, trigger delay ${cfg.triggerDelayMs} ms (node ${process.version})`,
@@ -381,13 +387,25 @@ async function main(): Promise<void> {
   writeFileSync(
     path.join(outDir, "latest.json"),
     JSON.stringify(
-      { generatedAt: new Date().toISOString(), node: process.version, environment, config: cfg, listPrices, goals, goalFailures: verdict, wallMs: Date.now() - startedAt, results },
+      {
+        generatedAt: new Date().toISOString(),
+        node: process.version,
+        environment,
+        config: cfg,
+        listPrices,
+        goals,
+        goalFailures: verdict,
+        wallMs: Date.now() - startedAt,
+        results,
+      },
       null,
       2,
     ) + "\n",
   );
   writeFileSync(path.join(outDir, "reads-per-minute.svg"), renderSvg(results, cfg));
-  console.log(`\nwritten: ${path.relative(process.cwd(), outDir) || "."}/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`);
+  console.log(
+    `\nwritten: ${path.relative(process.cwd(), outDir) || "."}/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`,
+  );
 
   const { failures, notes } = verdict;
   for (const note of notes) console.log(`note: ${note}`);
@@ -404,7 +422,9 @@ async function main(): Promise<void> {
 
 /** The gateway's counts for a phase, with per-request figures. */
 function redisFigures(counts: RedisCommandCounts, requests: number): RedisFigures {
-  const perRequestByPurpose = Object.fromEntries(redisPurposes.map((purpose) => [purpose, counts.byPurpose[purpose] / requests])) as RedisFigures["perRequestByPurpose"];
+  const perRequestByPurpose = Object.fromEntries(
+    redisPurposes.map((purpose) => [purpose, counts.byPurpose[purpose] / requests]),
+  ) as RedisFigures["perRequestByPurpose"];
   return { ...counts, perRequest: counts.total / requests, perRequestByPurpose };
 }
 
@@ -481,7 +501,13 @@ interface TriggerCheck {
   error?: string;
 }
 
-function triggerFigures(changes: readonly Change[], checks: ReadonlyMap<number, TriggerCheck>, unheldWrites: string[], unexpectedRuns: number, delayMs: number): TriggerFigures {
+function triggerFigures(
+  changes: readonly Change[],
+  checks: ReadonlyMap<number, TriggerCheck>,
+  unheldWrites: string[],
+  unexpectedRuns: number,
+  delayMs: number,
+): TriggerFigures {
   const of = (path: ChangePath) => changes.filter((c) => c.path === path).map((c) => checks.get(c.id));
   const callable = of("callable");
   const elsewhere = of("elsewhere");
@@ -574,7 +600,12 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     reports: 0,
   });
   /** The session's next usage report (its id: the session's id and the report's sequence in it). */
-  const reportCall = (session: Session, instance: number, retry?: { tick: number; instance: number }, creditProbe?: { delayTicks: number; instance: number }): Call => {
+  const reportCall = (
+    session: Session,
+    instance: number,
+    retry?: { tick: number; instance: number },
+    creditProbe?: { delayTicks: number; instance: number },
+  ): Call => {
     const reportId = `${session.sessionId}-${++session.reports}`;
     const data = { sessionId: session.sessionId, reportId, transcriptionSeconds: cfg.reportSeconds, wordsTranscribed: 150 };
     return { name: "recordTranscriptionUsage", uid: session.uid, instance, data, usage: { reportId, seconds: cfg.reportSeconds, retry, creditProbe } };
@@ -627,7 +658,12 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     if (result !== undefined) {
       if (phase.latency) (latencies[call.name] ??= []).push(performance.now() - startedAt);
       if (call.name === "getAvailableApps") {
-        verdict = checker.checkApps(call.uid, call.instance, atMs, (result as { apps: AvailableApp[] }).apps.map((app) => app.id));
+        verdict = checker.checkApps(
+          call.uid,
+          call.instance,
+          atMs,
+          (result as { apps: AvailableApp[] }).apps.map((app) => app.id),
+        );
       } else if (call.name === "getMentorNotificationFrequency") {
         verdict = checker.checkMentor(call.uid, call.instance, atMs, (result as { frequency: number }).frequency);
       } else if (call.retryOf) {
@@ -826,7 +862,8 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
         runs: delivery.runs,
         ...(delivery.error === undefined ? {} : { error: delivery.error }),
       });
-      if (delivery.error !== undefined && examples.length < 20) examples.push(`${policy}: the trigger of change #${change.id} (${kind}) failed: ${delivery.error}`);
+      if (delivery.error !== undefined && examples.length < 20)
+        examples.push(`${policy}: the trigger of change #${change.id} (${kind}) failed: ${delivery.error}`);
     });
   };
 
@@ -930,7 +967,10 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
       buckets.push(total - lastBucketReads);
       lastBucketReads = total;
     }
-    if (tick % ticksPerMinute === 0) process.stdout.write(`    ${policy}: simulated minute ${tick / ticksPerMinute}/${options.simulatedMinutes}, ${reads.total()} reads, ${((Date.now() - wallStart) / 1000).toFixed(0)} s\r\n`);
+    if (tick % ticksPerMinute === 0)
+      process.stdout.write(
+        `    ${policy}: simulated minute ${tick / ticksPerMinute}/${options.simulatedMinutes}, ${reads.total()} reads, ${((Date.now() - wallStart) / 1000).toFixed(0)} s\r\n`,
+      );
   }
   // Every change of the main run was delivered in it (`changeTailMs`); probing ends with it.
   await runAgendaThrough(mainEndMs);

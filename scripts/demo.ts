@@ -47,7 +47,14 @@ type Apps = { apps: AvailableApp[] };
 const appList = (result: Apps) => result.apps.map((a) => `${a.id}${a.enabled ? "(enabled)" : ""}${a.rejected ? "(rejected)" : ""}`).join(", ");
 
 async function sendSubscription(uid: string, status: string, created: number): Promise<number> {
-  const event = subscriptionEvent({ customer: `cus_demo_${uid.slice(0, 12)}`, uid, status, priceId: localStripePriceId("pro"), subscriptionId: `sub_demo_${uid.slice(0, 12)}`, created });
+  const event = subscriptionEvent({
+    customer: `cus_demo_${uid.slice(0, 12)}`,
+    uid,
+    status,
+    priceId: localStripePriceId("pro"),
+    subscriptionId: `sub_demo_${uid.slice(0, 12)}`,
+    created,
+  });
   const payload = JSON.stringify(event);
   const secret = localSuiteSecret();
   const response = await fetch(`${info.functionsBaseUrl}/stripeWebhook`, {
@@ -133,7 +140,11 @@ async function fleet(as: { idToken: string }): Promise<FleetView> {
  */
 function demoFiguresIn(stats: FleetView, startedAtMs: number, flipSeenAtMs: number): boolean {
   const ageBelow = (sinceMs: number) => stats.instances.filter((i) => i.snapshotAgeMs < Date.now() - sinceMs);
-  const functions = new Set(ageBelow(startedAtMs).filter((i) => i.lookups > 0).map((i) => i.function));
+  const functions = new Set(
+    ageBelow(startedAtMs)
+      .filter((i) => i.lookups > 0)
+      .map((i) => i.function),
+  );
   return ageBelow(flipSeenAtMs).some((i) => i.function === "getAvailableApps" && i.changesMeasured > 0) && functions.size >= 2;
 }
 
@@ -160,10 +171,14 @@ function printFleet(stats: FleetView): void {
   }
   console.log("  cache              entries    bytes   hits  misses  hit rate  fetches");
   for (const [name, c] of Object.entries(stats.caches)) {
-    console.log(`  ${name.padEnd(16)} ${String(c.entries).padStart(8)} ${String(c.bytes).padStart(8)} ${String(c.hits).padStart(6)} ${String(c.misses).padStart(7)} ${(c.hitRate * 100).toFixed(0).padStart(8)}% ${String(c.fetches).padStart(8)}`);
+    console.log(
+      `  ${name.padEnd(16)} ${String(c.entries).padStart(8)} ${String(c.bytes).padStart(8)} ${String(c.hits).padStart(6)} ${String(c.misses).padStart(7)} ${(c.hitRate * 100).toFixed(0).padStart(8)}% ${String(c.fetches).padStart(8)}`,
+    );
   }
   const m = stats.markers;
-  console.log(`  markers: ${m.markerChecks} checks, ${m.markerChangesSeen} changes seen, ${m.trackedScopes} scopes tracked, ${m.healthyInstances} instances healthy, ${m.unhealthyInstances} not`);
+  console.log(
+    `  markers: ${m.markerChecks} checks, ${m.markerChangesSeen} changes seen, ${m.trackedScopes} scopes tracked, ${m.healthyInstances} instances healthy, ${m.unhealthyInstances} not`,
+  );
 }
 
 main().catch((error: unknown) => {

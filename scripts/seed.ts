@@ -98,7 +98,16 @@ export const seedSteps: SeedStep[] = [
     async run(context) {
       const periodEndS = Math.floor(Date.now() / 1000) + 30 * 24 * 3600;
       await context.firestore.doc(`users/${userKeyToUid(context, "bob")}`).set(
-        { subscription: { plan: "pro", status: "active", current_period_end: periodEndS, stripe_subscription_id: "sub_demo_bob", current_price_id: localStripePriceId("pro"), cancel_at_period_end: false } },
+        {
+          subscription: {
+            plan: "pro",
+            status: "active",
+            current_period_end: periodEndS,
+            stripe_subscription_id: "sub_demo_bob",
+            current_price_id: localStripePriceId("pro"),
+            cancel_at_period_end: false,
+          },
+        },
         { merge: true },
       );
     },

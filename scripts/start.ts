@@ -178,13 +178,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let redis: RunningRedis | undefined;
     if (!redisUrlOption) {
       const started = startRedisServer({ log });
-      cleanups.push(() => started.then((r) => r.stop(), () => undefined));
+      cleanups.push(() =>
+        started.then(
+          (r) => r.stop(),
+          () => undefined,
+        ),
+      );
       redis = await step(started);
     }
     const redisUrl = redisUrlOption ?? redis?.url ?? "";
     const gatewayToken = randomBytes(24).toString("hex");
     const startingGateway = startGateway(redisUrl, gatewayToken, isolated, options.gateway);
-    cleanups.push(() => startingGateway.then((g) => g.close(), () => undefined));
+    cleanups.push(() =>
+      startingGateway.then(
+        (g) => g.close(),
+        () => undefined,
+      ),
+    );
     const gateway = await step(startingGateway);
 
     // (c) Firestore
@@ -223,9 +233,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secrets: { UPSTASH_REDIS_REST_TOKEN: gatewayToken },
       secretDefaults: { STRIPE_WEBHOOK_SECRET: localStripeWebhookSecret },
     });
-    const configPath = isolated
-      ? writeIsolatedConfig(runDir, firebaseConfig, ports, path.relative(runDir, sourceDir))
-      : path.join(repoRoot, "firebase.json");
+    const configPath = isolated ? writeIsolatedConfig(runDir, firebaseConfig, ports, path.relative(runDir, sourceDir)) : path.join(repoRoot, "firebase.json");
 
     mkdirSync(localDir, { recursive: true });
     // An isolated stack's log lives in its run directory, removed on stop (a failed start
@@ -238,26 +246,28 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ? []
         : [`--inspect-functions=${options.inspectFunctions === true ? await freePort() : options.inspectFunctions}`];
     const functionRuns = new FunctionRuns();
-    const emulators = await step(startEmulators({
-      args: [
-        "emulators:start",
-        ...["--only", only, "--project", projectId, "--config", configPath],
-        ...inspectArgs,
-        // Its work-queue lines tell when every delivered trigger has run (functionRuns);
-        // debug lines go to the log file only.
-        "--debug",
-      ],
-      cwd: path.dirname(configPath),
-      env: {
-        ...emulatorEnv(fallback ? firestoreHost : undefined),
-        ...firebaseToolsEnvFor(firestoreEmulator, path.join(localDir, "firestore-emulator")),
-      },
-      onLine: (line) => functionRuns.read(line),
-      logFile: emulatorLogFile,
-      echoAfterReady: options.echoEmulatorOutput ?? false,
-      // Stopped with the rest from the moment it is spawned, not once it is ready.
-      onSpawned: (stop) => cleanups.push(stop),
-    }));
+    const emulators = await step(
+      startEmulators({
+        args: [
+          "emulators:start",
+          ...["--only", only, "--project", projectId, "--config", configPath],
+          ...inspectArgs,
+          // Its work-queue lines tell when every delivered trigger has run (functionRuns);
+          // debug lines go to the log file only.
+          "--debug",
+        ],
+        cwd: path.dirname(configPath),
+        env: {
+          ...emulatorEnv(fallback ? firestoreHost : undefined),
+          ...firebaseToolsEnvFor(firestoreEmulator, path.join(localDir, "firestore-emulator")),
+        },
+        onLine: (line) => functionRuns.read(line),
+        logFile: emulatorLogFile,
+        echoAfterReady: options.echoEmulatorOutput ?? false,
+        // Stopped with the rest from the moment it is spawned, not once it is ready.
+        onSpawned: (stop) => cleanups.push(stop),
+      }),
+    );
 
     log("emulators ready");
     const functionsEmulatorUrl = `http://127.0.0.1:${ports.functions}`;

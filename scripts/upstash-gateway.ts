@@ -61,10 +61,36 @@ const OK = Buffer.from("OK");
  * request) or block it for everyone. Upstash exposes transactions only through /multi-exec.
  */
 const UNSUPPORTED_COMMANDS = new Set([
-  "multi", "exec", "discard", "watch", "unwatch", "select", "quit", "reset", "hello", "auth",
-  "client", "monitor", "sync", "psync",
-  "subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe",
-  "blpop", "brpop", "brpoplpush", "blmove", "blmpop", "bzpopmin", "bzpopmax", "bzmpop", "wait", "waitaof",
+  "multi",
+  "exec",
+  "discard",
+  "watch",
+  "unwatch",
+  "select",
+  "quit",
+  "reset",
+  "hello",
+  "auth",
+  "client",
+  "monitor",
+  "sync",
+  "psync",
+  "subscribe",
+  "psubscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "punsubscribe",
+  "sunsubscribe",
+  "blpop",
+  "brpop",
+  "brpoplpush",
+  "blmove",
+  "blmpop",
+  "bzpopmin",
+  "bzpopmax",
+  "bzmpop",
+  "wait",
+  "waitaof",
 ]);
 
 /** Streaming (server-sent events) endpoints of Upstash that this gateway does not provide. */
@@ -277,7 +303,10 @@ function rejectUnsupported(command: RedisArg[]): void {
   const name = String(command[0] ?? "").toLowerCase();
   const blocks = (name === "xread" || name === "xreadgroup") && command.some((arg) => String(arg).toLowerCase() === "block");
   if (UNSUPPORTED_COMMANDS.has(name) || blocks) {
-    throw new HttpError(400, `ERR Command is not available: '${name}'. Use /multi-exec for transactions; blocking and connection-state commands are not supported by the local gateway`);
+    throw new HttpError(
+      400,
+      `ERR Command is not available: '${name}'. Use /multi-exec for transactions; blocking and connection-state commands are not supported by the local gateway`,
+    );
   }
 }
 

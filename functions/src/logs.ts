@@ -85,7 +85,12 @@ export function callableDependencyUnavailable(fields: { callable: string; error:
 
 export function callableFailed(fields: { callable: string; error: unknown }): void {
   const { callable, error } = fields;
-  logger.error(`${callable} failed`, { event: "callable_failed", callable, error: errorMessage(error), stack: error instanceof Error ? error.stack : undefined });
+  logger.error(`${callable} failed`, {
+    event: "callable_failed",
+    callable,
+    error: errorMessage(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -122,7 +127,11 @@ export function creditLedgerUnavailable(fields: { uid: string; error: unknown; f
 
 /** At most once a minute per instance. */
 export function thresholdDecidedLocally(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
-  logger.warn("Freemium threshold key unwritable; deciding on this instance", { event: "threshold_decided_locally", ...fields, error: errorMessage(fields.error) });
+  logger.warn("Freemium threshold key unwritable; deciding on this instance", {
+    event: "threshold_decided_locally",
+    ...fields,
+    error: errorMessage(fields.error),
+  });
 }
 
 export function malformedSubscription(fields: { uid?: string }): void {

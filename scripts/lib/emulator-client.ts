@@ -21,7 +21,8 @@ export async function signInWithPassword(authEmulatorHost: string, email: string
   const text = await response.text();
   if (response.status !== 200) throw new Error(`Auth emulator sign-in of ${email} answered ${response.status}: ${text}`);
   const body = JSON.parse(text) as { localId?: unknown; idToken?: unknown };
-  if (typeof body.localId !== "string" || typeof body.idToken !== "string") throw new Error(`Auth emulator sign-in of ${email}: no localId or idToken in ${text}`);
+  if (typeof body.localId !== "string" || typeof body.idToken !== "string")
+    throw new Error(`Auth emulator sign-in of ${email}: no localId or idToken in ${text}`);
   return { uid: body.localId, idToken: body.idToken };
 }
 

@@ -76,9 +76,7 @@ export function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports:
   const host = "127.0.0.1";
   const isolatedConfig = {
     functions,
-    ...(config.firestore
-      ? { firestore: { rules: rebase(config.firestore.rules), indexes: rebase(config.firestore.indexes) } }
-      : {}),
+    ...(config.firestore ? { firestore: { rules: rebase(config.firestore.rules), indexes: rebase(config.firestore.indexes) } } : {}),
     emulators: {
       functions: { host, port: ports.functions },
       auth: { host, port: ports.auth },

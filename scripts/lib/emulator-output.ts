@@ -26,7 +26,11 @@ function functionOf(tail: string): string | undefined {
 
 // The Java emulator logs through java.util.logging: a timestamped source line, then `LEVEL: text`,
 // each echoed again inside a {"metadata":{"emulator":{"name":"firestore"}...}} line.
-const javaChatter = [/^(SEVERE|WARNING|INFO|CONFIG|FINE|FINER|FINEST): /, /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M /, /^\s*\{"metadata":\{"emulator":\{"name":"firestore"/];
+const javaChatter = [
+  /^(SEVERE|WARNING|INFO|CONFIG|FINE|FINER|FINEST): /,
+  /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M /,
+  /^\s*\{"metadata":\{"emulator":\{"name":"firestore"/,
+];
 const quietLines = [/Loaded environment variables from /];
 
 /** The line for the terminal, or undefined when it belongs in the log file only. */

@@ -137,7 +137,6 @@ export async function startEmulators(options: {
   }
 }
 
-
 interface BackendTrigger {
   name?: string;
   region?: string;

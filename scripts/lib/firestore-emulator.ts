@@ -109,7 +109,11 @@ export function chooseFirestoreEmulator(): FirestoreEmulatorChoice {
   const ownJar = override || firebaseToolsFirestoreJar();
   const ownJarUsable = existsSync(ownJar) && javaMajor !== undefined && javaMajor >= firebaseToolsMinJavaMajor;
   if (ownJarUsable) {
-    return { kind: "firebase-tools", jar: ownJar, description: `official Cloud Firestore emulator (firebase-tools' ${path.basename(ownJar)}, Java ${javaMajor})` };
+    return {
+      kind: "firebase-tools",
+      jar: ownJar,
+      description: `official Cloud Firestore emulator (firebase-tools' ${path.basename(ownJar)}, Java ${javaMajor})`,
+    };
   }
   const cloudCli = cloudCliFirestoreEmulator();
   if (cloudCli && javaMajor !== undefined) {

@@ -57,7 +57,10 @@ const readsPerAggregationBatch = 1000;
 const { NGHTTP2_CANCEL, NGHTTP2_FLAG_END_STREAM } = http2.constants;
 
 // Just enough of the protobuf wire format to read field numbers and build one request.
-interface Field { field: number; value: Buffer | number }
+interface Field {
+  field: number;
+  value: Buffer | number;
+}
 
 function readVarint(buffer: Buffer, offset: number): [value: number, next: number] {
   let value = 0;
@@ -71,7 +74,7 @@ function readVarint(buffer: Buffer, offset: number): [value: number, next: numbe
 
 function fields(message: Buffer): Field[] {
   const result: Field[] = [];
-  for (let offset = 0; offset < message.length; ) {
+  for (let offset = 0; offset < message.length;) {
     const [tag, next] = readVarint(message, offset);
     const field = Math.floor(tag / 8);
     const wireType = tag % 8;
@@ -133,8 +136,10 @@ function writtenDocument(write: Buffer): { document: string; transformOnly: bool
   let transformOnly = false;
   for (const f of fields(write)) {
     if (!(f.value instanceof Buffer)) continue;
-    if (f.field === 1) document = String(field(f.value, 1) ?? ""); // update: Document.name
-    else if (f.field === 2) document = f.value.toString("utf8"); // delete: the document name
+    if (f.field === 1)
+      document = String(field(f.value, 1) ?? ""); // update: Document.name
+    else if (f.field === 2)
+      document = f.value.toString("utf8"); // delete: the document name
     else if (f.field === 6) {
       document = String(field(f.value, 1) ?? ""); // transform: DocumentTransform.document
       transformOnly = true;
@@ -177,11 +182,7 @@ function appliedBatchWrites(response: Buffer): number {
  * How many documents the aggregation `request` matches: its structured query (with its
  * transaction or read time, so it reads the same snapshot) as a COUNT, sent directly.
  */
-async function countMatches(
-  session: http2.ClientHttp2Session,
-  headers: http2.IncomingHttpHeaders,
-  request: Buffer,
-): Promise<number> {
+async function countMatches(session: http2.ClientHttp2Session, headers: http2.IncomingHttpHeaders, request: Buffer): Promise<number> {
   const original = fields(request);
   const query = field(field(request, 2) as Buffer, 1) as Buffer;
   // Aggregation { count: {}, alias: "n" } as StructuredAggregationQuery.aggregations (field 3).
@@ -196,7 +197,10 @@ async function countMatches(
   const stream = session.request(sameCallerHeaders);
   stream.end(frame(countRequest));
   const responses: Buffer[] = [];
-  stream.on("data", deframer(undefined, (message) => responses.push(message)));
+  stream.on(
+    "data",
+    deframer(undefined, (message) => responses.push(message)),
+  );
   const status = await new Promise<unknown>((resolve, reject) => {
     stream.on("response", (h) => h["grpc-status"] !== undefined && resolve(h["grpc-status"]));
     stream.on("trailers", (h) => resolve(h["grpc-status"]));
@@ -248,7 +252,10 @@ export async function startReadCountingProxy(options: {
     let readsCounted: Promise<void> = Promise.resolve();
     if (method === "RunAggregationQuery") {
       const requests: Buffer[] = [];
-      downstream.on("data", deframer(headers["grpc-encoding"], (message) => requests.push(message)));
+      downstream.on(
+        "data",
+        deframer(headers["grpc-encoding"], (message) => requests.push(message)),
+      );
       readsCounted = new Promise((resolve) => {
         downstream.on("end", () => {
           countMatches(emulator(), headers, requests[0] ?? Buffer.alloc(0))
@@ -287,7 +294,10 @@ export async function startReadCountingProxy(options: {
       downstream.respond(responseHeaders, { waitForTrailers: true });
       let batchWrites = 0;
       if (method === "BatchWrite") {
-        onward.on("data", deframer(responseHeaders["grpc-encoding"], (message) => (batchWrites += appliedBatchWrites(message))));
+        onward.on(
+          "data",
+          deframer(responseHeaders["grpc-encoding"], (message) => (batchWrites += appliedBatchWrites(message))),
+        );
       }
       downstream.on("wantTrailers", () => {
         // Counted before the caller sees the status, like reads. A failed call applied nothing.
@@ -314,13 +324,16 @@ export async function startReadCountingProxy(options: {
         // RunQueryResponse.document and BatchGetDocumentsResponse.found are field 1, .missing 2;
         // RunQueryResponse.done is field 6.
         const isRead = (f: Field) => f.field === 1 || (method === "BatchGetDocuments" && f.field === 2);
-        onward.on("data", deframer(responseHeaders["grpc-encoding"], (message) => {
-          const parts = fields(message);
-          const reads = parts.filter(isRead).length;
-          if (reads > 0) add(method, reads);
-          documents += reads;
-          if (method === "RunQuery" && parts.some((f) => f.field === 6 && f.value === 1)) countMinimum();
-        }));
+        onward.on(
+          "data",
+          deframer(responseHeaders["grpc-encoding"], (message) => {
+            const parts = fields(message);
+            const reads = parts.filter(isRead).length;
+            if (reads > 0) add(method, reads);
+            documents += reads;
+            if (method === "RunQuery" && parts.some((f) => f.field === 6 && f.value === 1)) countMinimum();
+          }),
+        );
         onward.on("end", countMinimum);
       }
       onward.pipe(downstream);

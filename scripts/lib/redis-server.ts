@@ -37,7 +37,10 @@ export async function installRedisServerIfMissing(log: (line: string) => void = 
   }
   log("redis-server is not installed: installing the Debian package (apt-get install -y redis-server) ...");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [["update", "-qq"], ["install", "-y", "-qq", "redis-server"]]) {
+  for (const args of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", "redis-server"],
+  ]) {
     const code = await new Promise<number | null>((resolve, reject) => {
       const child = spawn("apt-get", args, { env, stdio: ["ignore", "ignore", "inherit"] });
       child.once("error", reject);
@@ -54,11 +57,9 @@ export async function startRedisServer(options: { port?: number; log?: (line: st
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn(
-      "redis-server",
-      ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--loglevel", "warning"],
-      { stdio: ["ignore", "ignore", "inherit"] },
-    );
+    child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--loglevel", "warning"], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
     await waitForPong(port, 10_000);
   };
   await launch();

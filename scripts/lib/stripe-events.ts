@@ -45,7 +45,14 @@ export function subscriptionEvent(options: SubscriptionEventOptions) {
         metadata: options.uid ? { uid: options.uid } : {},
         items: {
           object: "list",
-          data: [{ id: "si_1", object: "subscription_item", price: { id: options.priceId ?? localStripePriceId("pro"), object: "price" }, current_period_end: periodEndS }],
+          data: [
+            {
+              id: "si_1",
+              object: "subscription_item",
+              price: { id: options.priceId ?? localStripePriceId("pro"), object: "price" },
+              current_period_end: periodEndS,
+            },
+          ],
         },
       },
     },
@@ -58,7 +65,16 @@ export function checkoutCompletedEvent(options: { uid: string; customer: string;
     object: "event",
     type: "checkout.session.completed",
     created: options.created ?? nowS(),
-    data: { object: { id: `cs_${randomUUID()}`, object: "checkout.session", mode: "subscription", customer: options.customer, client_reference_id: options.uid, subscription: "sub_x" } },
+    data: {
+      object: {
+        id: `cs_${randomUUID()}`,
+        object: "checkout.session",
+        mode: "subscription",
+        customer: options.customer,
+        client_reference_id: options.uid,
+        subscription: "sub_x",
+      },
+    },
   };
 }
 

@@ -132,10 +132,7 @@ export function startTriggerBridge(options: TriggerBridgeOptions): TriggerBridge
     }
     const change = { projectId, database, documentPath, before, after, time: after?.updateTime ?? dateToRfc3339(new Date()) };
     const matching = triggers.filter(
-      (t) =>
-        (t.database ?? "(default)") === database &&
-        eventTypeMatches(t.eventType, kind) &&
-        documentMatches(t.documentPattern, documentPath),
+      (t) => (t.database ?? "(default)") === database && eventTypeMatches(t.eventType, kind) && documentMatches(t.documentPattern, documentPath),
     );
     await Promise.all(
       matching.map(async (trigger) => {

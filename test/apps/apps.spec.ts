@@ -99,11 +99,18 @@ describe("apps marketplace", function () {
     });
 
     it("a tester also sees the unapproved apps of their list, and an app both theirs and listed only once", async () => {
-      await a.call("addTester", { uid: owner, apps: [ids.testedUnapproved, ids.testedApprovedPrivate, ids.testedDisabled, ids.ownPrivateUnapproved, "no-such-app"] }, admin);
+      await a.call(
+        "addTester",
+        { uid: owner, apps: [ids.testedUnapproved, ids.testedApprovedPrivate, ids.testedDisabled, ids.ownPrivateUnapproved, "no-such-app"] },
+        admin,
+      );
       await triggersSettled();
       const apps = (await served(b, owner)).filter((app) => all.includes(app.id));
       const seen = apps.map((app) => app.id).sort();
-      assert.deepEqual(seen, [ids.ownPrivateApproved, ids.ownPrivateUnapproved, ids.ownPublicUnapproved, ids.ownRejected, ids.publicApproved, ids.testedUnapproved].sort());
+      assert.deepEqual(
+        seen,
+        [ids.ownPrivateApproved, ids.ownPrivateUnapproved, ids.ownPublicUnapproved, ids.ownRejected, ids.publicApproved, ids.testedUnapproved].sort(),
+      );
       assert.equal(new Set(seen).size, seen.length, "no app twice");
       // Another user is not a tester: the tester's apps never reach them.
       assert.deepEqual(await servedIds(b, `stranger2-${r}`, all), [ids.publicApproved]);
@@ -344,14 +351,26 @@ describe("apps marketplace", function () {
         createTime: timestampToRfc3339(removed.createTime!.seconds, removed.createTime!.nanoseconds),
         updateTime,
       };
-      const event = firestoreCloudEvent(`${firestoreEventTypePrefix}written`, { projectId, database: "(default)", documentPath: `testers/${tester}`, before, time: dateToRfc3339(new Date()) });
+      const event = firestoreCloudEvent(`${firestoreEventTypePrefix}written`, {
+        projectId,
+        database: "(default)",
+        documentPath: `testers/${tester}`,
+        before,
+        time: dateToRfc3339(new Date()),
+      });
       await deliverToFunctionsEmulator(functionsEmulatorUrl, projectId)("us-central1-onTesterWritten", event);
       assert.equal(await markerVersion(scopes.tester(tester)), bumped, "the trigger found the change bumped and bumped nothing");
       // And the trigger does run: the same event for another version of the document bumps.
       const newer = { ...before, updateTime: timestampToRfc3339(removed.updateTime!.seconds + 1, removed.updateTime!.nanoseconds) };
       await deliverToFunctionsEmulator(functionsEmulatorUrl, projectId)(
         "us-central1-onTesterWritten",
-        firestoreCloudEvent(`${firestoreEventTypePrefix}written`, { projectId, database: "(default)", documentPath: `testers/${tester}`, before: newer, time: dateToRfc3339(new Date()) }),
+        firestoreCloudEvent(`${firestoreEventTypePrefix}written`, {
+          projectId,
+          database: "(default)",
+          documentPath: `testers/${tester}`,
+          before: newer,
+          time: dateToRfc3339(new Date()),
+        }),
       );
       assert.equal(Number(await markerVersion(scopes.tester(tester))), Number(bumped) + 1, "another change bumps");
     });
@@ -410,8 +429,7 @@ describe("apps marketplace", function () {
       const appId = `xpatched-${r}`;
       await publicAppOnBoth(appId, user, r);
       const nameOn = async (instance: Instance) => (await servedApp(instance, user, appId))?.name;
-      const patchedFetches = async (instance: Instance) =>
-        (await instance.stats()).caches.find((c) => c.name === cacheNames.publicApps)?.patchedFetches ?? 0;
+      const patchedFetches = async (instance: Instance) => (await instance.stats()).caches.find((c) => c.name === cacheNames.publicApps)?.patchedFetches ?? 0;
       const patchedBefore = [await patchedFetches(a), await patchedFetches(b)];
       const publicCount = (await served(a, user)).filter((app) => !app.private && app.approved).length;
       assert.ok(publicCount > 3, `the public list has ${publicCount} apps`);
@@ -421,7 +439,10 @@ describe("apps marketplace", function () {
       await Promise.all([a, b].map((instance) => waitUntil(async () => (await nameOn(instance)) === `Renamed ${r}`, 5_000, "the new name")));
       assert.equal(stack().reads.total(), 2, `one read per instance, not ${publicCount} each: ${JSON.stringify(stack().reads.byMethod())}`);
       assert.equal(stack().reads.byMethod().BatchGetDocuments, 2);
-      assert.deepEqual([await patchedFetches(a), await patchedFetches(b)], patchedBefore.map((n) => n + 1));
+      assert.deepEqual(
+        [await patchedFetches(a), await patchedFetches(b)],
+        patchedBefore.map((n) => n + 1),
+      );
     });
   });
 
@@ -450,8 +471,7 @@ describe("apps marketplace", function () {
       // The counter can see a miss: a cold user costs reads (so the 0 above is not a blind counter).
       await served(a, `cold-${r}`);
       assert.ok(stack().reads.total() >= 2, `a cold user cost ${stack().reads.total()} reads`);
-  });
-
+    });
   });
 
   describe("Redis outage (last: it restarts Redis)", () => {
@@ -498,9 +518,16 @@ describe("apps marketplace", function () {
       } finally {
         await stack().redis.restart();
         // Other specs need Redis back behind the gateway, not just the process started.
-        await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+        await waitUntil(
+          async () =>
+            (await testRedis()
+              .ping()
+              .catch(() => "")) === "PONG",
+          10_000,
+          "Redis behind the gateway",
+        );
         await a.useSystemClock();
       }
-  });
+    });
   });
 });

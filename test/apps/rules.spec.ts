@@ -133,7 +133,15 @@ const cases: Case[] = [
   { match: "/users/{uid}", op: "list", as: me, path: "users", query: { parent: "", collectionId: "users" }, allowed: false },
   { match: "/users/{uid}", op: "create", as: "carol", path: "users/carol", fields: { mentor_notification_frequency: 1 }, allowed: false, why: "own document" },
   { match: "/users/{uid}", op: "update", as: me, path: `users/${me}`, fields: { mentor_notification_frequency: 5 }, allowed: false, why: "own document" },
-  { match: "/users/{uid}", op: "update", as: me, path: `users/${me}`, fields: { subscription: { plan: "unlimited", status: "active" } }, allowed: false, why: "a client must never grant itself a plan" },
+  {
+    match: "/users/{uid}",
+    op: "update",
+    as: me,
+    path: `users/${me}`,
+    fields: { subscription: { plan: "unlimited", status: "active" } },
+    allowed: false,
+    why: "a client must never grant itself a plan",
+  },
   { match: "/users/{uid}", op: "update", as: me, path: `users/${other}`, fields: { mentor_notification_frequency: 0 }, allowed: false },
   { match: "/users/{uid}", op: "delete", as: me, path: `users/${me}`, allowed: false, why: "own document" },
 
@@ -152,10 +160,33 @@ const cases: Case[] = [
     returns: [hour, "2026-01-01-01"],
   },
   { match: "/users/{uid}/hourly_usage/{hour}", op: "list", as: me, path: `users/${other}/hourly_usage`, allowed: false },
-  { match: "/users/{uid}/hourly_usage/{hour}", op: "list", as: me, path: `users/${other}/hourly_usage`, query: { parent: `users/${other}`, collectionId: "hourly_usage" }, allowed: false },
+  {
+    match: "/users/{uid}/hourly_usage/{hour}",
+    op: "list",
+    as: me,
+    path: `users/${other}/hourly_usage`,
+    query: { parent: `users/${other}`, collectionId: "hourly_usage" },
+    allowed: false,
+  },
   { match: "/users/{uid}/hourly_usage/{hour}", op: "list", as: undefined, path: `users/${me}/hourly_usage`, allowed: false },
-  { match: "/users/{uid}/hourly_usage/{hour}", op: "create", as: me, path: `users/${me}/hourly_usage/2026-01-01-02`, fields: { transcription_seconds: 0 }, allowed: false, why: "own usage" },
-  { match: "/users/{uid}/hourly_usage/{hour}", op: "update", as: me, path: `users/${me}/hourly_usage/${hour}`, fields: { transcription_seconds: 0 }, allowed: false, why: "own usage: would refund credits" },
+  {
+    match: "/users/{uid}/hourly_usage/{hour}",
+    op: "create",
+    as: me,
+    path: `users/${me}/hourly_usage/2026-01-01-02`,
+    fields: { transcription_seconds: 0 },
+    allowed: false,
+    why: "own usage",
+  },
+  {
+    match: "/users/{uid}/hourly_usage/{hour}",
+    op: "update",
+    as: me,
+    path: `users/${me}/hourly_usage/${hour}`,
+    fields: { transcription_seconds: 0 },
+    allowed: false,
+    why: "own usage: would refund credits",
+  },
   { match: "/users/{uid}/hourly_usage/{hour}", op: "delete", as: me, path: `users/${me}/hourly_usage/${hour}`, allowed: false, why: "own usage" },
 
   // apps/{appId}
@@ -163,7 +194,14 @@ const cases: Case[] = [
   { match: "/apps/{appId}", op: "get", as: me, path: "apps/alice-private", allowed: true, returns: ["alice-private"], why: "own private app" },
   { match: "/apps/{appId}", op: "get", as: me, path: "apps/alice-review", allowed: true, returns: ["alice-review"], why: "own unapproved app" },
   { match: "/apps/{appId}", op: "get", as: me, path: "apps/bob-private", allowed: false, why: "another user's private app" },
-  { match: "/apps/{appId}", op: "get", as: me, path: "apps/bob-review", allowed: false, why: "another user's unapproved app; tester access is for getAvailableApps only" },
+  {
+    match: "/apps/{appId}",
+    op: "get",
+    as: me,
+    path: "apps/bob-review",
+    allowed: false,
+    why: "another user's unapproved app; tester access is for getAvailableApps only",
+  },
   { match: "/apps/{appId}", op: "get", as: undefined, path: "apps/public", allowed: false },
   {
     match: "/apps/{appId}",
@@ -174,12 +212,44 @@ const cases: Case[] = [
     allowed: true,
     returns: ["public"],
   },
-  { match: "/apps/{appId}", op: "list", as: me, path: "apps", query: { parent: "", collectionId: "apps", where: eq("uid", me) }, allowed: true, returns: ["alice-private", "alice-review"] },
+  {
+    match: "/apps/{appId}",
+    op: "list",
+    as: me,
+    path: "apps",
+    query: { parent: "", collectionId: "apps", where: eq("uid", me) },
+    allowed: true,
+    returns: ["alice-private", "alice-review"],
+  },
   { match: "/apps/{appId}", op: "list", as: me, path: "apps", query: { parent: "", collectionId: "apps" }, allowed: false, why: "unfiltered query" },
   { match: "/apps/{appId}", op: "list", as: me, path: "apps", allowed: false, why: "unfiltered list" },
-  { match: "/apps/{appId}", op: "list", as: me, path: "apps", query: { parent: "", collectionId: "apps", where: eq("uid", other) }, allowed: false, why: "someone else's apps" },
-  { match: "/apps/{appId}", op: "list", as: me, path: "apps", query: { parent: "", collectionId: "apps", where: eq("approved", true) }, allowed: false, why: "a private approved app could match" },
-  { match: "/apps/{appId}", op: "list", as: me, path: "apps", query: { parent: "", collectionId: "apps", where: eq("private", false) }, allowed: false, why: "a public unapproved app could match" },
+  {
+    match: "/apps/{appId}",
+    op: "list",
+    as: me,
+    path: "apps",
+    query: { parent: "", collectionId: "apps", where: eq("uid", other) },
+    allowed: false,
+    why: "someone else's apps",
+  },
+  {
+    match: "/apps/{appId}",
+    op: "list",
+    as: me,
+    path: "apps",
+    query: { parent: "", collectionId: "apps", where: eq("approved", true) },
+    allowed: false,
+    why: "a private approved app could match",
+  },
+  {
+    match: "/apps/{appId}",
+    op: "list",
+    as: me,
+    path: "apps",
+    query: { parent: "", collectionId: "apps", where: eq("private", false) },
+    allowed: false,
+    why: "a public unapproved app could match",
+  },
   {
     match: "/apps/{appId}",
     op: "list",
@@ -188,8 +258,24 @@ const cases: Case[] = [
     query: { parent: "", collectionId: "apps", where: and(eq("private", false), eq("approved", true)) },
     allowed: false,
   },
-  { match: "/apps/{appId}", op: "create", as: me, path: "apps/alice-new", fields: { id: "alice-new", uid: me, private: false, approved: true }, allowed: false, why: "would self-approve" },
-  { match: "/apps/{appId}", op: "update", as: me, path: "apps/alice-review", fields: { approved: true, status: "approved" }, allowed: false, why: "own app: would self-approve" },
+  {
+    match: "/apps/{appId}",
+    op: "create",
+    as: me,
+    path: "apps/alice-new",
+    fields: { id: "alice-new", uid: me, private: false, approved: true },
+    allowed: false,
+    why: "would self-approve",
+  },
+  {
+    match: "/apps/{appId}",
+    op: "update",
+    as: me,
+    path: "apps/alice-review",
+    fields: { approved: true, status: "approved" },
+    allowed: false,
+    why: "own app: would self-approve",
+  },
   { match: "/apps/{appId}", op: "update", as: me, path: "apps/public", fields: { name: "Defaced" }, allowed: false },
   { match: "/apps/{appId}", op: "delete", as: me, path: "apps/alice-private", allowed: false, why: "own app" },
 
@@ -199,15 +285,46 @@ const cases: Case[] = [
   { match: "/testers/{uid}", op: "get", as: undefined, path: `testers/${me}`, allowed: false },
   { match: "/testers/{uid}", op: "list", as: me, path: "testers", allowed: false },
   { match: "/testers/{uid}", op: "list", as: me, path: "testers", query: { parent: "", collectionId: "testers", where: eq("uid", me) }, allowed: false },
-  { match: "/testers/{uid}", op: "create", as: "carol", path: "testers/carol", fields: { uid: "carol", apps: ["bob-review"] }, allowed: false, why: "would make oneself a tester" },
-  { match: "/testers/{uid}", op: "update", as: me, path: `testers/${me}`, fields: { apps: ["bob-review", "bob-private"] }, allowed: false, why: "own tester document" },
+  {
+    match: "/testers/{uid}",
+    op: "create",
+    as: "carol",
+    path: "testers/carol",
+    fields: { uid: "carol", apps: ["bob-review"] },
+    allowed: false,
+    why: "would make oneself a tester",
+  },
+  {
+    match: "/testers/{uid}",
+    op: "update",
+    as: me,
+    path: `testers/${me}`,
+    fields: { apps: ["bob-review", "bob-private"] },
+    allowed: false,
+    why: "own tester document",
+  },
   { match: "/testers/{uid}", op: "delete", as: me, path: `testers/${me}`, allowed: false, why: "own tester document" },
 
   // stripe_events/{eventId}
   { match: "/stripe_events/{eventId}", op: "get", as: me, path: "stripe_events/evt_1", allowed: false },
   { match: "/stripe_events/{eventId}", op: "list", as: me, path: "stripe_events", allowed: false },
-  { match: "/stripe_events/{eventId}", op: "list", as: me, path: "stripe_events", query: { parent: "", collectionId: "stripe_events", where: eq("type", "customer.subscription.updated") }, allowed: false },
-  { match: "/stripe_events/{eventId}", op: "create", as: me, path: "stripe_events/evt_2", fields: { type: "checkout.session.completed" }, allowed: false, why: "would pre-empt a real event" },
+  {
+    match: "/stripe_events/{eventId}",
+    op: "list",
+    as: me,
+    path: "stripe_events",
+    query: { parent: "", collectionId: "stripe_events", where: eq("type", "customer.subscription.updated") },
+    allowed: false,
+  },
+  {
+    match: "/stripe_events/{eventId}",
+    op: "create",
+    as: me,
+    path: "stripe_events/evt_2",
+    fields: { type: "checkout.session.completed" },
+    allowed: false,
+    why: "would pre-empt a real event",
+  },
   { match: "/stripe_events/{eventId}", op: "update", as: me, path: "stripe_events/evt_1", fields: { type: "x" }, allowed: false },
   { match: "/stripe_events/{eventId}", op: "delete", as: me, path: "stripe_events/evt_1", allowed: false, why: "would let an event be replayed" },
 
@@ -334,7 +451,10 @@ describe("firestore.rules", () => {
       const base = `http://${emulator.host}`;
       documentsUrl = `${base}/v1/projects/${rulesProjectId}/databases/(default)/documents`;
       const reachable = await fetch(base).catch((error: unknown) => error as Error);
-      assert.ok(!(reachable instanceof Error), `the official Firestore emulator at ${emulator.host} (from ${emulator.from}) does not answer: ${String(reachable)}`);
+      assert.ok(
+        !(reachable instanceof Error),
+        `the official Firestore emulator at ${emulator.host} (from ${emulator.from}) does not answer: ${String(reachable)}`,
+      );
 
       // Start from an empty spec-private project, with this file's rules.
       const cleared = await fetch(`${base}/emulator/v1/projects/${rulesProjectId}/databases/(default)/documents`, { method: "DELETE" });
@@ -345,12 +465,18 @@ describe("firestore.rules", () => {
       });
       const loadedText = await loaded.text();
       assert.equal(loaded.status, 200, `loading firestore.rules: ${loadedText}`);
-      const issues = ((JSON.parse(loadedText) as { issues?: { severity: string; description: string }[] }).issues ?? []).filter((issue) => issue.severity === "ERROR");
+      const issues = ((JSON.parse(loadedText) as { issues?: { severity: string; description: string }[] }).issues ?? []).filter(
+        (issue) => issue.severity === "ERROR",
+      );
       assert.deepEqual(issues, [], "firestore.rules does not compile");
 
       // Seed as the emulator's rules-bypassing owner.
       for (const [docPath, fields] of Object.entries(seed)) {
-        const seeded = await fetch(`${documentsUrl}/${docPath}`, { method: "PATCH", headers: { authorization: "Bearer owner" }, body: JSON.stringify({ fields: toFields(fields) }) });
+        const seeded = await fetch(`${documentsUrl}/${docPath}`, {
+          method: "PATCH",
+          headers: { authorization: "Bearer owner" },
+          body: JSON.stringify({ fields: toFields(fields) }),
+        });
         assert.equal(seeded.status, 200, `seeding ${docPath}: ${await seeded.text()}`);
       }
     });
@@ -367,7 +493,10 @@ describe("firestore.rules", () => {
       let response: Response;
       if (c.query) {
         const parent = c.query.parent ? `${documentsUrl}/${c.query.parent}` : documentsUrl;
-        const structuredQuery = { from: [{ collectionId: c.query.collectionId, allDescendants: c.query.allDescendants ?? false }], ...(c.query.where ? { where: c.query.where } : {}) };
+        const structuredQuery = {
+          from: [{ collectionId: c.query.collectionId, allDescendants: c.query.allDescendants ?? false }],
+          ...(c.query.where ? { where: c.query.where } : {}),
+        };
         response = await fetch(`${parent}:runQuery`, { method: "POST", headers, body: JSON.stringify({ structuredQuery }) });
       } else if (c.op === "get" || c.op === "list") {
         response = await fetch(`${documentsUrl}/${c.path}`, { headers });
@@ -413,7 +542,9 @@ describe("firestore.rules", () => {
           // The emulator names the operation it evaluated: proves e.g. an "update" was judged as one.
           const message = error?.message ?? "";
           assert.ok(
-            c.match === "(unmatched)" ? /No matching allow statements/.test(message) : message.includes(`for '${c.op}'`) || /No matching allow statements/.test(message),
+            c.match === "(unmatched)"
+              ? /No matching allow statements/.test(message)
+              : message.includes(`for '${c.op}'`) || /No matching allow statements/.test(message),
             `expected the rules to judge a '${c.op}'${c.match === "(unmatched)" ? " with no matching allow statement" : ""}; ${detail}`,
           );
         }
@@ -426,7 +557,11 @@ describe("firestore.rules", () => {
         const response = await fetch(`${documentsUrl}/${docPath}`, { headers: owner });
         const text = await response.text();
         assert.equal(response.status, 200, `owner GET ${docPath} after the denied writes: ${text}`);
-        assert.deepEqual(fromFields((JSON.parse(text) as { fields?: Record<string, unknown> }).fields ?? {}), fields, `owner GET ${docPath}: changed by a denied write`);
+        assert.deepEqual(
+          fromFields((JSON.parse(text) as { fields?: Record<string, unknown> }).fields ?? {}),
+          fields,
+          `owner GET ${docPath}: changed by a denied write`,
+        );
       }
       for (const c of cases.filter((k) => k.op === "create")) {
         const response = await fetch(`${documentsUrl}/${c.path}`, { headers: owner });

@@ -37,13 +37,20 @@ describe("docs/apps-seed.json", function () {
   before(async () => {
     instance = await startInstance();
     for (const { id, owner, case: _case, ...fields } of seed.apps) {
-      await firestore().collection("apps").doc(idOf(id)).set({ ...fields, id: idOf(id), uid: uidOf(owner), created_at: new Date() });
+      await firestore()
+        .collection("apps")
+        .doc(idOf(id))
+        .set({ ...fields, id: idOf(id), uid: uidOf(owner), created_at: new Date() });
     }
     for (const tester of seed.testers) {
-      await firestore().collection("testers").doc(uidOf(tester.user)).set({ uid: uidOf(tester.user), apps: tester.apps.map(idOf), added_at: new Date() });
+      await firestore()
+        .collection("testers")
+        .doc(uidOf(tester.user))
+        .set({ uid: uidOf(tester.user), apps: tester.apps.map(idOf), added_at: new Date() });
     }
     // Keys name users as `{alice}` and apps by id: the same mapping as above.
-    const mapKey = (key: string) => key.replace(/\{(\w+)\}/, (_m, user: string) => uidOf(user)).replace(/^apps:([^:]+):/, (_m, id: string) => `apps:${idOf(id)}:`);
+    const mapKey = (key: string) =>
+      key.replace(/\{(\w+)\}/, (_m, user: string) => uidOf(user)).replace(/^apps:([^:]+):/, (_m, id: string) => `apps:${idOf(id)}:`);
     for (const [key, members] of Object.entries(seed.redis.sets)) {
       const [first, ...rest] = members.map(idOf);
       if (first !== undefined) await testRedis().sadd(mapKey(key), first, ...rest);
@@ -64,7 +71,10 @@ describe("docs/apps-seed.json", function () {
       await waitUntil(
         async () => {
           const { apps } = await instance.call<{ apps: { id: string }[] }>("getAvailableApps", {}, { uid: uidOf(user) });
-          got = apps.map((app) => app.id).filter((id) => ours.has(id)).sort();
+          got = apps
+            .map((app) => app.id)
+            .filter((id) => ours.has(id))
+            .sort();
           return JSON.stringify(got) === JSON.stringify(want);
         },
         3_000,
@@ -74,7 +84,11 @@ describe("docs/apps-seed.json", function () {
   });
 
   it("alice's enabled app and install count come from the seeded Redis keys; rejected is flagged", async () => {
-    const { apps } = await instance.call<{ apps: { id: string; enabled: boolean; installs: number; rejected: boolean }[] }>("getAvailableApps", {}, { uid: uidOf("alice") });
+    const { apps } = await instance.call<{ apps: { id: string; enabled: boolean; installs: number; rejected: boolean }[] }>(
+      "getAvailableApps",
+      {},
+      { uid: uidOf("alice") },
+    );
     const byId = new Map(apps.map((app) => [app.id, app]));
     assert.deepEqual(byId.get(idOf("daily-summary")), { ...byId.get(idOf("daily-summary")), enabled: true, installs: 1, rejected: false });
     assert.equal(byId.get(idOf("alice-spam-filter"))?.rejected, true);

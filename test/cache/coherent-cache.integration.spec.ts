@@ -40,9 +40,7 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
     assert.equal(await read(b, "probeOpen", id), "v1");
     await bumpMarkers([`probe:${id}`]);
     const bumpedAt = Date.now();
-    await Promise.all(
-      [a, b].map((instance) => waitUntil(async () => (await read(instance, "probeOpen", id)) === "v2", 5_000, "the refetch")),
-    );
+    await Promise.all([a, b].map((instance) => waitUntil(async () => (await read(instance, "probeOpen", id)) === "v2", 5_000, "the refetch")));
     const elapsedMs = Date.now() - bumpedAt;
     assert.ok(elapsedMs <= 2_000, `stale for ${elapsedMs} ms after the marker write`);
   });
@@ -75,7 +73,15 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
       await stack().redis.restart();
     }
     // The gateway reconnects to the restarted Redis by itself, within a second.
-    await waitUntil(() => bumpMarkers([`probe:${id}`]).then(() => true, () => false), 5_000, "Redis to be reachable again");
+    await waitUntil(
+      () =>
+        bumpMarkers([`probe:${id}`]).then(
+          () => true,
+          () => false,
+        ),
+      5_000,
+      "Redis to be reachable again",
+    );
     await waitUntil(async () => (await read(a, "probeOpen", id)) === "during", 5_000, "markers to resume");
     const stats = await a.stats();
     const sensitive = stats.caches.find((c) => c.name === "probeSensitive");
@@ -87,7 +93,10 @@ describe("coherent cache across instances (real Redis, real Firestore)", functio
     it("answers an admin with the fleet's figures (this instance's included), and refuses everyone else", async () => {
       const admin = await a.request("cacheStats", { headers: { authorization: `Bearer ${unsignedIdToken("boss", { admin: true })}` } });
       assert.equal(admin.status, 200);
-      const body = (await admin.json()) as { caches: Record<string, { hits: number; hitRate: number; entries: number; bytes: number }>; markers: { markerChecks: number } };
+      const body = (await admin.json()) as {
+        caches: Record<string, { hits: number; hitRate: number; entries: number; bytes: number }>;
+        markers: { markerChecks: number };
+      };
       const probe = body.caches.probeOpen;
       assert.ok(probe && probe.hits > 0 && probe.entries > 0 && probe.bytes > 0 && probe.hitRate > 0);
       assert.ok(body.markers.markerChecks > 0);

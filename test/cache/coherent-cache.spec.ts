@@ -183,7 +183,10 @@ describe("CoherentCache + MarkerWatcher", () => {
       await cache.get("busy", ["busy"], async () => "b");
     }
     assert.deepEqual(polled.at(-1), ["busy"], "the idle scope dropped out of the poll");
-    assert.ok(polled.some((scopes) => scopes.includes("idle")), "it was polled while in use");
+    assert.ok(
+      polled.some((scopes) => scopes.includes("idle")),
+      "it was polled while in use",
+    );
     await cache.get("idle", ["idle"], async () => "i2");
     clock.advance(1000);
     await cache.get("idle", ["idle"], async () => "i3");
@@ -247,7 +250,10 @@ describe("CoherentCache + MarkerWatcher", () => {
       const clock = new ManualClock();
       const source = new MarkerSource();
       const watcher = new MarkerWatcher({ read: shortFormMarkers(source.read), clock, pollIntervalMs: 1000 });
-      const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, unverifiedMaxAgeMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock }, () => watcher);
+      const cache = new CoherentCache<string>(
+        { name: "t", ttlMs: 3_600_000, unverifiedMaxAgeMs: 30_000, maxEntries: 100, maxBytes: 100_000, clock },
+        () => watcher,
+      );
       let fetches = 0;
       const fetch = async () => `v${++fetches}`;
       return { clock, source, cache, fetch, fetches: () => fetches };
@@ -293,7 +299,10 @@ describe("CoherentCache + MarkerWatcher", () => {
       const bump = (scope: string) => markers.set(scope, { version: (markers.get(scope)?.version ?? 0) + 1, writtenAtMs: clock.now() });
       // One clock for everything here: the instance's, the wall's and Redis's.
       const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
-      const cache = new CoherentCache<string>({ name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true }, () => watcher);
+      const cache = new CoherentCache<string>(
+        { name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true },
+        () => watcher,
+      );
       let source = "v0";
       let fetches = 0;
       const fetch = async () => (fetches++, source);
@@ -350,7 +359,11 @@ describe("CoherentCache + MarkerWatcher", () => {
       bump(scope: string, id?: string) {
         const current = this.markers.get(scope);
         const version = current ? current.version + 1 : 1_767_225_600_000;
-        const next = { version, log: id === undefined ? [] : [...(current?.log ?? []), [version, id] as [number, string]].slice(-20), fromStart: current ? current.fromStart : true };
+        const next = {
+          version,
+          log: id === undefined ? [] : [...(current?.log ?? []), [version, id] as [number, string]].slice(-20),
+          fromStart: current ? current.fromStart : true,
+        };
         if (id === undefined || (current && current.log.length + 1 > 20)) next.fromStart = false;
         this.markers.set(scope, next);
       }
@@ -427,7 +440,13 @@ describe("CoherentCache + MarkerWatcher", () => {
       assert.deepEqual(decodeMarkerReading("7", null), { version: "7" });
       assert.deepEqual(decodeMarkerReading("7", "1767225600000"), { version: "7", writtenAtMs: 1767225600000 });
       const reading = decodeMarkerReading("7", "1767225600000|^6=pub-3,7=a%2Cb");
-      assert.deepEqual([...(reading.changedIds ?? [])], [[6, "pub-3"], [7, "a,b"]]);
+      assert.deepEqual(
+        [...(reading.changedIds ?? [])],
+        [
+          [6, "pub-3"],
+          [7, "a,b"],
+        ],
+      );
       assert.equal(reading.firstVersion, 6);
       assert.equal(decodeMarkerReading("7", "1767225600000|6=x,7=%E0%A4%A").changedIds?.has(7), false, "a malformed id is a gap");
     });

@@ -40,7 +40,10 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
   async function publishedBy(instanceId: string): Promise<{ id: string; snapshot: { caches: { name: string; hits: number }[] } }[]> {
     const entries = await redis.xrange(statsStreamKey, "-", "+");
     return entries
-      .map(([id, fields]) => ({ id, snapshot: JSON.parse(fields[fields.indexOf("s") + 1] ?? "{}") as { instance: string; caches: { name: string; hits: number }[] } }))
+      .map(([id, fields]) => ({
+        id,
+        snapshot: JSON.parse(fields[fields.indexOf("s") + 1] ?? "{}") as { instance: string; caches: { name: string; hits: number }[] },
+      }))
       .filter((entry) => entry.snapshot.instance === instanceId);
   }
 
@@ -85,10 +88,23 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
     const r = randomUUID().slice(0, 8);
     const tester = `fleet-tester-${r}`;
     const appId = `fleet-beta-${r}`;
-    await firestore().collection("apps").doc(appId).set({
-      id: appId, name: "Fleet beta", uid: `dev-${r}`, private: false, approved: false, status: "under-review", disabled: false,
-      category: "productivity", description: "", image: "", capabilities: [], created_at: new Date(),
-    });
+    await firestore()
+      .collection("apps")
+      .doc(appId)
+      .set({
+        id: appId,
+        name: "Fleet beta",
+        uid: `dev-${r}`,
+        private: false,
+        approved: false,
+        status: "under-review",
+        disabled: false,
+        category: "productivity",
+        description: "",
+        image: "",
+        capabilities: [],
+        created_at: new Date(),
+      });
     await triggersSettled();
     const servedIds = async () => (await apps.call<{ apps: { id: string }[] }>("getAvailableApps", {}, { uid: tester })).apps.map((app) => app.id);
     assert.ok(!(await servedIds()).includes(appId), "not a tester yet");
@@ -96,7 +112,10 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
     // A tester change while the instance is busy (a call every 50 ms): its first answer with
     // the tester app comes within one poll of the marker write.
     const markerBefore = await markerVersion(`tester:${tester}`);
-    await firestore().collection("testers").doc(tester).set({ uid: tester, apps: [appId], added_at: new Date() });
+    await firestore()
+      .collection("testers")
+      .doc(tester)
+      .set({ uid: tester, apps: [appId], added_at: new Date() });
     await waitUntil(async () => (await servedIds()).includes(appId), 10_000, "the tester app to be served");
     assert.notEqual(await markerVersion(`tester:${tester}`), markerBefore, "the trigger bumped the marker");
     const measured = (await apps.stats()).freshness.tester;
@@ -149,8 +168,16 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
     // A snapshot published just over the live window ago by an instance that is gone.
     await redis.del(statsStreamKey);
     const ghostAtMs = Date.now() - snapshotTtlMs - 5_000;
-    const ghost = { v: 1, function: "ghost", instance: "gone", startedAtMs: ghostAtMs - 1, publishedAtMs: ghostAtMs, caches: [], freshness: {},
-      markers: { markerChecks: 1, markerCheckErrors: 0, markerChangesSeen: 0, trackedScopes: 1, markersHealthy: true } };
+    const ghost = {
+      v: 1,
+      function: "ghost",
+      instance: "gone",
+      startedAtMs: ghostAtMs - 1,
+      publishedAtMs: ghostAtMs,
+      caches: [],
+      freshness: {},
+      markers: { markerChecks: 1, markerCheckErrors: 0, markerChangesSeen: 0, trackedScopes: 1, markersHealthy: true },
+    };
     await redis.xadd(statsStreamKey, `${ghostAtMs}-0`, "s", JSON.stringify(ghost));
     assert.equal((await fleet(stats)).functions.ghost, undefined, "older than the live window: not counted");
 

@@ -64,9 +64,15 @@ describe("fleetView (the cacheStats answer)", () => {
   it("freshness first, then live instances, totals per cache and per function, snapshot ages", () => {
     const view = fleetView(
       [
-        published("getAvailableApps", "a1", 70_000, { caches: [cache("publicApps", 8, 2), cache("testerRecords", 3, 1)], freshness: { tester: histogram(300, 900) } }),
+        published("getAvailableApps", "a1", 70_000, {
+          caches: [cache("publicApps", 8, 2), cache("testerRecords", 3, 1)],
+          freshness: { tester: histogram(300, 900) },
+        }),
         // The same instance a minute later: only the newest counts.
-        published("getAvailableApps", "a1", 10_000, { caches: [cache("publicApps", 18, 2), cache("testerRecords", 6, 2)], freshness: { tester: histogram(300, 900, 400) } }),
+        published("getAvailableApps", "a1", 10_000, {
+          caches: [cache("publicApps", 18, 2), cache("testerRecords", 6, 2)],
+          freshness: { tester: histogram(300, 900, 400) },
+        }),
         published("getAvailableApps", "a2", 20_000, { caches: [cache("publicApps", 2, 8)], freshness: { apps: histogram(150) } }),
         published("getMentorNotificationFrequency", "m1", 5_000, { caches: [cache("mentorFrequency", 30, 10, 7)], freshness: { mentor: histogram(1200) } }),
         // Gone: older than the live window.
@@ -126,7 +132,16 @@ describe("fleetView (the cacheStats answer)", () => {
     );
     const credits = view.spend.byFunction.getCredits!;
     assert.deepEqual(
-      [credits.instances, credits.requests, credits.reads, credits.notFoundReads, credits.readsPerRequest, credits.cacheHits, credits.readsSaved, credits.readsByCollection],
+      [
+        credits.instances,
+        credits.requests,
+        credits.reads,
+        credits.notFoundReads,
+        credits.readsPerRequest,
+        credits.cacheHits,
+        credits.readsSaved,
+        credits.readsByCollection,
+      ],
       [2, 150, 15, 1, 0.1, 135, 270, { users: 15 }],
     );
     const minutesPerDay = 1_440; // an uptime of just under a minute counts as one
@@ -138,7 +153,10 @@ describe("fleetView (the cacheStats answer)", () => {
 
   it("a sample over 2 s anywhere in the fleet: verdict missed; no sample at all: nothing measured yet", () => {
     const missed = fleetView([published("getCredits", "c1", 1_000, { freshness: { credits: histogram(100, 2_400) } })], nowMs, undefined, prices);
-    assert.deepEqual([missed.freshness.verdict, missed.freshness.byFamily.credits?.overPromise, missed.freshness.byFamily.credits?.promiseKept], ["missed", 1, false]);
+    assert.deepEqual(
+      [missed.freshness.verdict, missed.freshness.byFamily.credits?.overPromise, missed.freshness.byFamily.credits?.promiseKept],
+      ["missed", 1, false],
+    );
     assert.equal(fleetView([], nowMs, undefined, prices).freshness.verdict, "no changes measured yet");
     assert.equal(fleetView([], nowMs, undefined, prices).fleet.liveInstances, 0);
   });

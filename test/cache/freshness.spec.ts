@@ -204,7 +204,13 @@ describe("MarkerWatcher: one freshness sample per change seen", () => {
     const clock = new ManualClock();
     const seen: (number | undefined)[] = [];
     let reading = "1";
-    const watcher = new MarkerWatcher({ clock, read: shortFormMarkers(async (s) => s.map(() => reading)), writeTimeToWallMs: (ms) => ms, wallClock: clock, onChangeSeen: (_s, d) => seen.push(d) });
+    const watcher = new MarkerWatcher({
+      clock,
+      read: shortFormMarkers(async (s) => s.map(() => reading)),
+      writeTimeToWallMs: (ms) => ms,
+      wallClock: clock,
+      onChangeSeen: (_s, d) => seen.push(d),
+    });
     await watcher.view(["tester:u"]);
     // Bumped by an older writer: a plain INCR, no time.
     reading = "2";

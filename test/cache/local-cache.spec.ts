@@ -116,7 +116,12 @@ describe("LocalCache", () => {
         fetches++;
         return gate.promise;
       };
-      const callers = Array.from({ length: 50 }, () => cache.getOrFetch("k", fetch).then(() => "resolved", (e: Error) => e.message));
+      const callers = Array.from({ length: 50 }, () =>
+        cache.getOrFetch("k", fetch).then(
+          () => "resolved",
+          (e: Error) => e.message,
+        ),
+      );
       gate.reject(new Error("firestore down"));
       assert.deepEqual(new Set(await Promise.all(callers)), new Set(["firestore down"]));
       assert.equal(fetches, 1);

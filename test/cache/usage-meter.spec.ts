@@ -29,7 +29,16 @@ describe("the usage meter agrees with the proxy", function () {
   });
 
   const usageOf = async (name: string): Promise<FunctionUsage> =>
-    (await instance.stats()).usage[name] ?? { requests: 0, reads: 0, notFoundReads: 0, writes: 0, readsByCollection: {}, writesByCollection: {}, cacheHits: 0, readsSaved: 0 };
+    (await instance.stats()).usage[name] ?? {
+      requests: 0,
+      reads: 0,
+      notFoundReads: 0,
+      writes: 0,
+      readsByCollection: {},
+      writesByCollection: {},
+      cacheHits: 0,
+      readsSaved: 0,
+    };
 
   /** Runs `calls` of `name` and returns what the meter and the proxy counted meanwhile. */
   async function measure(name: string, calls: () => Promise<unknown>) {
@@ -41,7 +50,12 @@ describe("the usage meter agrees with the proxy", function () {
     await triggersSettled(); // triggers only bump Redis: they read and write no Firestore
     const after = await usageOf(name);
     return {
-      meter: { reads: after.reads - before.reads, writes: after.writes - before.writes, requests: after.requests - before.requests, notFound: after.notFoundReads - before.notFoundReads },
+      meter: {
+        reads: after.reads - before.reads,
+        writes: after.writes - before.writes,
+        requests: after.requests - before.requests,
+        notFound: after.notFoundReads - before.notFoundReads,
+      },
       proxy: { reads: stack().reads.total(), writes: stack().writes.total() },
     };
   }

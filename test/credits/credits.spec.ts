@@ -45,7 +45,10 @@ describe("transcription credits", function () {
     }
 
     it("requires a signed-in user for both callables", async () => {
-      await assert.rejects(a.call("recordTranscriptionUsage", { sessionId: "s", transcriptionSeconds: 1 }), (e: CallableError) => e.status === "UNAUTHENTICATED");
+      await assert.rejects(
+        a.call("recordTranscriptionUsage", { sessionId: "s", transcriptionSeconds: 1 }),
+        (e: CallableError) => e.status === "UNAUTHENTICATED",
+      );
       await assert.rejects(a.call("getCredits", {}), (e: CallableError) => e.status === "UNAUTHENTICATED");
     });
   });
@@ -134,7 +137,9 @@ describe("transcription credits", function () {
       await a.useManualClock();
       try {
         assert.equal((await record(a, uid, 0)).remainingSeconds, 0);
-        await usageCol(uid).doc((await usageCol(uid).get()).docs[0]!.id).set({ transcription_seconds: 1000 }, { merge: true });
+        await usageCol(uid)
+          .doc((await usageCol(uid).get()).docs[0]!.id)
+          .set({ transcription_seconds: 1000 }, { merge: true });
         await a.advanceClock(59_000);
         assert.equal((await record(a, uid, 0)).remainingSeconds, 0, "0 is trusted for 60 s");
         await a.advanceClock(1_000);
@@ -197,7 +202,10 @@ describe("transcription credits", function () {
         assert.deepEqual([fresh.remainingSeconds, fresh.freemiumThresholdReached], [1740, false], "a new month's allowance");
         const next = new Date(nextMonthMs);
         const ids = (await usageCol(uid).get()).docs.map((d) => d.id);
-        assert.ok(ids.some((id) => id.startsWith(`${next.getUTCFullYear()}-${String(next.getUTCMonth() + 1).padStart(2, "0")}-01-`)), `usage went to the new month: ${ids}`);
+        assert.ok(
+          ids.some((id) => id.startsWith(`${next.getUTCFullYear()}-${String(next.getUTCMonth() + 1).padStart(2, "0")}-01-`)),
+          `usage went to the new month: ${ids}`,
+        );
         const low = await record(a, uid, 1600, "long");
         assert.deepEqual([low.remainingSeconds, low.freemiumThresholdReached, low.action], [140, false, "none"], "the contract: once per session");
         assert.equal(await testRedis().get(thresholdKey(uid, "long")), "1", "the session's key stays for its 48 h");
@@ -228,7 +236,14 @@ describe("transcription credits", function () {
       } finally {
         await stack().redis.restart();
         // Other specs (and the rest of this one) need Redis back behind the gateway, not just started.
-        await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+        await waitUntil(
+          async () =>
+            (await testRedis()
+              .ping()
+              .catch(() => "")) === "PONG",
+          10_000,
+          "Redis behind the gateway",
+        );
       }
     });
   });

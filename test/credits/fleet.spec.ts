@@ -34,7 +34,11 @@ describe("credits across the fleet", function () {
 
   /** Waits until both instances' getCredits answer `expected`; returns how long that took. */
   const bothAnswer = (uid: string, expected: number, timeoutMs: number) =>
-    waitUntil(async () => (await remainingOn(a, uid)) === expected && (await remainingOn(b, uid)) === expected, timeoutMs, `both instances to answer ${expected}`);
+    waitUntil(
+      async () => (await remainingOn(a, uid)) === expected && (await remainingOn(b, uid)) === expected,
+      timeoutMs,
+      `both instances to answer ${expected}`,
+    );
 
   it("a session's reports alternate between instances: after each, both answer the same figure within 2 s, and the threshold fires once", async () => {
     const uid = newUid("fleet");
@@ -151,7 +155,14 @@ describe("credits across the fleet", function () {
       assert.equal(await storedSeconds(uid), 180);
     } finally {
       await stack().redis.restart();
-      await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+      await waitUntil(
+        async () =>
+          (await testRedis()
+            .ping()
+            .catch(() => "")) === "PONG",
+        10_000,
+        "Redis behind the gateway",
+      );
     }
     // The restarted Redis is empty: every instance rebuilds the figure from Firestore.
     await bothAnswer(uid, 1_620, 15_000);

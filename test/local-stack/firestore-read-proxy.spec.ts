@@ -70,7 +70,10 @@ describe("Firestore read-counting proxy", function () {
 
   it("counts one read per document of a getAll, found or missing", async () => {
     const docs = await db.getAll(col.doc("d0"), col.doc("d1"), col.doc("missing"));
-    assert.deepEqual(docs.map((d) => d.exists), [true, true, false]);
+    assert.deepEqual(
+      docs.map((d) => d.exists),
+      [true, true, false],
+    );
     assert.deepEqual(proxy.reads.byMethod(), { ...noReads, BatchGetDocuments: 3 });
   });
 
@@ -120,7 +123,10 @@ describe("Firestore read-counting proxy", function () {
     await ref.set({ a: 1 });
     await ref.update({ a: 2 });
     await ref.delete();
-    await db.batch().set(col.doc(`w-${randomUUID()}`), { a: 1 }).commit();
+    await db
+      .batch()
+      .set(col.doc(`w-${randomUUID()}`), { a: 1 })
+      .commit();
     assert.equal(proxy.reads.total(), 0);
   });
 
@@ -168,7 +174,10 @@ describe("Firestore read-counting proxy", function () {
       const existing = col.doc(`wf-${randomUUID()}`);
       await existing.set({ v: 1 });
       proxy.writes.reset();
-      const batch = db.batch().set(col.doc(`wf-${randomUUID()}`), { v: 1 }).create(existing, { v: 2 });
+      const batch = db
+        .batch()
+        .set(col.doc(`wf-${randomUUID()}`), { v: 1 })
+        .create(existing, { v: 2 });
       await assert.rejects(batch.commit(), (error: { code?: number }) => error.code === GrpcStatus.ALREADY_EXISTS);
       assert.equal(proxy.writes.total(), 0);
     });
@@ -208,7 +217,10 @@ describe("Firestore read-counting proxy", function () {
       ];
       await writer.close(); // sends the batch and waits for every write's outcome
       const outcomes = await Promise.allSettled(writes);
-      assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "fulfilled", "rejected"]);
+      assert.deepEqual(
+        outcomes.map((o) => o.status),
+        ["fulfilled", "fulfilled", "rejected"],
+      );
       assert.deepEqual(proxy.writes.byMethod(), { ...noWrites, BatchWrite: 2 });
     });
 

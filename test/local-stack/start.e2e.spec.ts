@@ -93,7 +93,10 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
     console.log(`      Firestore: ${stack.firestoreEmulator.description}`);
     assert.equal(stack.firestoreEmulator.kind, expected.kind);
     assert.equal(stack.firestoreMode, expected.kind === "stand-in" ? "fallback" : "official");
-    assert.ok(lines.some((line) => line.includes(`Firestore: ${expected.description}`)), "the start log says which Firestore runs");
+    assert.ok(
+      lines.some((line) => line.includes(`Firestore: ${expected.description}`)),
+      "the start log says which Firestore runs",
+    );
     assert.ok(stack.users.alice && stack.users.bob);
     assert.ok(stack.callables.ping?.startsWith(`${stack.functionsBaseUrl}/ping`));
     assert.ok(lines.some((line) => line.includes("local stack ready")));
@@ -173,7 +176,9 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
       connectFunctionsEmulator(functions, emulator.hostname, Number(emulator.port));
       // A short client timeout: the emulator spawns a worker per concurrent call, so the first
       // calls outlive it, and their work still commits after the client gave up.
-      const record = httpsCallable<Record<string, unknown>, { remainingSeconds: number; duplicate?: true }>(functions, "recordTranscriptionUsage", { timeout: 3_000 });
+      const record = httpsCallable<Record<string, unknown>, { remainingSeconds: number; duplicate?: true }>(functions, "recordTranscriptionUsage", {
+        timeout: 3_000,
+      });
       let retries = 0;
       // What an app does: resend the same report (same reportId) after a timeout or `unavailable`.
       const report = async (data: Record<string, unknown>) => {

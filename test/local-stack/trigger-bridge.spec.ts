@@ -124,7 +124,11 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
       documentPattern: "testers/{uid}",
       database: "(default)",
     });
-    assert.equal(triggers.find((t) => t.id === "ping"), undefined, "a callable is no trigger");
+    assert.equal(
+      triggers.find((t) => t.id === "ping"),
+      undefined,
+      "a callable is no trigger",
+    );
   });
 
   it("create, update, delete of testers/{uid} bump inv:tester:{uid} 0 -> 1 -> 2 -> 3 with the right before/after", async () => {
@@ -197,11 +201,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
     assert.equal(remove?.beforeExists, true);
     assert.equal(remove?.afterExists, false);
     assert.equal(remove?.before?.n, 2);
-    assert.deepEqual(
-      deliveriesFor("testers/none", "probe"),
-      [],
-      "a trigger only sees documents matching its pattern",
-    );
+    assert.deepEqual(deliveriesFor("testers/none", "probe"), [], "a trigger only sees documents matching its pattern");
   });
 
   it("folds a write with transforms (several package events) into one delivery", async () => {
@@ -257,10 +257,7 @@ describe("trigger bridge (offline Firestore -> Firestore triggers)", function ()
     await ref.set({ n: 2 });
     await ref.set({ n: 3 });
     await bridge.waitForIdle();
-    const seen = deliveriesFor(`testers/${uid}`).map((d) => [
-      d.event.data.oldValue?.fields.n ?? null,
-      d.event.data.value?.fields.n ?? null,
-    ]);
+    const seen = deliveriesFor(`testers/${uid}`).map((d) => [d.event.data.oldValue?.fields.n ?? null, d.event.data.value?.fields.n ?? null]);
     assert.deepEqual(seen, [
       [null, { integerValue: "1" }],
       [{ integerValue: "1" }, { integerValue: "2" }],

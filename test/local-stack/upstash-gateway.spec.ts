@@ -53,7 +53,7 @@ describe("local Upstash REST gateway", function () {
       "OK",
       "",
       "12345678901234567890",
-      "line\nbreak \"quoted\" \\ backslash",
+      'line\nbreak "quoted" \\ backslash',
     ];
 
     for (const [label, client] of [
@@ -254,7 +254,14 @@ describe("local Upstash REST gateway", function () {
     it("keeps per-command errors inside a transaction and discards it when a command is refused", async function () {
       const k = key("tx-err");
       const untouched = key("tx-untouched");
-      const runtime = await post("/multi-exec", JSON.stringify([["SET", k, "text"], ["INCR", k], ["SET", untouched, "set"]]));
+      const runtime = await post(
+        "/multi-exec",
+        JSON.stringify([
+          ["SET", k, "text"],
+          ["INCR", k],
+          ["SET", untouched, "set"],
+        ]),
+      );
       assert.equal(runtime.status, 200);
       const entries = (await runtime.json()) as { result?: unknown; error?: string }[];
       assert.deepEqual(entries[0], { result: "OK" });
@@ -264,7 +271,13 @@ describe("local Upstash REST gateway", function () {
       await redis.del(untouched);
 
       // Wrong arity is refused at queue time: EXECABORT, and nothing of the transaction applies.
-      const aborted = await post("/multi-exec", JSON.stringify([["SET", untouched, "v"], ["SET", k]]));
+      const aborted = await post(
+        "/multi-exec",
+        JSON.stringify([
+          ["SET", untouched, "v"],
+          ["SET", k],
+        ]),
+      );
       assert.equal(aborted.status, 400);
       const abortBody = (await aborted.json()) as { error?: string };
       assert.match(String(abortBody.error), /EXECABORT/);
@@ -286,7 +299,10 @@ describe("local Upstash REST gateway", function () {
       const reads = valueKeys.map((k) => auto.get<string>(k));
       const [counts, values] = await Promise.all([Promise.all(increments), Promise.all(reads)]);
 
-      assert.deepEqual([...counts].sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i + 1));
+      assert.deepEqual(
+        [...counts].sort((x, y) => x - y),
+        Array.from({ length: 1000 }, (_, i) => i + 1),
+      );
       values.forEach((value, i) => assert.equal(value, `value-${i}-😀`));
       const batches = (auto as unknown as { pipelineCounter: number }).pipelineCounter;
       assert.ok(batches > 0 && batches <= 10, `expected batched requests, got ${batches} pipelines`);
@@ -366,7 +382,15 @@ describe("local Upstash REST gateway", function () {
       assert.deepEqual(await set.json(), { result: "OK" });
       const get = await post("/", JSON.stringify(["GET", k]), { "upstash-encoding": "base64" });
       assert.deepEqual(await get.json(), { result: "YmFy" });
-      const pipe = await post("/pipeline", JSON.stringify([["SET", k, "bar"], ["GET", k], ["STRLEN", k]]), { "upstash-encoding": "base64" });
+      const pipe = await post(
+        "/pipeline",
+        JSON.stringify([
+          ["SET", k, "bar"],
+          ["GET", k],
+          ["STRLEN", k],
+        ]),
+        { "upstash-encoding": "base64" },
+      );
       assert.deepEqual(await pipe.json(), [{ result: "OK" }, { result: "YmFy" }, { result: 3 }]);
     });
 

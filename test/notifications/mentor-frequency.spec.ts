@@ -72,7 +72,7 @@ describe("mentor notification frequency", function () {
     const answeredAt = Date.now();
     assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "bumped before the answer");
     await waitUntil(
-      async () => ((await b.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency === 5),
+      async () => (await b.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency === 5,
       5_000,
       "instance B to serve the new frequency",
     );

@@ -82,7 +82,13 @@ describe("Lua scripts on the real Redis (Upstash's rules)", function () {
     const month = { year: 2026, month: 12 };
     await bumpMarkers([scopes.tester(uid), scopes.mentor(uid)], { onceForChange: `lua-test/${uid}@1`, changedId: "x" });
     await redisUsageLedger.rebuild(uid, month, 100, Date.now() * 1000);
-    await redisUsageLedger.count(uid, month, { uid, month, reportKey: `r:${tag}`, seconds: 30, committedAtUs: Date.now() * 1000 }, { sessionId: "s", limitSeconds: 1800, thresholdSeconds: 180, mayFire: true }, { usedSeconds: 100, readAtUs: Date.now() * 1000 });
+    await redisUsageLedger.count(
+      uid,
+      month,
+      { uid, month, reportKey: `r:${tag}`, seconds: 30, committedAtUs: Date.now() * 1000 },
+      { sessionId: "s", limitSeconds: 1800, thresholdSeconds: 180, mayFire: true },
+      { usedSeconds: 100, readAtUs: Date.now() * 1000 },
+    );
     await instance.call("enableApp", { appId }, { uid });
     await instance.call("disableApp", { appId }, { uid });
   }
@@ -97,7 +103,9 @@ describe("Lua scripts on the real Redis (Upstash's rules)", function () {
   it("a deliberately undeclared key is caught (the check can fail)", async () => {
     const client = new Redis(stack().redis.url);
     try {
-      const runs = await scriptsRunBy(() => client.eval("redis.call('SET', KEYS[1], '1'); return redis.call('GET', 'lua-undeclared-key')", 1, "lua-declared-key"));
+      const runs = await scriptsRunBy(() =>
+        client.eval("redis.call('SET', KEYS[1], '1'); return redis.call('GET', 'lua-undeclared-key')", 1, "lua-declared-key"),
+      );
       assert.deepEqual(await undeclaredKeys(runs), [`GET lua-undeclared-key: lua-undeclared-key not in KEYS ["lua-declared-key"]`]);
     } finally {
       client.disconnect();

@@ -26,7 +26,8 @@ import { waitUntil } from "../support/wait";
 const admin = adminAs("faults");
 const run = () => randomUUID().slice(0, 8);
 
-const frequencyOf = async (instance: Instance, uid: string) => (await instance.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency;
+const frequencyOf = async (instance: Instance, uid: string) =>
+  (await instance.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency;
 
 const unavailable = (error: CallableError) => {
   assert.equal(error.status, "UNAVAILABLE", error.message);
@@ -34,7 +35,14 @@ const unavailable = (error: CallableError) => {
 };
 
 async function redisBackBehindTheGateway(): Promise<void> {
-  await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+  await waitUntil(
+    async () =>
+      (await testRedis()
+        .ping()
+        .catch(() => "")) === "PONG",
+    10_000,
+    "Redis behind the gateway",
+  );
 }
 
 describe("faults against the real servers (stopped and restarted)", function () {
@@ -83,7 +91,11 @@ describe("faults against the real servers (stopped and restarted)", function () 
             servedIds(a, tester, apps),
             frequencyOf(a, mentorUser),
             a.call<{ remainingSeconds: number }>("getCredits", {}, { uid: creditsUser }),
-            a.call<{ remainingSeconds: number }>("recordTranscriptionUsage", { sessionId: `s-${r}`, transcriptionSeconds: tick === 0 ? 60 : 0 }, { uid: creditsUser }),
+            a.call<{ remainingSeconds: number }>(
+              "recordTranscriptionUsage",
+              { sessionId: `s-${r}`, transcriptionSeconds: tick === 0 ? 60 : 0 },
+              { uid: creditsUser },
+            ),
           ]);
           for (const result of results) if (result.status === "rejected") failures.push(String(result.reason));
           const [served, frequency] = results;
@@ -198,7 +210,15 @@ describe("faults against the real servers (stopped and restarted)", function () 
       }
 
       // Firestore is back: the instance reconnects by itself, and each retry succeeds.
-      await waitUntil(() => frequencyOf(instance, uid).then(() => true, () => false), 60_000, "the instance to reach Firestore again");
+      await waitUntil(
+        () =>
+          frequencyOf(instance, uid).then(
+            () => true,
+            () => false,
+          ),
+        60_000,
+        "the instance to reach Firestore again",
+      );
       const retried = await sendEvent(instance, event);
       assert.equal(retried.status, 200);
       const user = await userDoc(uid).get();
@@ -239,7 +259,16 @@ describe("faults against the real servers (stopped and restarted)", function () 
           createTime: at,
           updateTime: at,
         };
-        return { ...firestoreCloudEvent(`${firestoreEventTypePrefix}written`, { projectId, database: "(default)", documentPath: `testers/${uid}`, after: document, time: at }), id };
+        return {
+          ...firestoreCloudEvent(`${firestoreEventTypePrefix}written`, {
+            projectId,
+            database: "(default)",
+            documentPath: `testers/${uid}`,
+            after: document,
+            time: at,
+          }),
+          id,
+        };
       };
       const first = eventAt(new Date());
 

@@ -87,7 +87,10 @@ describe("stripeWebhook", function () {
     const uid = newUid("stripe");
     const event = subscriptionEvent({ customer: newCustomerId(), uid });
     const deliveries = await Promise.all([a, b, a, b, a].map((instance) => sendEvent(instance, event)));
-    assert.deepEqual(deliveries.map((d) => d.status), [200, 200, 200, 200, 200]);
+    assert.deepEqual(
+      deliveries.map((d) => d.status),
+      [200, 200, 200, 200, 200],
+    );
     assert.equal(deliveries.filter((d) => d.body.duplicate !== true).length, 1, "exactly one delivery applied the event");
     assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.stripe_event_id], ["pro", event.id]);
   });
@@ -97,7 +100,14 @@ describe("stripeWebhook", function () {
     const customer = newCustomerId();
     const t = nowS() - 100;
     const created = subscriptionEvent({ type: "customer.subscription.created", created: t, customer, uid, status: "incomplete" });
-    const updated = subscriptionEvent({ type: "customer.subscription.updated", created: t, customer, uid, status: "active", priceId: localStripePriceId("pro") });
+    const updated = subscriptionEvent({
+      type: "customer.subscription.updated",
+      created: t,
+      customer,
+      uid,
+      status: "active",
+      priceId: localStripePriceId("pro"),
+    });
     assert.equal((await sendEvent(a, updated)).status, 200);
     const late = await sendEvent(a, created);
     assert.deepEqual([late.status, late.body.result], [200, "stale_ignored"]);
@@ -117,10 +127,20 @@ describe("stripeWebhook", function () {
     const customer = newCustomerId();
     const t = nowS() - 100;
     await sendEvent(a, subscriptionEvent({ created: t, customer, uid, subscriptionId: "sub_old" }));
-    await sendEvent(a, subscriptionEvent({ type: "customer.subscription.deleted", created: t + 1, customer, uid, subscriptionId: "sub_old", status: "canceled" }));
+    await sendEvent(
+      a,
+      subscriptionEvent({ type: "customer.subscription.deleted", created: t + 1, customer, uid, subscriptionId: "sub_old", status: "canceled" }),
+    );
     assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.status], ["basic", "inactive"]);
     await sendEvent(a, subscriptionEvent({ type: "customer.subscription.created", created: t + 2, customer, uid, subscriptionId: "sub_new" }));
-    const lateDelete = subscriptionEvent({ type: "customer.subscription.deleted", created: t + 2, customer, uid, subscriptionId: "sub_old", status: "canceled" });
+    const lateDelete = subscriptionEvent({
+      type: "customer.subscription.deleted",
+      created: t + 2,
+      customer,
+      uid,
+      subscriptionId: "sub_old",
+      status: "canceled",
+    });
     assert.equal((await sendEvent(a, lateDelete)).body.result, "other_subscription_ignored");
     assert.deepEqual([(await subscriptionOf(uid))?.plan, (await subscriptionOf(uid))?.stripe_subscription_id], ["pro", "sub_new"]);
   });
@@ -222,7 +242,14 @@ describe("stripeWebhook", function () {
     } finally {
       await stack().redis.restart();
       // Other specs (and the retry below) need Redis back behind the gateway, not just started.
-      await waitUntil(async () => (await testRedis().ping().catch(() => "")) === "PONG", 10_000, "Redis behind the gateway");
+      await waitUntil(
+        async () =>
+          (await testRedis()
+            .ping()
+            .catch(() => "")) === "PONG",
+        10_000,
+        "Redis behind the gateway",
+      );
     }
     await triggersSettled();
     // The users trigger could not bump either while Redis was down: only the retry can.

@@ -49,7 +49,10 @@ async function setEnabled(request: CallableRequest<unknown>, enabled: boolean): 
   // Same answer for "no such app" and "not yours to see": no probing for private app ids.
   if (!visible.some((app) => app.id === appId)) throw new HttpsError("not-found", `No app "${appId}" is available to you.`);
   const marker = scopes.enabledApps(uid);
-  await (enabled ? enableScript : disableScript)([enabledAppsKey(uid), installsKey(appId), markerKey(marker), markerTimeKey(marker)], [appId, String(markerTtlSeconds), String(Date.now())]);
+  await (enabled ? enableScript : disableScript)(
+    [enabledAppsKey(uid), installsKey(appId), markerKey(marker), markerTimeKey(marker)],
+    [appId, String(markerTtlSeconds), String(Date.now())],
+  );
   // Read-your-writes on this instance, also when the set was already so (another instance's
   // change whose marker this one has not polled yet).
   forgetEnabledApps(uid);

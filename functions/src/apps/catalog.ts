@@ -84,7 +84,10 @@ async function patchPublicApps(previous: readonly App[], changedIds: readonly st
   const changed = new Set(changedIds);
   const db = firestore();
   const snapshots = changedIds.length === 0 ? [] : await getDocuments(changedIds.map((id) => db.collection(appsCollection).doc(id)));
-  const current = snapshots.filter((s) => s.exists).map(appFromSnapshot).filter(isListedPublicly);
+  const current = snapshots
+    .filter((s) => s.exists)
+    .map(appFromSnapshot)
+    .filter(isListedPublicly);
   return [...previous.filter((app) => !changed.has(app.id)), ...current].sort(byId);
 }
 
@@ -105,7 +108,10 @@ async function readTesterApps(appIds: readonly string[]): Promise<App[]> {
   if (appIds.length === 0) return [];
   const db = firestore();
   const snapshots = await getDocuments(appIds.map((id) => db.collection(appsCollection).doc(id)));
-  return snapshots.filter((s) => s.exists).map(appFromSnapshot).filter((app) => !app.disabled && !app.approved);
+  return snapshots
+    .filter((s) => s.exists)
+    .map(appFromSnapshot)
+    .filter((app) => !app.disabled && !app.approved);
 }
 
 /** A short, stable name for a list of app ids (cache keys). */

@@ -115,7 +115,9 @@ export async function enrich(uid: string, apps: readonly App[]): Promise<Availab
   const warn = (error: unknown) => enrichmentWarning.run((skipped) => logs.enrichmentUnavailable(error, { failuresSinceLastLine: skipped + 1 }));
   const [enabledIds, counts] = await Promise.all([
     enabledAppsCache.get(uid, [scopes.enabledApps(uid)], () => readEnabledApps(uid)).catch((error: unknown) => (warn(error), [] as string[])),
-    installCountsCache.get(listKey(apps), [], () => readInstallCounts(apps)).catch((error: unknown) => (warn(error), apps.map((app) => lastKnownInstalls.get(app.id) ?? 0))),
+    installCountsCache
+      .get(listKey(apps), [], () => readInstallCounts(apps))
+      .catch((error: unknown) => (warn(error), apps.map((app) => lastKnownInstalls.get(app.id) ?? 0))),
   ]);
   const enabled = new Set(enabledIds);
   return apps.map((app, i) => toAvailable(app, enabled.has(app.id), counts[i] ?? 0));

@@ -136,7 +136,12 @@ export class StatsPublisher {
 
 /** Queues the publish of `snapshot` on `pipeline` (one XADD, trimming what has expired). */
 export function queuePublish(pipeline: Pipeline, snapshot: InstanceSnapshot, wallNowMs: number): void {
-  pipeline.xadd(statsStreamKey, "*", { s: JSON.stringify(snapshot) }, { trim: { type: "MINID", threshold: String(Math.floor(wallNowMs - snapshotTtlMs)), comparison: "=" } });
+  pipeline.xadd(
+    statsStreamKey,
+    "*",
+    { s: JSON.stringify(snapshot) },
+    { trim: { type: "MINID", threshold: String(Math.floor(wallNowMs - snapshotTtlMs)), comparison: "=" } },
+  );
 }
 
 export function entryIdMs(entryId: unknown): number | undefined {

@@ -205,7 +205,11 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
   }
   if (own) {
     const key = `${own.function}/${own.instance}`;
-    newest.set(key, { snapshot: own, ageMs: 0, clockOffsetMs: typeof own.clockOffsetMs === "number" ? own.clockOffsetMs : (newest.get(key)?.clockOffsetMs ?? null) });
+    newest.set(key, {
+      snapshot: own,
+      ageMs: 0,
+      clockOffsetMs: typeof own.clockOffsetMs === "number" ? own.clockOffsetMs : (newest.get(key)?.clockOffsetMs ?? null),
+    });
   }
 
   const caches: Record<string, CacheTotals> = {};
@@ -277,7 +281,11 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
     caches,
     markers,
     functions,
-    spend: { prices, byFunction: spendByFunction, estimatedUsdPerDay: Object.values(spendByFunction).reduce((total, f) => total + f.estimatedUsdPerDay.total, 0) },
+    spend: {
+      prices,
+      byFunction: spendByFunction,
+      estimatedUsdPerDay: Object.values(spendByFunction).reduce((total, f) => total + f.estimatedUsdPerDay.total, 0),
+    },
     instances,
   };
 }

@@ -17,7 +17,30 @@ export const freshnessPromiseMs = 2_000;
  * snapshots mean, so bump `histogramVersion` then.
  */
 export const bucketBoundsMs = [
-  1, 2, 5, 10, 20, 50, 100, 200, 300, 500, 750, 1000, 1250, 1500, 1750, 2000, 2500, 3000, 5000, 10_000, 30_000, 60_000, 300_000, Infinity,
+  1,
+  2,
+  5,
+  10,
+  20,
+  50,
+  100,
+  200,
+  300,
+  500,
+  750,
+  1000,
+  1250,
+  1500,
+  1750,
+  2000,
+  2500,
+  3000,
+  5000,
+  10_000,
+  30_000,
+  60_000,
+  300_000,
+  Infinity,
 ] as const;
 export const histogramVersion = 1;
 

@@ -271,7 +271,13 @@ export class MarkerWatcher {
           // scope new (or idle and expired) starts its idle time now.
           this.versions.set(
             scope,
-            { version: reading.version, writtenAtMs: reading.writtenAtMs, changedIds: reading.changedIds, firstVersion: reading.firstVersion, readStartedAtMs: startedAtMs },
+            {
+              version: reading.version,
+              writtenAtMs: reading.writtenAtMs,
+              changedIds: reading.changedIds,
+              firstVersion: reading.firstVersion,
+              readStartedAtMs: startedAtMs,
+            },
             { noUpdateTTL: previous !== undefined },
           );
         });

@@ -115,7 +115,12 @@ export class UsageMeter {
     const usage: Record<string, FunctionUsage> = {};
     for (const [name, { hitsByCache, ...counts }] of this.byFunction) {
       const readsSaved = Object.entries(hitsByCache).reduce((saved, [cache, hits]) => saved + hits * perFetch(cache), 0);
-      usage[name] = { ...counts, readsByCollection: { ...counts.readsByCollection }, writesByCollection: { ...counts.writesByCollection }, readsSaved: Math.round(readsSaved) };
+      usage[name] = {
+        ...counts,
+        readsByCollection: { ...counts.readsByCollection },
+        writesByCollection: { ...counts.writesByCollection },
+        readsSaved: Math.round(readsSaved),
+      };
     }
     return usage;
   }

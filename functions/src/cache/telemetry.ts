@@ -60,7 +60,12 @@ export class CacheTelemetry {
     this.freshness.record(scope, delayMs);
     if (delayMs !== undefined && delayMs > freshnessPromiseMs) {
       this.staleServingLog.run((skipped) =>
-        logs.freshnessPromiseMissed({ family: scopeFamily(scope), delayMs: Math.round(delayMs), promiseMs: freshnessPromiseMs, lateChangesSinceLastLine: skipped + 1 }),
+        logs.freshnessPromiseMissed({
+          family: scopeFamily(scope),
+          delayMs: Math.round(delayMs),
+          promiseMs: freshnessPromiseMs,
+          lateChangesSinceLastLine: skipped + 1,
+        }),
       );
     }
   }
@@ -136,7 +141,16 @@ export function figuresFields(snapshot: InstanceSnapshot): Record<string, unknow
   for (const [family, histogram] of Object.entries(snapshot.freshness)) perFamily[family] = summarize(histogram);
   const perCache: Record<string, unknown> = {};
   for (const c of snapshot.caches) {
-    perCache[c.name] = { entries: c.entries, bytes: c.bytes, hits: c.hits, misses: c.misses, hitRate: c.hitRate, evictions: c.evictions, fetches: c.fetches, collapsedFetches: c.collapsedFetches };
+    perCache[c.name] = {
+      entries: c.entries,
+      bytes: c.bytes,
+      hits: c.hits,
+      misses: c.misses,
+      hitRate: c.hitRate,
+      evictions: c.evictions,
+      fetches: c.fetches,
+      collapsedFetches: c.collapsedFetches,
+    };
   }
   return {
     function: snapshot.function,

@@ -147,7 +147,8 @@ function latest(...figures: (FleetUsage | null | undefined)[]): FleetUsage | und
   let newest: FleetUsage | undefined;
   for (const figure of figures) {
     if (!figure) continue;
-    if (!newest || figure.changedAtMs > newest.changedAtMs || (figure.changedAtMs === newest.changedAtMs && figure.usedSeconds > newest.usedSeconds)) newest = figure;
+    if (!newest || figure.changedAtMs > newest.changedAtMs || (figure.changedAtMs === newest.changedAtMs && figure.usedSeconds > newest.usedSeconds))
+      newest = figure;
   }
   return newest;
 }

@@ -217,7 +217,13 @@ export const redisUsageLedger: UsageLedger = {
     return { usage, thresholdFired: usage !== undefined && Number((reply as unknown[])[2]) === 1 };
   },
   async rebuild(uid, month, usedSeconds, readAtUs) {
-    const reply = await rebuildScript(keysFor(uid, month), [String(usedSeconds), String(readAtUs), String(usageFigureTtlSeconds), String(usageLogWindowMs), String(Date.now())]);
+    const reply = await rebuildScript(keysFor(uid, month), [
+      String(usedSeconds),
+      String(readAtUs),
+      String(usageFigureTtlSeconds),
+      String(usageLogWindowMs),
+      String(Date.now()),
+    ]);
     return fleetUsageOf(reply);
   },
 };

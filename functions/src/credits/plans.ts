@@ -67,9 +67,7 @@ export const storedSubscriptionSchema = z.object({
 export type SubscriptionState = z.infer<typeof storedSubscriptionSchema>;
 
 /** The part of a stored subscription that decides the plan. */
-const entitlementSchema = storedSubscriptionSchema
-  .pick({ plan: true, status: true, current_period_end: true })
-  .partial({ current_period_end: true });
+const entitlementSchema = storedSubscriptionSchema.pick({ plan: true, status: true, current_period_end: true }).partial({ current_period_end: true });
 
 /**
  * The plan a stored subscription entitles to at `nowS` (unix seconds), and until when.

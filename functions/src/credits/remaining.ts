@@ -31,7 +31,9 @@ export interface MonthUsage {
 export async function monthUsage(uid: string, month: UtcMonth, db: Firestore = firestore()): Promise<MonthUsage> {
   // The count costs nothing more (an aggregation is billed by the index entries it matches) and
   // tells the meter that number: one read per 1,000, at least one.
-  const snapshot = await monthQuery(db, uid, month).aggregate({ seconds: AggregateField.sum(usageField), entries: AggregateField.count() }).get();
+  const snapshot = await monthQuery(db, uid, month)
+    .aggregate({ seconds: AggregateField.sum(usageField), entries: AggregateField.count() })
+    .get();
   usageMeter().reads("hourly_usage", Math.max(1, Math.ceil(snapshot.data().entries / 1000)));
   // Firestore's sum ignores non-numeric values; a negative stored value would still count, so clamp the total.
   const seconds: unknown = snapshot.data().seconds;

@@ -122,7 +122,15 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
   if (request.reportId === undefined) {
     const written = await usageDoc(uid, id).set(data, { merge: true });
     meterWrites("hourly_usage");
-    return { uid, month, reportKey: `w:${randomUUID()}`, seconds, committedAtUs: timestampUs(written.writeTime), duplicate: false, writeSeq: noteUsageWritten() };
+    return {
+      uid,
+      month,
+      reportKey: `w:${randomUUID()}`,
+      seconds,
+      committedAtUs: timestampUs(written.writeTime),
+      duplicate: false,
+      writeSeq: noteUsageWritten(),
+    };
   }
   const ref = reportDoc(uid, request.reportId);
   const reportKey = `r:${request.reportId}`;
@@ -162,7 +170,11 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
  * Undefined when there is no fleet figure to answer from (the ledger keeps none, or failed:
  * then the report is added to this instance's own figure).
  */
-async function countReport(credits: UserCredits, sessionId: string, report: RecordedReport | undefined): Promise<{ credits: UserCredits; answer: CountAnswer | undefined }> {
+async function countReport(
+  credits: UserCredits,
+  sessionId: string,
+  report: RecordedReport | undefined,
+): Promise<{ credits: UserCredits; answer: CountAnswer | undefined }> {
   const { uid, month } = credits;
   const limitSeconds = credits.limitSeconds!;
   // A retry of last month's report changes nothing this month's figure shows.

@@ -68,7 +68,10 @@ export async function getMentorNotificationFrequencyHandler(request: CallableReq
 export async function setMentorNotificationFrequencyHandler(request: CallableRequest<unknown>): Promise<{ frequency: number }> {
   const uid = requireUid(request);
   const { frequency } = parseData(setRequest, request.data);
-  const written = await firestore().collection("users").doc(uid).set({ [mentorFrequencyField]: frequency }, { merge: true });
+  const written = await firestore()
+    .collection("users")
+    .doc(uid)
+    .set({ [mentorFrequencyField]: frequency }, { merge: true });
   meterWrites("users");
   // Read-your-writes on this instance; the others follow the marker, bumped here right after
   // the commit (the users/{uid} trigger names the same change and bumps nothing more).

@@ -109,7 +109,10 @@ export async function applyEvent(event: StripeEvent, effect: EventEffect, db: Fi
         const pending: unknown = (await metered(tx.get(pendingRef))).get("state");
         result = "pending_user_unknown";
         if (isNewer(effect.state, pending)) {
-          writes.push({ ref: pendingRef, apply: (t) => t.set(pendingRef, { customer_id: customerId, state: storedSubscriptionSchema.parse(effect.state), updated_at: Timestamp.now() }) });
+          writes.push({
+            ref: pendingRef,
+            apply: (t) => t.set(pendingRef, { customer_id: customerId, state: storedSubscriptionSchema.parse(effect.state), updated_at: Timestamp.now() }),
+          });
         }
       } else {
         result = await decideUserWrite(tx, db.collection("users").doc(safeId(uid, "uid")), effect.state);

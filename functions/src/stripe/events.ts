@@ -49,9 +49,7 @@ const checkoutSessionSchema = z.looseObject({
 
 export type { SubscriptionState };
 
-const orderingGuardSchema = storedSubscriptionSchema
-  .pick({ stripe_event_created: true, stripe_event_rank: true })
-  .partial({ stripe_event_rank: true });
+const orderingGuardSchema = storedSubscriptionSchema.pick({ stripe_event_created: true, stripe_event_rank: true }).partial({ stripe_event_rank: true });
 const subscriptionIdentitySchema = storedSubscriptionSchema.pick({ stripe_subscription_id: true, status: true });
 
 /**

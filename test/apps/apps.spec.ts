@@ -13,7 +13,7 @@ import { CallableError, Instance } from "../../scripts/lib/instance";
 import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
 import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { useInstancePair } from "../support/instance";
-import { markerVersion, testRedis } from "../support/redis";
+import { markerVersion, restartTestRedis, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
 
@@ -516,16 +516,7 @@ describe("apps marketplace", function () {
 
         await assert.rejects(a.call("enableApp", { appId: publicId }, { uid: tester }), rejectsWith("UNAVAILABLE"));
       } finally {
-        await stack().redis.restart();
-        // Other specs need Redis back behind the gateway, not just the process started.
-        await waitUntil(
-          async () =>
-            (await testRedis()
-              .ping()
-              .catch(() => "")) === "PONG",
-          10_000,
-          "Redis behind the gateway",
-        );
+        await restartTestRedis();
         await a.useSystemClock();
       }
     });

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import type { FunctionUsage } from "../../functions/src/cache/meter";
+import { FunctionUsage, noUsage } from "../../functions/src/cache/meter";
 import { Instance, startInstance } from "../../scripts/lib/instance";
 import { localStripePriceId } from "../../scripts/lib/local-stripe";
 import { newCustomerId, sendEvent, subscriptionEvent } from "../../scripts/lib/stripe-events";
@@ -28,17 +28,7 @@ describe("the usage meter agrees with the proxy", function () {
     await instance?.stop();
   });
 
-  const usageOf = async (name: string): Promise<FunctionUsage> =>
-    (await instance.stats()).usage[name] ?? {
-      requests: 0,
-      reads: 0,
-      notFoundReads: 0,
-      writes: 0,
-      readsByCollection: {},
-      writesByCollection: {},
-      cacheHits: 0,
-      readsSaved: 0,
-    };
+  const usageOf = async (name: string): Promise<FunctionUsage> => (await instance.stats()).usage[name] ?? noUsage();
 
   /** Runs `calls` of `name` and returns what the meter and the proxy counted meanwhile. */
   async function measure(name: string, calls: () => Promise<unknown>) {

@@ -6,8 +6,7 @@ import { newUid, paidSubscription, seedUsage, usageCol, userDoc } from "../suppo
 import { firebaseAdminFirestore } from "../../scripts/lib/functions-deps";
 import { CallableError, Instance } from "../../scripts/lib/instance";
 import { useInstancePair } from "../support/instance";
-import { testRedis } from "../support/redis";
-import { waitUntil } from "../support/wait";
+import { restartTestRedis, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 
 const { FieldValue } = firebaseAdminFirestore();
@@ -234,16 +233,7 @@ describe("transcription credits", function () {
         assert.deepEqual([low.remainingSeconds, low.freemiumThresholdReached], [100, true], "threshold decided on the instance while Redis is away");
         assert.equal((await record(a, cached, 0, "outage")).freemiumThresholdReached, false);
       } finally {
-        await stack().redis.restart();
-        // Other specs (and the rest of this one) need Redis back behind the gateway, not just started.
-        await waitUntil(
-          async () =>
-            (await testRedis()
-              .ping()
-              .catch(() => "")) === "PONG",
-          10_000,
-          "Redis behind the gateway",
-        );
+        await restartTestRedis();
       }
     });
   });

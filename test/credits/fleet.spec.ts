@@ -13,7 +13,7 @@ import { markerKey } from "../../functions/src/redis/markers";
 import { CallableError, Instance } from "../../scripts/lib/instance";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
 import { useInstancePair } from "../support/instance";
-import { testRedis } from "../support/redis";
+import { restartTestRedis, testRedis } from "../support/redis";
 import { stack } from "../support/stack";
 import { waitUntil } from "../support/wait";
 
@@ -154,15 +154,7 @@ describe("credits across the fleet", function () {
       assert.equal(retry.duplicate, true, "a retry while Redis is down is still recognised (by Firestore)");
       assert.equal(await storedSeconds(uid), 180);
     } finally {
-      await stack().redis.restart();
-      await waitUntil(
-        async () =>
-          (await testRedis()
-            .ping()
-            .catch(() => "")) === "PONG",
-        10_000,
-        "Redis behind the gateway",
-      );
+      await restartTestRedis();
     }
     // The restarted Redis is empty: every instance rebuilds the figure from Firestore.
     await bothAnswer(uid, 1_620, 15_000);

@@ -19,7 +19,7 @@ import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
 import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
 import { useInstancePair } from "../support/instance";
-import { markerVersion, testRedis } from "../support/redis";
+import { markerVersion, restartTestRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
 
@@ -33,17 +33,6 @@ const unavailable = (error: CallableError) => {
   assert.equal(error.status, "UNAVAILABLE", error.message);
   return true;
 };
-
-async function redisBackBehindTheGateway(): Promise<void> {
-  await waitUntil(
-    async () =>
-      (await testRedis()
-        .ping()
-        .catch(() => "")) === "PONG",
-    10_000,
-    "Redis behind the gateway",
-  );
-}
 
 describe("faults against the real servers (stopped and restarted)", function () {
   this.timeout(120_000);
@@ -122,8 +111,7 @@ describe("faults against the real servers (stopped and restarted)", function () 
         const bypassed = stats.caches.find((c) => c.name === "testerRecords");
         assert.ok(bypassed && bypassed.bypassedWhileMarkersUnreadable > 0, "tester reads bypassed the cache");
       } finally {
-        await stack().redis.restart();
-        await redisBackBehindTheGateway();
+        await restartTestRedis();
       }
 
       // Recovery within one poll: the first request one poll interval after Redis is back reads

@@ -6,7 +6,7 @@ import { newUid, seedUsage, userDoc } from "../support/credits";
 import { Instance } from "../../scripts/lib/instance";
 import { localStripePriceId } from "../../scripts/lib/local-stripe";
 import { useInstancePair } from "../support/instance";
-import { markerVersion, testRedis } from "../support/redis";
+import { markerVersion, restartTestRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../../scripts/lib/stripe-events";
 import { waitUntil } from "../support/wait";
@@ -240,16 +240,7 @@ describe("stripeWebhook", function () {
       assert.equal((await subscriptionOf(uid))?.plan, "unlimited", "the subscription is committed");
       assert.equal((await eventDoc(event.id).get()).get("result"), "subscription_written");
     } finally {
-      await stack().redis.restart();
-      // Other specs (and the retry below) need Redis back behind the gateway, not just started.
-      await waitUntil(
-        async () =>
-          (await testRedis()
-            .ping()
-            .catch(() => "")) === "PONG",
-        10_000,
-        "Redis behind the gateway",
-      );
+      await restartTestRedis();
     }
     await triggersSettled();
     // The users trigger could not bump either while Redis was down: only the retry can.

@@ -29,20 +29,17 @@ export interface FunctionUsage {
   readsSaved: number;
 }
 
-interface FunctionCounts extends Omit<FunctionUsage, "readsSaved"> {
+interface FunctionCounts extends FunctionUsage {
   hitsByCache: Record<string, number>;
 }
 
-const emptyCounts = (): FunctionCounts => ({
-  requests: 0,
-  reads: 0,
-  notFoundReads: 0,
-  writes: 0,
-  readsByCollection: {},
-  writesByCollection: {},
-  cacheHits: 0,
-  hitsByCache: {},
-});
+// readsSaved stays 0 here: it is derived when a snapshot is taken.
+const emptyCounts = (): FunctionCounts => ({ ...noUsage(), hitsByCache: {} });
+
+/** A function with no usage counted yet. */
+export function noUsage(): FunctionUsage {
+  return { requests: 0, reads: 0, notFoundReads: 0, writes: 0, readsByCollection: {}, writesByCollection: {}, cacheHits: 0, readsSaved: 0 };
+}
 
 export class UsageMeter {
   private readonly requestScope = new AsyncLocalStorage<string>();

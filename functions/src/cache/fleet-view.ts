@@ -6,7 +6,7 @@
 import { CoherentCacheStats } from "./coherent-cache";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
 import { FreshnessHistogram, freshnessPromiseMs, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
-import type { FunctionUsage } from "./meter";
+import { FunctionUsage, noUsage } from "./meter";
 
 /** List prices the spend estimate uses (US dollars per 100,000). */
 export interface ListPrices {
@@ -14,18 +14,10 @@ export interface ListPrices {
   firestoreWriteUsdPer100k: number;
 }
 
-/** What one function's live instances spent, as their meters counted it since they started. */
-export interface FunctionSpend {
+/** What one function's live instances spent: their meters' counts added up (since each started). */
+export interface FunctionSpend extends FunctionUsage {
   instances: number;
-  requests: number;
-  reads: number;
   readsPerRequest: number;
-  notFoundReads: number;
-  writes: number;
-  cacheHits: number;
-  readsSaved: number;
-  readsByCollection: Record<string, number>;
-  writesByCollection: Record<string, number>;
   /** The counts over each instance's uptime, scaled to a day, at `prices`. */
   estimatedUsdPerDay: { reads: number; writes: number; total: number };
 }
@@ -111,19 +103,7 @@ export interface FleetView {
 const dayMs = 24 * 60 * 60_000;
 
 function emptySpend(): FunctionSpend {
-  return {
-    instances: 0,
-    requests: 0,
-    reads: 0,
-    readsPerRequest: 0,
-    notFoundReads: 0,
-    writes: 0,
-    cacheHits: 0,
-    readsSaved: 0,
-    readsByCollection: {},
-    writesByCollection: {},
-    estimatedUsdPerDay: { reads: 0, writes: 0, total: 0 },
-  };
+  return { ...noUsage(), instances: 0, readsPerRequest: 0, estimatedUsdPerDay: { reads: 0, writes: 0, total: 0 } };
 }
 
 function addUsage(into: FunctionSpend, usage: FunctionUsage, uptimeMs: number, prices: ListPrices): void {

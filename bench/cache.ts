@@ -15,8 +15,8 @@ import { LocalCache } from "../functions/src/cache/local-cache";
 import { MarkerWatcher } from "../functions/src/cache/marker-watcher";
 import { deepFreeze } from "../functions/src/cache/values";
 import { decodeMarkerReadings, markerKey, markerReadKeys, scopes as markerScopes } from "../functions/src/redis/markers";
-import { startRedisServer } from "../scripts/lib/redis-server";
-import { startUpstashGateway } from "../scripts/upstash-gateway";
+import { startRedisServer } from "../scripts/stack/redis-server";
+import { startUpstashGateway } from "../scripts/stack/upstash-gateway";
 
 const keyCount = 10_000;
 const lookups = 2_000_000;

@@ -11,7 +11,7 @@
  * (the document before and after the commit, read from the emulator's REST API with their
  * createTime and updateTime to the microsecond), posted to the trigger's export
  * (`onTesterWritten`, `onAppWritten`, `onUserWritten`) in a trigger host: an instance process
- * of its own (scripts/lib/instance.ts, `__trigger/<name>`) serving functions/src/index.ts, whose
+ * of its own (scripts/harness/instance.ts, `__trigger/<name>`) serving functions/src/index.ts, whose
  * export is the real `onDocumentWritten` wrapper, reaching Redis through the same gateway as
  * everything else (so its commands are counted and billed). It runs the code as deployed: no
  * policy, no preload, the system clock.
@@ -24,19 +24,19 @@
  * measured run. Here the emulator's triggers are paused once and never reloaded.
  *
  * What is checked (`HeldDelivery`, `finishRun`): the Functions emulator ran no trigger during the
- * run (its `Finished "<trigger>"` lines, scripts/lib/function-runs.ts: every delivery of the
+ * run (its `Finished "<trigger>"` lines, scripts/stack/function-runs.ts: every delivery of the
  * Firestore emulator was refused); each delivery to the trigger host succeeded. Every successful
  * commit through the read proxy is heard (`noteCommitted`): a write to a triggered document that
  * is not one of the changes would have had its trigger dropped, and is counted (`unheldWrites`).
  */
 import { readFileSync } from "node:fs";
-import { setBackgroundTriggers } from "../scripts/lib/emulator-hub";
-import { firestoreCloudEvent } from "../scripts/lib/firestore-cloud-event";
-import type { RestDocument } from "../scripts/lib/firestore-rest-json";
-import { dateToRfc3339, toRestDocument } from "../scripts/lib/firestore-rest-json";
-import { documentMatches, FirestoreTrigger, triggersFromFunctionsEmulator } from "../scripts/lib/firestore-triggers";
-import { Instance, startInstance } from "../scripts/lib/instance";
-import type { SuiteStack } from "../scripts/lib/suite-stack";
+import { setBackgroundTriggers } from "../scripts/harness/emulator-hub";
+import { firestoreCloudEvent } from "../scripts/stack/firestore-cloud-event";
+import type { RestDocument } from "../scripts/stack/firestore-rest-json";
+import { dateToRfc3339 } from "../scripts/stack/firestore-rest-json";
+import { documentMatches, FirestoreTrigger, triggersFromFunctionsEmulator } from "../scripts/stack/firestore-triggers";
+import { Instance, startInstance } from "../scripts/harness/instance";
+import type { SuiteStack } from "../scripts/harness/suite-stack";
 
 /** One change's document, as Firestore's trigger event carries it: the versions before and after the commit. */
 export interface HeldChange {
@@ -145,19 +145,8 @@ export class HeldTriggers {
   }
 
   /** The document as the REST API (and a trigger event) spells it, read on the emulator itself (never billed); undefined when missing. */
-  async readDocument(documentPath: string): Promise<RestDocument | undefined> {
-    const { projectId } = this.stack.local;
-    const fallback = this.stack.local.fallback;
-    if (fallback) {
-      const found = fallback.state.getDocument(`projects/${projectId}/databases/(default)/documents/${documentPath}`);
-      return found.metadata.hasExist ? toRestDocument(found) : undefined;
-    }
-    const url = `http://${this.stack.firestore.emulatorHost}/v1/projects/${projectId}/databases/(default)/documents/${documentPath}`;
-    const response = await fetch(url, { headers: { authorization: "Bearer owner" } });
-    if (response.status === 404) return undefined;
-    if (!response.ok) throw new Error(`reading ${documentPath} on the emulator: ${response.status} ${await response.text()}`);
-    const document = (await response.json()) as RestDocument;
-    return { ...document, fields: document.fields ?? {} };
+  readDocument(documentPath: string): Promise<RestDocument | undefined> {
+    return this.stack.firestore.readDocument(documentPath);
   }
 
   /**

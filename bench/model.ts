@@ -12,8 +12,8 @@ import type { Firestore } from "firebase-admin/firestore";
 import { enabledAppsKey, installsKey } from "../functions/src/apps/enrichment";
 import type { Plan } from "../functions/src/credits/plans";
 import { hourlyUsageDocId } from "../functions/src/credits/time";
-import { firebaseAdminFirestore } from "../scripts/lib/functions-deps";
-import { localStripePriceId } from "../scripts/lib/local-stripe";
+import { firebaseAdminFirestore } from "../scripts/stack/functions-deps";
+import { localStripePriceId } from "../scripts/stack/local-stripe";
 
 /** Deterministic PRNG (mulberry32): every policy sees the same data and the same workload. */
 export function rng(seed: number): () => number {

@@ -22,7 +22,7 @@ import { statsStreamKey } from "../functions/src/cache/fleet-stats";
 import { monthKey, usageLogKey, usageScope, usageStateKey } from "../functions/src/credits/ledger";
 import { thresholdKey } from "../functions/src/credits/threshold";
 import { appliedEventKeyPrefix, markerKey, markerKeyPrefix, markerTimeKey, markerTimeKeyPrefix } from "../functions/src/redis/markers";
-import type { RedisArg } from "../scripts/upstash-gateway";
+import type { RedisArg } from "../scripts/stack/upstash-gateway";
 
 export const redisPurposes = ["coherence", "credits", "enrichment", "other"] as const;
 export type RedisPurpose = (typeof redisPurposes)[number];

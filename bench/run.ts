@@ -3,12 +3,12 @@
  *
  * For each cache policy (none, reference, ours; see bench/policies.ts) on the same seeded data
  * and the same deterministic workload:
- * - the stack `npm test` runs on (scripts/lib/suite-stack.ts): the official Cloud Firestore
+ * - the stack `npm test` runs on (scripts/harness/suite-stack.ts): the official Cloud Firestore
  *   emulator, the deployed Firestore triggers in the Functions emulator (functions/lib), a real
  *   redis-server behind the Upstash gateway, and billable reads and writes counted by the gRPC
  *   proxy every client reaches Firestore through;
  * - several function instances, each its own process serving functions/src/index.ts through
- *   the real onCall / onRequest wrappers (scripts/lib/instance.ts), on manual clocks that the
+ *   the real onCall / onRequest wrappers (scripts/harness/instance.ts), on manual clocks that the
  *   harness advances together (compressed time: a simulated second takes as long as its calls
  *   take, the same code runs). The `ours` instances run the deployed code as it is (no preload,
  *   no policy variable; the marker poll interval is the product's default unless
@@ -57,11 +57,11 @@ import Redis from "ioredis";
 import type { AvailableApp } from "../functions/src/apps/model";
 import { markerPollIntervalMsParam } from "../functions/src/config";
 import { markerKey, scopes } from "../functions/src/redis/markers";
-import { CallableError, Instance, startInstance } from "../scripts/lib/instance";
-import { localStripePriceId } from "../scripts/lib/local-stripe";
-import { requireProductionNode } from "../scripts/lib/project-node";
-import { startSuiteStack, SuiteStack } from "../scripts/lib/suite-stack";
-import { sendEvent, subscriptionEvent } from "../scripts/lib/stripe-events";
+import { CallableError, Instance, startInstance } from "../scripts/harness/instance";
+import { localStripePriceId } from "../scripts/stack/local-stripe";
+import { requireProductionNode } from "../scripts/stack/project-node";
+import { startSuiteStack, SuiteStack } from "../scripts/harness/suite-stack";
+import { sendEvent, subscriptionEvent } from "../scripts/harness/stripe-events";
 import { FloorCounter } from "./floor";
 import { HeldChange, HeldTriggers } from "./held-triggers";
 import {
@@ -99,9 +99,9 @@ import {
   TriggerFigures,
 } from "./report";
 
-const envInt = (name: string, fallback: number) => {
+const envInt = (name: string, defaultValue: number) => {
   const raw = process.env[name];
-  return raw ? Number.parseInt(raw, 10) : fallback;
+  return raw ? Number.parseInt(raw, 10) : defaultValue;
 };
 
 /** The product's poll interval when MARKER_POLL_INTERVAL_MS is not set (its param's default). */
@@ -236,17 +236,6 @@ interface Call {
   creditProbeOf?: UsageReport;
 }
 
-/** Deletes every document of the stack's project, on the emulator itself (not through the read counter). */
-async function clearFirestore(stack: SuiteStack): Promise<void> {
-  if (stack.local.fallback) {
-    stack.local.fallback.clear(); // the offline stand-in has no REST API
-    return;
-  }
-  const url = `http://${stack.firestore.emulatorHost}/emulator/v1/projects/${stack.local.projectId}/databases/(default)/documents`;
-  const response = await fetch(url, { method: "DELETE" });
-  if (!response.ok) throw new Error(`clearing the Firestore emulator: ${response.status} ${await response.text()}`);
-}
-
 function firebaseToolsVersion(): string {
   return (JSON.parse(readFileSync(require.resolve("firebase-tools/package.json"), "utf8")) as { version: string }).version;
 }
@@ -262,7 +251,7 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-/** Starts the stack npm test uses (scripts/lib/suite-stack.ts), once for every run of the process. */
+/** Starts the stack npm test uses (scripts/harness/suite-stack.ts), once for every run of the process. */
 export async function startBenchStack(): Promise<BenchStack> {
   requireProductionNode();
   const cfg = benchConfig;
@@ -320,7 +309,7 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
   // --- identical starting point for every policy, written with the triggers paused (and
   // left paused: the run delivers its changes' triggers itself)
   await held.pause();
-  await clearFirestore(stack);
+  await stack.firestore.clear();
   await redisAdmin.flushall();
   const seeded = await seed(db, cfg.seed, new Date());
   for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);

@@ -40,7 +40,7 @@ export function versionProblem(installed: string): string | undefined {
 
 const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
-/** A stand-in value for a param during offline validation (never a secret). */
+/** A placeholder value for a param during offline validation (never a secret). */
 function placeholderFor(param: ManifestParam): string {
   if (param.default !== undefined) return typeof param.default === "string" ? param.default : JSON.stringify(param.default);
   return param.type === "int" || param.type === "float" ? "1" : param.type === "boolean" ? "false" : "placeholder";
@@ -107,7 +107,7 @@ export function loadFirebaseTools(projectDir: string) {
         { firebase: firebaseConfig },
         { ...userEnvs, ...env.loadFirebaseEnvs(firebaseConfig, projectId), GOOGLE_CLOUD_QUOTA_PROJECT: projectId },
       );
-      // The resolved backend (ids, CPU/concurrency, timeouts, trigger shapes), with the params' values or stand-ins.
+      // The resolved backend (ids, CPU/concurrency, timeouts, trigger shapes), with the params' values or placeholders.
       const values = (manifest.params ?? []).filter((p) => p.type !== "secret").map((p) => [p.name, userEnvs[p.name] ?? placeholderFor(p)]);
       const resolved = await build.resolveBackend({
         build: structuredClone(manifest),

@@ -257,9 +257,9 @@ function paramGuidance(manifest: Manifest, userEnvs: Record<string, string>, env
   lines.push(`params (values from ${where}; firebase deploy prompts for any without a value there, and fails with --non-interactive):`);
   for (const param of params.filter((p) => p.type !== "secret")) {
     const value = userEnvs[param.name];
-    const fallback =
+    const unsetText =
       param.default !== undefined ? `not set: the prompt offers the default ${JSON.stringify(param.default)}` : "not set and NO default: needs a value";
-    lines.push(`  ${param.name.padEnd(34)} ${param.type.padEnd(7)} ${value !== undefined ? `set: ${JSON.stringify(value)}` : fallback}`);
+    lines.push(`  ${param.name.padEnd(34)} ${param.type.padEnd(7)} ${value !== undefined ? `set: ${JSON.stringify(value)}` : unsetText}`);
   }
   return lines;
 }

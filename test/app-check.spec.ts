@@ -6,8 +6,8 @@
  * verifies them with the Admin SDK.
  */
 import assert from "node:assert/strict";
-import { unsignedIdToken } from "../scripts/lib/id-tokens";
-import { Instance, startInstance } from "../scripts/lib/instance";
+import { unsignedIdToken } from "../scripts/harness/id-tokens";
+import { Instance, startInstance } from "../scripts/harness/instance";
 
 /** Every callable index.ts exports, with data each accepts without touching its data path. */
 const callables: [string, unknown][] = [

@@ -62,7 +62,7 @@ export const stripePricePlans = defineString("STRIPE_PRICE_PLANS", {
  * A boolean param's value read from the environment, with its declared default: only for
  * `appCheckEnforced`, which runs while index.ts defines the callables, where `.value()` would
  * warn during deploy analysis (everything read at call time uses `.value()`: deploy and the
- * emulator resolve params into the environment, and scripts/lib/param-defaults.ts does the
+ * emulator resolve params into the environment, and scripts/stack/param-defaults.ts does the
  * same for processes that load the functions themselves).
  */
 export function booleanParam(param: BooleanParam): boolean {

@@ -6,11 +6,11 @@ import { enabledAppsKey, enabledAppsUnverifiedMaxAgeMs, installsKey, installsMax
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { cacheNames } from "../../functions/src/cache/names";
 import { scopes } from "../../functions/src/redis/markers";
-import { setBackgroundTriggers } from "../../scripts/lib/emulator-hub";
-import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/lib/firestore-cloud-event";
-import { dateToRfc3339, RestDocument, timestampToRfc3339 } from "../../scripts/lib/firestore-rest-json";
-import { CallableError, Instance } from "../../scripts/lib/instance";
-import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
+import { setBackgroundTriggers } from "../../scripts/harness/emulator-hub";
+import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/stack/firestore-cloud-event";
+import { dateToRfc3339, RestDocument, timestampToRfc3339 } from "../../scripts/stack/firestore-rest-json";
+import { CallableError, Instance } from "../../scripts/harness/instance";
+import { deliverToFunctionsEmulator } from "../../scripts/stack/trigger-delivery";
 import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { useInstancePair } from "../support/instance";
 import { markerVersion, restartTestRedis, testRedis } from "../support/redis";

@@ -19,17 +19,17 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { stack } from "../support/stack";
-import { unsignedIdToken } from "../../scripts/lib/id-tokens";
+import { unsignedIdToken } from "../../scripts/harness/id-tokens";
 
 const rulesPath = path.join(__dirname, "../../firestore.rules");
 const rulesProjectId = "demo-rules-test";
 
 /** Where the official emulator is, read lazily (the global fixture runs after this file loads). */
-function rulesEmulator(): { mode: "official" | "fallback"; host: string | undefined; from: string } {
+function rulesEmulator(): { rulesEvaluated: boolean; description: string; host: string; from: string } {
   const fromEnv = process.env.RULES_SPEC_EMULATOR_HOST;
-  if (fromEnv) return { mode: "official", host: fromEnv, from: "RULES_SPEC_EMULATOR_HOST" };
+  if (fromEnv) return { rulesEvaluated: true, description: "the official emulator", host: fromEnv, from: "RULES_SPEC_EMULATOR_HOST" };
   const { firestore } = stack();
-  return { mode: firestore.mode, host: firestore.emulatorHost, from: "the test stack" };
+  return { rulesEvaluated: firestore.rulesEvaluated, description: firestore.description, host: firestore.host, from: "the test stack" };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -441,9 +441,9 @@ describe("firestore.rules", () => {
 
     before(async function () {
       const emulator = rulesEmulator();
-      if (emulator.mode !== "official" || !emulator.host) {
+      if (!emulator.rulesEvaluated) {
         console.log(
-          `    [rules] NOT evaluated: Firestore here is the offline stand-in (mode "${emulator.mode}", from ${emulator.from}), which cannot evaluate ` +
+          `    [rules] NOT evaluated: Firestore here is ${emulator.description} (from ${emulator.from}), which cannot evaluate ` +
             "security rules; only the structural checks above ran. Run where the official Firestore emulator (Java) is available to evaluate them.",
         );
         this.skip();

@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { firestore } from "../../functions/src/firestore";
-import { Instance, startInstance } from "../../scripts/lib/instance";
+import { Instance, startInstance } from "../../scripts/harness/instance";
 import { testRedis } from "../support/redis";
 import { triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";

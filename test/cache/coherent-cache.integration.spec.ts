@@ -8,10 +8,10 @@ import path from "node:path";
 import { firestore } from "../../functions/src/firestore";
 import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
 import { bumpMarkers, decodeMarkerReadings, markerLogLength, markerReadKeys } from "../../functions/src/redis/markers";
-import { Instance } from "../../scripts/lib/instance";
+import { Instance } from "../../scripts/harness/instance";
 import { useInstancePair } from "../support/instance";
 import { stack } from "../support/stack";
-import { unsignedIdToken } from "../../scripts/lib/id-tokens";
+import { unsignedIdToken } from "../../scripts/harness/id-tokens";
 import { testRedis } from "../support/redis";
 import { waitUntil } from "../support/wait";
 

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { FunctionUsage, noUsage } from "../../functions/src/cache/meter";
-import { Instance, startInstance } from "../../scripts/lib/instance";
-import { localStripePriceId } from "../../scripts/lib/local-stripe";
-import { newCustomerId, sendEvent, subscriptionEvent } from "../../scripts/lib/stripe-events";
+import { Instance, startInstance } from "../../scripts/harness/instance";
+import { localStripePriceId } from "../../scripts/stack/local-stripe";
+import { newCustomerId, sendEvent, subscriptionEvent } from "../../scripts/harness/stripe-events";
 import { adminAs, createApp } from "../support/apps";
 import { newUid, seedUsage } from "../support/credits";
 import { stack, triggersSettled } from "../support/stack";

@@ -10,7 +10,7 @@ import { usageScope } from "../../functions/src/credits/ledger";
 import { utcMonthOf } from "../../functions/src/credits/time";
 import { commitReport, UsageResult, usageReportsCollection } from "../../functions/src/credits/usage";
 import { markerKey } from "../../functions/src/redis/markers";
-import { CallableError, Instance } from "../../scripts/lib/instance";
+import { CallableError, Instance } from "../../scripts/harness/instance";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
 import { useInstancePair } from "../support/instance";
 import { restartTestRedis, testRedis } from "../support/redis";

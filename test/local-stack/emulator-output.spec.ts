@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { readableLine } from "../../scripts/lib/emulator-output";
+import { readableLine } from "../../scripts/stack/emulator-output";
 
 describe("npm start's terminal: firebase-tools' output as a person reads it", () => {
   it("function lines lose the emulator's JSON tail", () => {

@@ -1,15 +1,15 @@
 /**
- * The offline stand-in Firestore's gaps that scripts/lib/firestore-fallback-fixes.ts closes:
+ * The offline stand-in Firestore's gaps that scripts/offline-firestore/server-fixes.ts closes:
  * these behaviours are what the webhook's idempotency and the admin callables rely on. The
- * stand-in runs only where no official emulator can (scripts/lib/firestore-emulator.ts), so
+ * stand-in runs only where no official emulator can (scripts/stack/firestore-emulator.ts), so
  * this spec starts one of its own: the global stack runs the official emulator.
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Firestore } from "firebase-admin/firestore";
-import { FirestoreFallback, startFirestoreFallback } from "../../scripts/lib/firestore-fallback";
-import { firestoreOn } from "../../scripts/lib/firestore-on";
+import { FirestoreFallback, startFirestoreFallback } from "../../scripts/offline-firestore/server";
+import { firestoreOn } from "../../scripts/stack/firestore-on";
 
 describe("offline stand-in Firestore: transactions and commits", function () {
   this.timeout(30_000);

@@ -1,5 +1,5 @@
 /**
- * The read-counting proxy (scripts/lib/firestore-read-proxy.ts) in front of the official
+ * The read-counting proxy (scripts/harness/firestore-read-proxy.ts) in front of the official
  * Firestore emulator: exact billable reads per kind of call, exact billed writes per commit
  * (what applied, not what was asked), nothing counted for listens, and every call (streams and
  * errors included) forwarded unchanged.
@@ -9,13 +9,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import type * as FirestoreModule from "@google-cloud/firestore";
-import { startReadCountingProxy, ReadCountingProxy } from "../../scripts/lib/firestore-read-proxy";
-import { googleCloudFirestore } from "../../scripts/lib/functions-deps";
+import { startReadCountingProxy, ReadCountingProxy } from "../../scripts/harness/firestore-read-proxy";
+import { googleCloudFirestore } from "../../scripts/stack/functions-deps";
 import { stack } from "../support/stack";
 
 /** The emulator the proxy fronts: the global stack's, unless a developer points at their own. */
 function emulatorHost(): string {
-  return process.env.READ_PROXY_SPEC_EMULATOR_HOST ?? stack().firestore.emulatorHost;
+  return process.env.READ_PROXY_SPEC_EMULATOR_HOST ?? stack().firestore.host;
 }
 
 const { Firestore, AggregateField, FieldValue, GrpcStatus } = googleCloudFirestore();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FunctionRuns } from "../../scripts/lib/function-runs";
+import { FunctionRuns } from "../../scripts/stack/function-runs";
 
 const queueLine = (queued: number, running: number) =>
   `[2026-11-26T01:10:44.508Z] [work-queue] {"queuedWork":[],"queueLength":${queued},"runningWork":[],"workRunningCount":${running}} {"metadata":{}}`;

@@ -1,5 +1,5 @@
 /**
- * Ctrl-C at any moment of `npm start` leaves nothing running: the launcher (scripts/start.ts,
+ * Ctrl-C at any moment of `npm start` leaves nothing running: the launcher (scripts/stack/start.ts,
  * its own process, as `npm start` runs it) is interrupted at each stage of its start and after
  * its banner, the way a terminal's Ctrl-C does it (SIGINT to its whole process group), and no
  * process of that run is left 30 s later. A run's processes are told apart from everything
@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { repoRoot } from "../../scripts/lib/emulator-config";
+import { repoRoot } from "../../scripts/stack/emulator-config";
 
 /** The processes whose environment carries `marker` (`NAME=value`), as their command lines. */
 function processesMarked(marker: string): string[] {
@@ -33,7 +33,7 @@ function processesMarked(marker: string): string[] {
 async function interruptAt(stage: string): Promise<{ exitCode: number | null; left: string[]; output: string }> {
   const marker = `INTERRUPT_SPEC_RUN=${randomUUID()}`;
   const [name, value] = marker.split("=") as [string, string];
-  const child = spawn(path.join(repoRoot, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/start.ts"], {
+  const child = spawn(path.join(repoRoot, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/stack/start.ts"], {
     cwd: repoRoot,
     env: { ...process.env, [name]: value, LOCAL_STACK_ISOLATED: "1", PATH: `${path.join(repoRoot, "node_modules", ".bin")}:${process.env.PATH}` },
     detached: true, // its own process group, as a terminal's foreground job

@@ -13,12 +13,12 @@ import { connectAuthEmulator, createUserWithEmailAndPassword, getAuth } from "fi
 import { connectFunctionsEmulator, FunctionsError, getFunctions, httpsCallable } from "firebase/functions";
 import Redis from "ioredis";
 import { markerKey, scopes } from "../../functions/src/redis/markers";
-import { CallableError, callCallable, signInWithPassword } from "../../scripts/lib/emulator-client";
-import { chooseFirestoreEmulator } from "../../scripts/lib/firestore-emulator";
-import { firestoreOn } from "../../scripts/lib/firestore-on";
-import { firebaseAdminApp } from "../../scripts/lib/functions-deps";
-import { demoPassword } from "../../scripts/seed";
-import { LocalStack, startLocalStack } from "../../scripts/start";
+import { CallableError, callCallable, signInWithPassword } from "../../scripts/stack/emulator-client";
+import { chooseFirestoreEmulator } from "../../scripts/stack/firestore-emulator";
+import { firestoreOn } from "../../scripts/stack/firestore-on";
+import { firebaseAdminApp } from "../../scripts/stack/functions-deps";
+import { demoPassword } from "../../scripts/stack/seed";
+import { LocalStack, startLocalStack } from "../../scripts/stack/start";
 
 /** Pids whose parent is this process (e.g. the global test stack's redis-server). */
 function childPids(): Set<number> {
@@ -90,9 +90,9 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
 
   it("serves the functions and the Auth emulator with the seeded users, on the Firestore emulator it found", async () => {
     const expected = chooseFirestoreEmulator();
-    console.log(`      Firestore: ${stack.firestoreEmulator.description}`);
-    assert.equal(stack.firestoreEmulator.kind, expected.kind);
-    assert.equal(stack.firestoreMode, expected.kind === "stand-in" ? "fallback" : "official");
+    console.log(`      Firestore: ${stack.firestore.description}`);
+    assert.equal(stack.firestore.description, expected.description);
+    assert.equal(stack.firestore.rulesEvaluated, expected.kind !== "stand-in");
     assert.ok(
       lines.some((line) => line.includes(`Firestore: ${expected.description}`)),
       "the start log says which Firestore runs",
@@ -119,8 +119,8 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
   });
 
   it("the rules deny Alice's client read of testers/<her uid> through the Firestore REST API, and allow her users doc", async function () {
-    if (stack.firestoreMode === "fallback") {
-      console.log("      [rules] NOT evaluated: the offline stand-in has no security rules (no official emulator here)");
+    if (!stack.firestore.rulesEvaluated) {
+      console.log(`      [rules] NOT evaluated: ${stack.firestore.description}`);
       this.skip();
     }
     const alice = await signIn(stack, "alice@example.com");
@@ -155,7 +155,7 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
         if (marker === seededVersion) await sleep(50);
       }
       assert.equal(marker, seededVersion + 1, "the emulated trigger bumped the marker within 10 s");
-      await stack.bridge?.waitForIdle();
+      await stack.firestore.handedOff();
       assert.equal(Number(await redis.get(testerMarker)), seededVersion + 1, "delivered once");
     } finally {
       redis.disconnect();

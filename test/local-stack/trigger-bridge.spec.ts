@@ -6,7 +6,7 @@
  * firebase-functions checks what a handler sees (params, Change before/after).
  *
  * The bridge exists only for the offline stand-in Firestore, used where no official emulator
- * can run (see scripts/lib/firestore-emulator.ts); the official emulator delivers triggers
+ * can run (see scripts/stack/firestore-emulator.ts); the official emulator delivers triggers
  * itself. This spec runs its own stand-in and bridge, written through its own admin app.
  */
 import assert from "node:assert/strict";
@@ -16,12 +16,12 @@ import Redis from "ioredis";
 import type { App } from "firebase-admin/app";
 import type { Firestore } from "firebase-admin/firestore";
 import { markerKey, scopes } from "../../functions/src/redis/markers";
-import { FirestoreCloudEvent } from "../../scripts/lib/firestore-cloud-event";
-import { startFirestoreFallback, FirestoreFallback } from "../../scripts/lib/firestore-fallback";
-import { firestoreOn } from "../../scripts/lib/firestore-on";
-import { FirestoreTrigger, triggersFromModule } from "../../scripts/lib/firestore-triggers";
-import { firebaseAdminApp, firebaseAdminFirestore, firebaseFunctionsFirestore } from "../../scripts/lib/functions-deps";
-import { TriggerBridge, startTriggerBridge } from "../../scripts/lib/trigger-bridge";
+import { FirestoreCloudEvent } from "../../scripts/stack/firestore-cloud-event";
+import { startFirestoreFallback, FirestoreFallback } from "../../scripts/offline-firestore/server";
+import { firestoreOn } from "../../scripts/stack/firestore-on";
+import { FirestoreTrigger, triggersFromModule } from "../../scripts/stack/firestore-triggers";
+import { firebaseAdminApp, firebaseAdminFirestore, firebaseFunctionsFirestore } from "../../scripts/stack/functions-deps";
+import { TriggerBridge, startTriggerBridge } from "../../scripts/offline-firestore/trigger-bridge";
 import { projectId, stack } from "../support/stack";
 
 const writtenType = "google.cloud.firestore.document.v1.written";

@@ -7,8 +7,8 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import IORedis from "ioredis";
 import { Redis } from "@upstash/redis";
-import { RunningRedis, startRedisServer } from "../../scripts/lib/redis-server";
-import { startUpstashGateway, UpstashGateway } from "../../scripts/upstash-gateway";
+import { RunningRedis, startRedisServer } from "../../scripts/stack/redis-server";
+import { startUpstashGateway, UpstashGateway } from "../../scripts/stack/upstash-gateway";
 
 const TOKEN = `test-token-${randomUUID()}`;
 

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
-import { CallableError, Instance } from "../../scripts/lib/instance";
+import { CallableError, Instance } from "../../scripts/harness/instance";
 import { useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { markerGuardedTtlMs } from "../../functions/src/cache/instance";

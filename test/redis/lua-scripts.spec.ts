@@ -13,7 +13,7 @@ import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
 import { redisUsageLedger } from "../../functions/src/credits/ledger";
 import { bumpMarkers, markerKey, scopes } from "../../functions/src/redis/markers";
-import { Instance, startInstance } from "../../scripts/lib/instance";
+import { Instance, startInstance } from "../../scripts/harness/instance";
 import { createApp } from "../support/apps";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";

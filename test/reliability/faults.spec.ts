@@ -9,13 +9,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
-import { ReadCountingProxy, startReadCountingProxy } from "../../scripts/lib/firestore-read-proxy";
-import { CallableError, Instance, startInstance } from "../../scripts/lib/instance";
-import { newCustomerId, sendEvent, subscriptionEvent } from "../../scripts/lib/stripe-events";
-import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/lib/firestore-cloud-event";
-import { dateToRfc3339, RestDocument } from "../../scripts/lib/firestore-rest-json";
-import { localStripePriceId } from "../../scripts/lib/local-stripe";
-import { deliverToFunctionsEmulator } from "../../scripts/lib/trigger-delivery";
+import { ReadCountingProxy, startReadCountingProxy } from "../../scripts/harness/firestore-read-proxy";
+import { CallableError, Instance, startInstance } from "../../scripts/harness/instance";
+import { newCustomerId, sendEvent, subscriptionEvent } from "../../scripts/harness/stripe-events";
+import { firestoreCloudEvent, firestoreEventTypePrefix } from "../../scripts/stack/firestore-cloud-event";
+import { dateToRfc3339, RestDocument } from "../../scripts/stack/firestore-rest-json";
+import { localStripePriceId } from "../../scripts/stack/local-stripe";
+import { deliverToFunctionsEmulator } from "../../scripts/stack/trigger-delivery";
 import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
 import { useInstancePair } from "../support/instance";
@@ -146,7 +146,7 @@ describe("faults against the real servers (stopped and restarted)", function () 
     let instance: Instance;
 
     before(async () => {
-      proxy = await startReadCountingProxy({ targetHost: stack().firestore.emulatorHost });
+      proxy = await startReadCountingProxy({ targetHost: stack().firestore.host });
       port = proxy.port;
       instance = await startInstance({ FIRESTORE_EMULATOR_HOST: proxy.host });
     });
@@ -194,7 +194,7 @@ describe("faults against the real servers (stopped and restarted)", function () 
         assert.equal((await testerDoc(uid).get()).exists, false, "no tester document");
         assert.equal((await firestore().collection("stripe_events").doc(event.id).get()).exists, false, "no event record");
       } finally {
-        proxy = await startReadCountingProxy({ targetHost: stack().firestore.emulatorHost, port });
+        proxy = await startReadCountingProxy({ targetHost: stack().firestore.host, port });
       }
 
       // Firestore is back: the instance reconnects by itself, and each retry succeeds.

@@ -3,12 +3,12 @@ import type { UsageResult } from "../../functions/src/credits/usage";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
 import { newUid, seedUsage, userDoc } from "../support/credits";
-import { Instance } from "../../scripts/lib/instance";
-import { localStripePriceId } from "../../scripts/lib/local-stripe";
+import { Instance } from "../../scripts/harness/instance";
+import { localStripePriceId } from "../../scripts/stack/local-stripe";
 import { useInstancePair } from "../support/instance";
 import { markerVersion, restartTestRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
-import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../../scripts/lib/stripe-events";
+import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../../scripts/harness/stripe-events";
 import { waitUntil } from "../support/wait";
 
 describe("stripeWebhook", function () {

@@ -1,7 +1,7 @@
 /** Test data and reads for the apps path: app and tester documents, and what an instance serves. */
 import { appsCollection, testersCollection } from "../../functions/src/apps/model";
 import { firestore } from "../../functions/src/firestore";
-import type { CallAs, Instance } from "../../scripts/lib/instance";
+import type { CallAs, Instance } from "../../scripts/harness/instance";
 
 export const appDoc = (id: string) => firestore().collection(appsCollection).doc(id);
 export const testerDoc = (uid: string) => firestore().collection(testersCollection).doc(uid);

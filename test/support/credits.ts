@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { hourlyUsageDocId } from "../../functions/src/credits/time";
 import { firestore } from "../../functions/src/firestore";
-import { localStripePriceId } from "../../scripts/lib/local-stripe";
+import { localStripePriceId } from "../../scripts/stack/local-stripe";
 
 export const newUid = (prefix = "credits") => `${prefix}-${randomUUID()}`;
 export const userDoc = (uid: string) => firestore().collection("users").doc(uid);

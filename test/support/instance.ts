@@ -1,8 +1,8 @@
 /**
- * Instance processes for the specs: the launcher is scripts/lib/instance.ts (shared with the
+ * Instance processes for the specs: the launcher is scripts/harness/instance.ts (shared with the
  * benchmark); this is its mocha fixture.
  */
-import { Instance, startInstance } from "../../scripts/lib/instance";
+import { Instance, startInstance } from "../../scripts/harness/instance";
 
 /**
  * Two instance processes for the enclosing `describe`: started before its tests, stopped

@@ -5,7 +5,7 @@
  */
 import { createCache } from "../../functions/src/cache/instance";
 import { firestore } from "../../functions/src/firestore";
-import { firebaseFunctionsHttps } from "../../scripts/lib/functions-deps";
+import { firebaseFunctionsHttps } from "../../scripts/stack/functions-deps";
 
 const { onCall } = firebaseFunctionsHttps();
 

@@ -2,12 +2,12 @@
  * The servers every spec talks to, started once per `npm test` run (mocha global fixtures):
  * the emulator suite as `npm start` runs it, with the official Firestore emulator delivering
  * the triggers, Redis behind the Upstash gateway, and a read-counting proxy in front of
- * Firestore (scripts/lib/suite-stack.ts). Their addresses reach the code under test, and the
+ * Firestore (scripts/harness/suite-stack.ts). Their addresses reach the code under test, and the
  * instance processes the specs fork, through the same environment variables production reads.
  */
-import { requireProductionNode } from "../../scripts/lib/project-node";
-import { startSuiteStack, SuiteStack } from "../../scripts/lib/suite-stack";
-import type { RunningRedis } from "../../scripts/lib/redis-server";
+import { requireProductionNode } from "../../scripts/stack/project-node";
+import { startSuiteStack, SuiteStack } from "../../scripts/harness/suite-stack";
+import type { RunningRedis } from "../../scripts/stack/redis-server";
 
 export const projectId = "demo-voice-cache";
 

@@ -2,11 +2,11 @@
  * One command to send a signed test event to a running webhook (the local suite or any URL):
  *   npx ts-node --transpile-only test/support/stripe.ts <webhook-url> <uid> [price-id] [status]
  * Signs with STRIPE_WEBHOOK_SECRET, else the one `npm start` wrote to functions/.secret.local,
- * else the local stack's default. The events and signing: scripts/lib/stripe-events.ts.
+ * else the local stack's default. The events and signing: scripts/harness/stripe-events.ts.
  */
 import { parseArgs } from "node:util";
-import { localStripePriceId, localStripeWebhookSecret } from "../../scripts/lib/local-stripe";
-import { localSuiteSecret, signatureHeader, subscriptionEvent } from "../../scripts/lib/stripe-events";
+import { localStripePriceId, localStripeWebhookSecret } from "../../scripts/stack/local-stripe";
+import { localSuiteSecret, signatureHeader, subscriptionEvent } from "../../scripts/harness/stripe-events";
 
 const usage = "usage: test/support/stripe.ts <webhook-url> <uid> [price-id] [status]";
 

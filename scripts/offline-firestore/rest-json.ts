@@ -1,30 +1,10 @@
 /**
- * Documents of the offline Firestore (`@firestore-emulator/server`) in the Firestore REST API's
- * JSON: the encoding of a Firestore CloudEvent's `data.value` / `data.oldValue`.
+ * The offline Firestore's documents (`@firestore-emulator/server`) in the Firestore REST API's
+ * JSON, for the trigger bridge's CloudEvents.
  */
 import { isDeepStrictEqual } from "node:util";
 import type { FirestoreStateDocument } from "@firestore-emulator/server";
-
-export type RestValue =
-  | { nullValue: null }
-  | { booleanValue: boolean }
-  | { integerValue: string }
-  | { doubleValue: number | string }
-  | { timestampValue: string }
-  | { stringValue: string }
-  | { bytesValue: string }
-  | { referenceValue: string }
-  | { geoPointValue: { latitude: number; longitude: number } }
-  | { arrayValue: { values?: RestValue[] } }
-  | { mapValue: { fields?: Record<string, RestValue> } };
-
-export interface RestDocument {
-  /** `projects/<p>/databases/<db>/documents/<path>` */
-  name: string;
-  fields: Record<string, RestValue>;
-  createTime: string;
-  updateTime: string;
-}
+import { dateToRfc3339, RestDocument, RestValue, timestampToRfc3339 } from "../stack/firestore-rest-json";
 
 /** The snake_case value objects the package produces (`toV1ValueObject()`). */
 interface ProtoValueObject {
@@ -39,18 +19,6 @@ interface ProtoValueObject {
   geo_point_value?: { latitude?: number; longitude?: number };
   array_value?: { values?: ProtoValueObject[] };
   map_value?: { fields?: Record<string, ProtoValueObject> };
-}
-
-/** RFC 3339 with nanoseconds, as the Firestore REST API writes timestamps. */
-export function timestampToRfc3339(seconds: number, nanos: number): string {
-  const whole = new Date(seconds * 1000).toISOString().slice(0, 19);
-  return `${whole}.${String(nanos).padStart(9, "0")}Z`;
-}
-
-export function dateToRfc3339(date: Date): string {
-  const ms = date.getTime();
-  const seconds = Math.floor(ms / 1000);
-  return timestampToRfc3339(seconds, (ms - seconds * 1000) * 1_000_000);
 }
 
 export function toRestValue(value: ProtoValueObject): RestValue {

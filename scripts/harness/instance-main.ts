@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { ManualClock, systemClock } from "../../functions/src/common/clock";
 import { instanceCacheStats, resetInstance, useClock } from "../../functions/src/cache/instance";
 import * as deployed from "../../functions/src/index";
-import { applyParamDefaults } from "./param-defaults";
+import { applyParamDefaults } from "../stack/param-defaults";
 
 // What deploy and the Functions emulator do before a function runs: params resolved into the env.
 applyParamDefaults();

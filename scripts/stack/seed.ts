@@ -9,14 +9,14 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { Redis } from "@upstash/redis";
 import type { Firestore } from "firebase-admin/firestore";
-import { basicMonthlySeconds } from "../functions/src/credits/plans";
-import { applyParamDefaults } from "./lib/param-defaults";
-import { freemiumThresholdSeconds } from "../functions/src/credits/threshold";
-import { hourlyUsageDocId } from "../functions/src/credits/time";
-import { signInWithPassword } from "./lib/emulator-client";
-import { firestoreOn } from "./lib/firestore-on";
-import { firebaseAdminApp } from "./lib/functions-deps";
-import { localStripePriceId } from "./lib/local-stripe";
+import { basicMonthlySeconds } from "../../functions/src/credits/plans";
+import { applyParamDefaults } from "./param-defaults";
+import { freemiumThresholdSeconds } from "../../functions/src/credits/threshold";
+import { hourlyUsageDocId } from "../../functions/src/credits/time";
+import { signInWithPassword } from "./emulator-client";
+import { firestoreOn } from "./firestore-on";
+import { firebaseAdminApp } from "./functions-deps";
+import { localStripePriceId } from "./local-stripe";
 
 export interface SeedUser {
   uid: string;
@@ -56,7 +56,7 @@ interface AppsSeed {
   testers: { user: string; apps: string[] }[];
   redis: { sets: Record<string, string[]>; counters: Record<string, number> };
 }
-const appsSeedFile = path.join(__dirname, "../docs/apps-seed.json");
+const appsSeedFile = path.join(__dirname, "../../docs/apps-seed.json");
 
 /** Carol is a basic user this many seconds above the freemium threshold (180 s) this month. */
 const carolSecondsAboveThreshold = 60;

@@ -15,10 +15,11 @@
  * to one document are strictly in commit order (production gives no order guarantee).
  */
 import type { FirestoreState, FirestoreStateDocument } from "@firestore-emulator/server";
-import { ChangeKind, eventTypeMatches, firestoreCloudEvent } from "./firestore-cloud-event";
-import { dateToRfc3339, RestDocument, sameFields, toRestDocument } from "./firestore-rest-json";
-import { documentMatches, FirestoreTrigger } from "./firestore-triggers";
-import { Deliver, SerialQueues } from "./trigger-delivery";
+import { ChangeKind, eventTypeMatches, firestoreCloudEvent } from "../stack/firestore-cloud-event";
+import { dateToRfc3339, RestDocument } from "../stack/firestore-rest-json";
+import { sameFields, toRestDocument } from "./rest-json";
+import { documentMatches, FirestoreTrigger } from "../stack/firestore-triggers";
+import { Deliver, SerialQueues } from "../stack/trigger-delivery";
 
 type TriggerSource = readonly FirestoreTrigger[] | (() => readonly FirestoreTrigger[] | Promise<readonly FirestoreTrigger[]>);
 

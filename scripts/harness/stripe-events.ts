@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { stripeWebhooks } from "../../functions/src/stripe/client";
 import type { Instance } from "./instance";
-import { localStripePriceId, localStripeWebhookSecret } from "./local-stripe";
+import { localStripePriceId, localStripeWebhookSecret } from "../stack/local-stripe";
 
 let eventCounter = 0;
 export const newEventId = () => `evt_test_${randomUUID().replace(/-/g, "")}_${++eventCounter}`;

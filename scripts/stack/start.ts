@@ -4,26 +4,25 @@
  *  1. builds functions (the emulator loads functions/lib);
  *  2. starts redis-server (unless REDIS_URL is set; installs it from Debian when missing and
  *     root) and the Upstash REST gateway in front of it;
- *  3. finds the official Cloud Firestore emulator (lib/firestore-emulator.ts); only where
- *     none can run, starts the offline stand-in in this process;
+ *  3. picks the Firestore emulator (firestore-emulator.ts): the official Cloud Firestore
+ *     emulator wherever one can run;
  *  4. writes functions/.env.local and functions/.secret.local (git-ignored);
  *  5. runs `firebase emulators:start` (functions, auth, firestore): the Firestore emulator
  *     delivers the Firestore triggers to the Functions emulator itself;
- *  6. with the stand-in only, bridges its writes to the emulated Firestore triggers;
- *  7. seeds demo data (scripts/seed.ts), waits for the seed's triggers, prints every endpoint.
+ *  6. connects Firestore's triggers (the official emulator delivers them itself);
+ *  7. seeds demo data (scripts/stack/seed.ts), waits for the seed's triggers, prints every endpoint.
  *
  * Ctrl-C / SIGTERM stops everything it started. `startLocalStack({ isolated: true })` is the
- * same stack for tests and the bench (lib/suite-stack.ts): random ports and a private
+ * same stack for tests and the bench (../harness/suite-stack.ts): random ports and a private
  * functions directory (symlinks to functions/lib and node_modules) with its own env files,
  * so it can run next to `npm start` without touching its ports or its functions/.env.local.
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
-import { errorMessage } from "../functions/src/error-message";
-import { writeEnvFiles } from "./lib/dotenv-files";
+import { errorMessage } from "../../functions/src/error-message";
+import { writeEnvFiles } from "./dotenv-files";
 import {
   configPorts,
   defaultProjectId,
@@ -34,18 +33,16 @@ import {
   readJson,
   repoRoot,
   writeIsolatedConfig,
-} from "./lib/emulator-config";
-import { cachedEmulatorTriggers, defaultRegion, emulatorEnv, listHttpFunctions, startEmulators } from "./lib/firebase-emulators";
-import { chooseFirestoreEmulator, firebaseToolsEnvFor, FirestoreEmulatorChoice } from "./lib/firestore-emulator";
-import { FirestoreFallback, startFirestoreFallback } from "./lib/firestore-fallback";
-import { FunctionRuns } from "./lib/function-runs";
-import { localStripePricePlans, localStripeWebhookSecret } from "./lib/local-stripe";
-import { freePort } from "./lib/ports";
-import { killGroup, run } from "./lib/processes";
-import { requireProductionNode } from "./lib/project-node";
-import { RunningRedis, startRedisServer } from "./lib/redis-server";
-import { startTriggerBridge, TriggerBridge } from "./lib/trigger-bridge";
-import { deliverToFunctionsEmulator } from "./lib/trigger-delivery";
+} from "./emulator-config";
+import { defaultRegion, emulatorEnv, listHttpFunctions, startEmulators } from "./firebase-emulators";
+import { openLocalFirestore } from "./firestore-emulator";
+import { FunctionRuns } from "./function-runs";
+import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
+import { freePort } from "./ports";
+import { CommandInterrupted, killGroup, run } from "./processes";
+import { requireProductionNode } from "./project-node";
+import { RunningRedis, startRedisServer } from "./redis-server";
+import { LocalFirestore } from "./local-firestore";
 import { seed, SeedUser } from "./seed";
 import { startUpstashGateway, UpstashGateway, UpstashGatewayOptions } from "./upstash-gateway";
 
@@ -62,8 +59,8 @@ export interface LocalStackOptions {
   projectId?: string;
   /** Use this Redis instead of starting redis-server. Default: process.env.REDIS_URL. */
   redisUrl?: string;
-  /** `auto` (default): the official emulator when one is installed, else the offline stand-in. */
-  firestore?: "auto" | "official" | "fallback";
+  /** Which Firestore emulator (firestore-emulator.ts); default `auto`. */
+  firestore?: Parameters<typeof openLocalFirestore>[0]["want"];
   /**
    * Debug functions: firebase-tools' `--inspect-functions` (a Node inspector on this port, or
    * a free one for `true`). It serves every function from ONE worker, one request at a time,
@@ -103,9 +100,6 @@ export interface LocalStackEndpoints {
   authEmulatorHost: string;
   /** `127.0.0.1:8080` (FIRESTORE_EMULATOR_HOST) */
   firestoreHost: string;
-  firestoreMode: "official" | "fallback";
-  /** Which Firestore emulator runs, and why (printed at start and in the test output). */
-  firestoreEmulator: FirestoreEmulatorChoice;
   gatewayUrl: string;
   /** The gateway's bearer token (UPSTASH_REDIS_REST_TOKEN). */
   gatewayToken: string;
@@ -122,9 +116,8 @@ export interface LocalStack extends LocalStackEndpoints {
   redis?: RunningRedis;
   /** Function executions reported by the Functions emulator. */
   functionRuns: FunctionRuns;
-  /** The in-process Firestore and its trigger bridge (fallback mode only). */
-  fallback?: FirestoreFallback;
-  bridge?: TriggerBridge;
+  /** The Firestore emulator this stack runs against (its address is `firestoreHost`). */
+  firestore: LocalFirestore;
   /** Process group ids of the detached children (firebase-tools and its workers). */
   processGroups: number[];
   /** Settles when firebase-tools exits (after stop(), or on its own: then the stack is broken). */
@@ -199,24 +192,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // (c) Firestore
     const ports = isolated ? await randomPorts() : configPorts(firebaseConfig);
-    const mode = options.firestore ?? "auto";
-    const firestoreEmulator: FirestoreEmulatorChoice =
-      mode === "fallback"
-        ? { kind: "stand-in", reason: "asked for", description: "OFFLINE STAND-IN Firestore (asked for), not the official emulator" }
-        : chooseFirestoreEmulator();
-    if (mode === "official" && firestoreEmulator.kind === "stand-in") {
-      throw new Error(`the official Firestore emulator cannot run here: ${firestoreEmulator.reason}`);
-    }
-    log(`Firestore: ${firestoreEmulator.description}`);
-    const firestoreMode: "official" | "fallback" = firestoreEmulator.kind === "stand-in" ? "fallback" : "official";
-    let fallback: FirestoreFallback | undefined;
-    if (firestoreMode === "fallback") {
-      fallback = await step(startFirestoreFallback({ port: ports.firestore })).catch((err: unknown) => {
-        throw new Error(`${errorMessage(err)} (is another local stack running? stop it, or free port ${ports.firestore})`);
-      });
-      cleanups.push(() => fallback?.close());
-    }
-    const firestoreHost = `127.0.0.1:${ports.firestore}`;
+    const firestore = await step(
+      openLocalFirestore({ want: options.firestore, port: ports.firestore, projectId, workDir: path.join(localDir, "firestore-emulator") }),
+    );
+    cleanups.push(() => firestore.close());
+    log(`Firestore: ${firestore.description}`);
+    const firestoreHost = firestore.host;
 
     // (d) env files, and (e) the emulators
     const runDir = isolated ? path.join(localDir, `stack-${process.pid}-${Date.now()}`) : repoRoot;
@@ -225,7 +206,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     writeEnvFiles(sourceDir, {
       env: {
         UPSTASH_REDIS_REST_URL: gateway.url,
-        FIRESTORE_EMULATOR_HOST: firestoreMode === "fallback" ? firestoreHost : undefined,
+        FIRESTORE_EMULATOR_HOST: firestore.firebaseToolsEnv.FIRESTORE_EMULATOR_HOST,
         // Single-quoted: a dotenv value taken literally, JSON quotes included.
         STRIPE_PRICE_PLANS: `'${JSON.stringify(localStripePricePlans)}'`,
         ...options.env,
@@ -239,7 +220,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // An isolated stack's log lives in its run directory, removed on stop (a failed start
     // reports the log's tail in its error).
     const emulatorLogFile = path.join(isolated ? runDir : localDir, "emulators.log");
-    const only = ["functions", ...(options.auth === false ? [] : ["auth"]), ...(firestoreMode === "official" ? ["firestore"] : [])].join(",");
+    const only = ["functions", ...(options.auth === false ? [] : ["auth"]), ...firestore.firebaseToolsEmulators].join(",");
     log(`starting emulators (${only}) ...`);
     const inspectArgs =
       options.inspectFunctions === undefined || options.inspectFunctions === false
@@ -258,8 +239,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         ],
         cwd: path.dirname(configPath),
         env: {
-          ...emulatorEnv(fallback ? firestoreHost : undefined),
-          ...firebaseToolsEnvFor(firestoreEmulator, path.join(localDir, "firestore-emulator")),
+          ...emulatorEnv(),
+          ...firestore.firebaseToolsEnv,
         },
         onLine: (line) => functionRuns.read(line),
         logFile: emulatorLogFile,
@@ -273,27 +254,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const functionsEmulatorUrl = `http://127.0.0.1:${ports.functions}`;
     const { callables, httpFunctions } = await step(listHttpFunctions(functionsEmulatorUrl, projectId));
 
-    // (f) the trigger bridge (the official emulator fires triggers itself)
-    let bridge: TriggerBridge | undefined;
-    if (fallback) {
-      bridge = startTriggerBridge({
-        state: fallback.state,
-        projectId,
-        triggers: cachedEmulatorTriggers(functionsEmulatorUrl),
-        deliver: deliverToFunctionsEmulator(functionsEmulatorUrl, projectId),
-        log: (message) => log(message),
-      });
-      const running = bridge;
-      // Deliveries still running when we stop are the emulator's to finish or drop.
-      cleanups.push(() => Promise.race([running.close(), sleep(5_000)]).then(() => undefined));
-    }
+    // (f) Firestore's triggers
+    firestore.connectTriggers(functionsEmulatorUrl, log);
 
     // (g) demo data
     let users: Record<string, SeedUser> = {};
     const authEmulatorHost = `127.0.0.1:${ports.auth}`;
     if (options.seed ?? true) {
       users = await step(seed({ projectId, authEmulatorHost, firestoreHost, upstash: { url: gateway.url, token: gatewayToken }, log }));
-      await step(bridge?.waitForIdle() ?? Promise.resolve());
+      await step(firestore.handedOff());
       // The seed's markers are bumped by its writes' triggers: ready means they ran.
       await step(functionRuns.settled({ quietMs: 400, timeoutMs: 30_000 }));
     }
@@ -308,8 +277,6 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       httpFunctions,
       authEmulatorHost,
       firestoreHost,
-      firestoreMode,
-      firestoreEmulator,
       gatewayUrl: gateway.url,
       gatewayToken,
       redisUrl,
@@ -318,8 +285,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       users,
       redis,
       functionRuns,
-      fallback,
-      bridge,
+      firestore,
       processGroups: [emulators.processGroup],
       emulatorsExited: emulators.exited,
       stop: stopAll,
@@ -354,10 +320,8 @@ function describeStack(stack: LocalStack): string {
     ...Object.entries(stack.callables).map(([name, url]) => `    callable  ${name.padEnd(32)} ${url}`),
     ...Object.entries(stack.httpFunctions).map(([name, url]) => `    https     ${name.padEnd(32)} ${url}`),
     `  Auth emulator        http://${stack.authEmulatorHost}   (FIREBASE_AUTH_EMULATOR_HOST=${stack.authEmulatorHost})`,
-    `  Firestore            ${stack.firestoreHost}   (FIRESTORE_EMULATOR_HOST=${stack.firestoreHost}; ${
-      stack.firestoreMode === "official" ? "rules from firestore.rules" : "triggers delivered by the bridge; clear data by restarting"
-    })`,
-    `                       ${stack.firestoreEmulator.description}`,
+    `  Firestore            ${stack.firestoreHost}   (FIRESTORE_EMULATOR_HOST=${stack.firestoreHost}; ${stack.firestore.bannerNote})`,
+    `                       ${stack.firestore.description}`,
     `  Upstash gateway      ${stack.gatewayUrl}   (token in functions/.secret.local)`,
     `  Redis                ${stack.redisUrl}`,
     `  Emulator hub         ${stack.hubUrl}`,
@@ -404,7 +368,7 @@ async function main() {
       isolated: process.env.LOCAL_STACK_ISOLATED === "1",
     });
   } catch (err) {
-    if (starting.signal.aborted) process.exit(130);
+    if (starting.signal.aborted || err instanceof CommandInterrupted) process.exit(130);
     throw err;
   }
   process.off("SIGINT", interruptStart);

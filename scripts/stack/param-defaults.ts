@@ -11,8 +11,8 @@ import { firebaseFunctionsParams } from "./functions-deps";
 
 export function applyParamDefaults(env: NodeJS.ProcessEnv = process.env): void {
   for (const param of firebaseFunctionsParams().declaredParams) {
-    const fallback = (param as { options?: { default?: unknown } }).options?.default;
-    if (env[param.name] !== undefined || fallback === undefined || typeof fallback === "object") continue;
-    env[param.name] = String(fallback);
+    const defaultValue = (param as { options?: { default?: unknown } }).options?.default;
+    if (env[param.name] !== undefined || defaultValue === undefined || typeof defaultValue === "object") continue;
+    env[param.name] = String(defaultValue);
   }
 }

@@ -6,7 +6,9 @@
  *  2. the Google Cloud CLI component `google-cloud-cli-firestore-emulator` (a Debian package
  *     on this machine kind), handed to firebase-tools through its documented
  *     `FIRESTORE_EMULATOR_BINARY_PATH` override;
- *  3. only when neither exists: the offline stand-in (`firestore-fallback.ts`).
+ *  3. only when neither exists: the offline stand-in (`scripts/offline-firestore/`).
+ *
+ * This is the one place that picks the stand-in: everything else sees a `LocalFirestore`.
  *
  * The Cloud CLI's jar needs two adapters, both confined to the firebase-tools process we
  * start (a user's own `java` and firebase-tools' cache are never touched):
@@ -24,6 +26,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, realpathSync, writeFile
 import { homedir } from "node:os";
 import path from "node:path";
 import { crc32 } from "node:zlib";
+import { LocalFirestore, officialFirestore } from "./local-firestore";
 
 /** firebase-tools 15 refuses Java emulators below this major (`MIN_SUPPORTED_JAVA_MAJOR_VERSION`). */
 export const firebaseToolsMinJavaMajor = 21;
@@ -136,6 +139,37 @@ export function chooseFirestoreEmulator(): FirestoreEmulatorChoice {
 }
 
 /**
+ * The Firestore for a stack on `port`: `auto` (default) the official emulator when one can
+ * run, else the offline stand-in; `official` fails where none can run; `stand-in` forces it.
+ */
+export async function openLocalFirestore(options: {
+  want?: "auto" | "official" | "stand-in";
+  port: number;
+  projectId: string;
+  /** Where the Cloud CLI adapters' files go (git-ignored). */
+  workDir: string;
+}): Promise<LocalFirestore> {
+  const want = options.want ?? "auto";
+  const choice: FirestoreEmulatorChoice =
+    want === "stand-in"
+      ? { kind: "stand-in", reason: "asked for", description: "OFFLINE STAND-IN Firestore (asked for), not the official emulator" }
+      : chooseFirestoreEmulator();
+  if (choice.kind === "stand-in") {
+    if (want === "official") throw new Error(`the official Firestore emulator cannot run here: ${choice.reason}`);
+    // Loaded only when used: dropping the stand-in one day means deleting its folder and this branch.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { startOfflineFirestore } = require("../offline-firestore") as typeof import("../offline-firestore");
+    return startOfflineFirestore({ port: options.port, projectId: options.projectId, description: choice.description });
+  }
+  return officialFirestore({
+    host: `127.0.0.1:${options.port}`,
+    projectId: options.projectId,
+    description: choice.description,
+    firebaseToolsEnv: firebaseToolsEnvFor(choice, options.workDir),
+  });
+}
+
+/**
  * What firebase-tools' environment needs for `choice`: the binary override and, for Java
  * below 21, the shim directory first on PATH. Files go to `workDir` (git-ignored).
  */
@@ -202,12 +236,12 @@ function writeJavaShim(realMajor: number, emulatorVersion: string, workDir: stri
   const dir = path.join(workDir, "java-shim");
   mkdirSync(dir, { recursive: true });
   const script = `#!/bin/sh
-# Written by scripts/lib/firestore-emulator.ts for the firebase-tools process of this project
+# Written by scripts/stack/firestore-emulator.ts for the firebase-tools process of this project
 # only. firebase-tools 15 refuses Java emulators below Java ${firebaseToolsMinJavaMajor}; the Cloud CLI's Firestore
 # emulator ${emulatorVersion} runs on this Java ${realMajor}. Only \`-version\` is answered differently.
 for arg in "$@"; do
   if [ "$arg" = "-version" ]; then
-    echo 'shim version "${firebaseToolsMinJavaMajor}" (the real java below is ${realMajor}; see scripts/lib/firestore-emulator.ts)'
+    echo 'shim version "${firebaseToolsMinJavaMajor}" (the real java below is ${realMajor}; see scripts/stack/firestore-emulator.ts)'
     exec '${realJava}' "$@"
   fi
 done

@@ -2,6 +2,17 @@
 import { spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 
+/**
+ * A command ended by SIGINT or SIGTERM: the terminal's Ctrl-C reaches every process of the
+ * foreground group, so the child may die of it before the launcher's own handler runs.
+ */
+export class CommandInterrupted extends Error {
+  constructor(command: string, signal: NodeJS.Signals) {
+    super(`${command} stopped by ${signal}`);
+    this.name = "CommandInterrupted";
+  }
+}
+
 /** Runs a command to completion; its output is shown only if it fails. */
 export function run(command: string, args: string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -10,8 +21,9 @@ export function run(command: string, args: string[], cwd: string): Promise<void>
     child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
     child.on("error", reject);
-    child.on("exit", (code) => {
+    child.on("exit", (code, signal) => {
       if (code === 0) resolve();
+      else if (signal === "SIGINT" || signal === "SIGTERM") reject(new CommandInterrupted(command, signal));
       else reject(new Error(`${command} ${args.join(" ")} failed (exit ${code}):\n${Buffer.concat(output).toString()}`));
     });
   });

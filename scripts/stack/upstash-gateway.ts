@@ -1,5 +1,5 @@
 /**
- * A local stand-in for the Upstash Redis REST API, backed by a real `redis-server`, so the
+ * A local Upstash Redis REST API, backed by a real `redis-server`, so the
  * official `@upstash/redis` client can run offline against real Redis semantics.
  *
  * Protocol (https://upstash.com/docs/redis/features/restapi):
@@ -18,7 +18,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { createServer, IncomingMessage, ServerResponse } from "node:http";
 import { AddressInfo } from "node:net";
 import { parseArgs } from "node:util";
-import { errorMessage } from "../functions/src/error-message";
+import { errorMessage } from "../../functions/src/error-message";
 import Redis, { ReplyError } from "ioredis";
 
 export interface UpstashGateway {

@@ -6,19 +6,15 @@
  * writes. This process's environment (and so every instance process it forks) points at the
  * proxy and the gateway through the same variables production reads.
  */
-import { LocalStack, LocalStackOptions, startLocalStack } from "../start";
-import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
+import type { LocalFirestore } from "../stack/local-firestore";
+import { LocalStack, LocalStackOptions, startLocalStack } from "../stack/start";
+import { localStripePricePlans, localStripeWebhookSecret } from "../stack/local-stripe";
 import { ReadCounter, startReadCountingProxy, WriteCounter } from "./firestore-read-proxy";
 
 export interface SuiteStack {
   local: LocalStack;
-  firestore: {
-    mode: LocalStack["firestoreMode"];
-    /** The emulator itself (REST and gRPC), bypassing the read counter. */
-    emulatorHost: string;
-    /** Which emulator, in one line. */
-    description: string;
-  };
+  /** The emulator itself (`host`: REST and gRPC), bypassing the read counter. */
+  firestore: LocalFirestore;
   /** Billable document reads of every client that goes through FIRESTORE_EMULATOR_HOST. */
   reads: ReadCounter;
   /** Billed document writes (deletes included) of those same clients: what their commits applied. */
@@ -36,7 +32,7 @@ export async function startSuiteStack(
   options: {
     env?: Record<string, string>;
     log?: (line: string) => void;
-    firestore?: "auto" | "fallback";
+    firestore?: LocalStackOptions["firestore"];
     /** Options for the stack's Upstash gateway, which every instance and the triggers reach Redis through (e.g. `onCommand`). */
     gateway?: LocalStackOptions["gateway"];
     /** Hears the full document names each successful Commit through the proxy wrote (the benchmark's check on triggered writes). */
@@ -69,11 +65,11 @@ export async function startSuiteStack(
     });
     return {
       local,
-      firestore: { mode: local.firestoreMode, emulatorHost: local.firestoreHost, description: local.firestoreEmulator.description },
+      firestore: local.firestore,
       reads: proxy.reads,
       writes: proxy.writes,
       triggersSettled: async () => {
-        await local.bridge?.waitForIdle();
+        await local.firestore.handedOff();
         await local.functionRuns.settled({ quietMs: triggerDeliveryQuietMs, timeoutMs: triggerSettleTimeoutMs });
       },
       stop: async () => {

@@ -3,7 +3,7 @@
  * (the Identity Toolkit REST API) and the callable protocol over HTTP. For `npm run demo`,
  * the seed and the launcher's end-to-end spec.
  */
-import { CallableError } from "./instance";
+import { CallableError } from "../harness/instance";
 
 export interface SignedIn {
   uid: string;

@@ -37,9 +37,9 @@ export function defaultProjectId(): string {
 
 /** firebase.json's ports, with firebase-tools' defaults for the ones it does not name. */
 export function configPorts(config: FirebaseJson): Ports {
-  const port = (name: string, fallback: number) => {
+  const port = (name: string, defaultPort: number) => {
     const entry = config.emulators?.[name] as { port?: number } | undefined;
-    return typeof entry?.port === "number" ? entry.port : fallback;
+    return typeof entry?.port === "number" ? entry.port : defaultPort;
   };
   return {
     functions: port("functions", 5001),

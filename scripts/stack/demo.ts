@@ -6,12 +6,12 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AvailableApp } from "../functions/src/apps/model";
-import { errorMessage } from "../functions/src/error-message";
-import type { FleetView } from "../functions/src/cache/fleet-view";
-import { callCallable, signInWithPassword } from "./lib/emulator-client";
-import { localStripePriceId } from "./lib/local-stripe";
-import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "./lib/stripe-events";
+import type { AvailableApp } from "../../functions/src/apps/model";
+import { errorMessage } from "../../functions/src/error-message";
+import type { FleetView } from "../../functions/src/cache/fleet-view";
+import { callCallable, signInWithPassword } from "./emulator-client";
+import { localStripePriceId } from "./local-stripe";
+import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "../harness/stripe-events";
 import { demoPassword } from "./seed";
 
 interface StackInfo {
@@ -19,7 +19,7 @@ interface StackInfo {
   authEmulatorHost: string;
 }
 
-const stackFile = path.join(__dirname, "../.local/stack.json");
+const stackFile = path.join(__dirname, "../../.local/stack.json");
 const markerPollMs = 1_000;
 
 function stackInfo(): StackInfo {

@@ -8,7 +8,7 @@
 import { createRequire } from "node:module";
 import { FirestoreServer, FirestoreState } from "@firestore-emulator/server";
 import type * as Grpc from "@grpc/grpc-js";
-import { closeFallbackGaps } from "./firestore-fallback-fixes";
+import { closeFallbackGaps } from "./server-fixes";
 
 // The package's own copy of grpc-js (a transitive dependency): credentials must come from it.
 const grpc = createRequire(require.resolve("@firestore-emulator/server"))("@grpc/grpc-js") as typeof Grpc;

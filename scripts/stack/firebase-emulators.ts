@@ -29,7 +29,7 @@ export interface RunningEmulators {
  * values this stack owns come from the env files only, never from the caller's shell
  * (a test process has the test stack's Redis and Firestore there).
  */
-export function emulatorEnv(fallbackFirestoreHost: string | undefined): NodeJS.ProcessEnv {
+export function emulatorEnv(): NodeJS.ProcessEnv {
   const env = { ...process.env };
   for (const key of [
     "UPSTASH_REDIS_REST_URL",
@@ -42,7 +42,6 @@ export function emulatorEnv(fallbackFirestoreHost: string | undefined): NodeJS.P
   ]) {
     delete env[key];
   }
-  if (fallbackFirestoreHost) env.FIRESTORE_EMULATOR_HOST = fallbackFirestoreHost;
   return env;
 }
 

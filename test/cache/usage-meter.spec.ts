@@ -131,7 +131,6 @@ describe("the usage meter agrees with the proxy", function () {
       const { meter, proxy, gateway } = await measure(name, calls);
       assert.ok(meter.requests >= 1, `${name} counted its requests`);
       assert.deepEqual({ reads: meter.reads, writes: meter.writes }, proxy);
-      assert.ok(gateway.redisCommands > 0, `${name}'s calls sent Redis commands`);
       assert.deepEqual(meter.redis, gateway.redis, `${name}: Redis commands by purpose, the function's and the instance's`);
       assert.equal(meter.redisCommands, gateway.redisCommands);
     });

@@ -52,8 +52,11 @@ export interface RedisCommandCounts {
   byCommand: Record<RedisPurpose, Record<string, number>>;
   /** `other` by what it was about. */
   otherByKind: Partial<Record<OtherKind, number>>;
-  /** By production's finer purpose (`markerPoll`, `markerBump`, `usageLedger`, ...), as cacheStats shows them. */
-  byDetail: Partial<Record<RedisCommandPurpose, number>>;
+  /**
+   * By production's finer purpose (`markerPoll`, `markerBump`, `usageLedger`, ...), as cacheStats
+   * shows them. Always set by the tally; optional so counts built elsewhere need not carry it.
+   */
+  byDetail?: Partial<Record<RedisCommandPurpose, number>>;
   /** A few unrecognised commands (name and first key), to look at. */
   unrecognised: string[];
 }
@@ -80,7 +83,8 @@ export class RedisCommandTally {
       counts.total++;
       counts.byPurpose[purpose]++;
       counts.byCommand[purpose][name] = (counts.byCommand[purpose][name] ?? 0) + 1;
-      counts.byDetail[detail] = (counts.byDetail[detail] ?? 0) + 1;
+      const byDetail = (counts.byDetail ??= {});
+      byDetail[detail] = (byDetail[detail] ?? 0) + 1;
       if (other !== undefined) {
         counts.otherByKind[other] = (counts.otherByKind[other] ?? 0) + 1;
         if (other === "unrecognised" && counts.unrecognised.length < 5) counts.unrecognised.push(`${name} ${firstKey(command) ?? ""}`);

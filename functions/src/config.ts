@@ -40,6 +40,15 @@ export const firestoreWriteUsdPer100k = defineString("FIRESTORE_WRITE_USD_PER_10
   default: "0.18",
   description: "Firestore document write list price, US dollars per 100,000 (for cacheStats' spend estimate)",
 });
+/**
+ * Upstash Redis pay-as-you-go: $0.20 per 100K commands (Upstash, "Pricing & Billing",
+ * https://upstash.com/docs/redis/overall/billing, and https://upstash.com/pricing/redis, as of
+ * 2026-12). A pipeline of N commands is N; a script is one, whatever it runs.
+ */
+export const upstashRedisUsdPer100kCommands = defineString("UPSTASH_REDIS_USD_PER_100K_COMMANDS", {
+  default: "0.2",
+  description: "Upstash Redis pay-as-you-go list price, US dollars per 100,000 commands (for cacheStats' spend estimate)",
+});
 export const stripeWebhookMaxBodyBytes = defineInt("STRIPE_WEBHOOK_MAX_BODY_BYTES", {
   default: 512 * 1024,
   description: "Largest Stripe webhook body accepted, in bytes (Stripe events are far smaller)",

@@ -8,6 +8,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { errorMessage } from "../../functions/src/error-message";
+import { fleetText } from "../../functions/src/cache/fleet-text";
 import type { FleetView } from "../../functions/src/cache/fleet-view";
 import { callCallable, signInWithPassword } from "./emulator-client";
 import { localStripePriceId } from "./local-stripe";
@@ -125,7 +126,7 @@ async function main() {
     stats = await fleet(bob);
   }
   console.log(demoFiguresIn(stats, startedAtMs, flipSeenAtMs) ? " here" : " (not all yet: showing what has been published)");
-  printFleet(stats);
+  process.stdout.write(fleetText(stats));
 }
 
 async function fleet(as: { idToken: string }): Promise<FleetView> {
@@ -146,39 +147,6 @@ function demoFiguresIn(stats: FleetView, startedAtMs: number, flipSeenAtMs: numb
       .map((i) => i.function),
   );
   return ageBelow(flipSeenAtMs).some((i) => i.function === "getAvailableApps" && i.changesMeasured > 0) && functions.size >= 2;
-}
-
-function printFleet(stats: FleetView): void {
-  const f = stats.freshness;
-  const ms = (value: number | null) => (value === null ? "-" : String(value)).padStart(8);
-  console.log(`  freshness (marker write -> first answer from the new version), promise ${f.promiseMs} ms: ${f.verdict}`);
-  console.log("    family      samples   p50 ms   p99 ms   max ms  over 2 s");
-  for (const [family, s] of Object.entries(f.byFamily)) {
-    console.log(`    ${family.padEnd(10)} ${String(s.samples).padStart(8)} ${ms(s.p50Ms)} ${ms(s.p99Ms)} ${ms(s.maxMs)} ${String(s.overPromise).padStart(9)}`);
-  }
-  const skew = f.clockSkew.maxAbsOffsetMs;
-  console.log(`    instance clocks vs Redis: max offset ${skew === null ? "-" : `${skew} ms`} over ${f.clockSkew.instancesMeasured} instances`);
-  const ages = stats.instances.map((i) => i.snapshotAgeMs / 1000);
-  const ageRange = ages.length === 0 ? "-" : `${Math.min(...ages).toFixed(1)}-${Math.max(...ages).toFixed(1)} s`;
-  console.log(`  live instances: ${stats.fleet.liveInstances} of ${stats.fleet.functions} functions (snapshot ages ${ageRange})`);
-  console.log("    function                          instances  lookups  hit rate");
-  for (const [name, fn] of Object.entries(stats.functions)) {
-    const caches = Object.values(fn.caches);
-    const hits = caches.reduce((sum, c) => sum + c.hits, 0);
-    const lookups = hits + caches.reduce((sum, c) => sum + c.misses, 0);
-    const rate = lookups === 0 ? "-" : `${((hits / lookups) * 100).toFixed(0)}%`;
-    console.log(`    ${name.padEnd(34)} ${String(fn.instances).padStart(9)} ${String(lookups).padStart(8)} ${rate.padStart(9)}`);
-  }
-  console.log("  cache              entries    bytes   hits  misses  hit rate  fetches");
-  for (const [name, c] of Object.entries(stats.caches)) {
-    console.log(
-      `  ${name.padEnd(16)} ${String(c.entries).padStart(8)} ${String(c.bytes).padStart(8)} ${String(c.hits).padStart(6)} ${String(c.misses).padStart(7)} ${(c.hitRate * 100).toFixed(0).padStart(8)}% ${String(c.fetches).padStart(8)}`,
-    );
-  }
-  const m = stats.markers;
-  console.log(
-    `  markers: ${m.markerChecks} checks, ${m.markerChangesSeen} changes seen, ${m.trackedScopes} scopes tracked, ${m.healthyInstances} instances healthy, ${m.unhealthyInstances} not`,
-  );
 }
 
 main().catch((error: unknown) => {

@@ -5,11 +5,13 @@
 import assert from "node:assert/strict";
 import { CoherentCacheStats } from "../../functions/src/cache/coherent-cache";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs } from "../../functions/src/cache/fleet-stats";
+import { fleetText } from "../../functions/src/cache/fleet-text";
 import { fleetView } from "../../functions/src/cache/fleet-view";
 import { addSample, emptyHistogram, FreshnessHistogram } from "../../functions/src/cache/freshness";
+import { FunctionUsage, noRedisUsage, noUsage } from "../../functions/src/cache/meter";
 
 const nowMs = 1_800_000_000_000;
-const prices = { firestoreReadUsdPer100k: 0.06, firestoreWriteUsdPer100k: 0.18 };
+const prices = { firestoreReadUsdPer100k: 0.06, firestoreWriteUsdPer100k: 0.18, redisUsdPer100kCommands: 0.2 };
 
 function cache(name: string, hits: number, misses: number, entries = 1): CoherentCacheStats {
   return {
@@ -58,6 +60,12 @@ function published(fn: string, instance: string, ageMs: number, fields: Partial<
       ...fields,
     },
   };
+}
+
+/** What an instance from before the Redis meter published. */
+function withoutRedis(usage: FunctionUsage): FunctionUsage {
+  const { redisCommands: _commands, redisCommandsByPurpose: _byPurpose, ...firestoreOnly } = usage;
+  return firestoreOnly as FunctionUsage;
 }
 
 describe("fleetView (the cacheStats answer)", () => {
@@ -118,6 +126,7 @@ describe("fleetView (the cacheStats answer)", () => {
       writesByCollection: { hourly_usage: writes },
       cacheHits: requests - reads,
       readsSaved: 2 * (requests - reads),
+      ...noRedisUsage(),
     });
     // Each instance has been up a minute: a day is 1,440 of them.
     const view = fleetView(
@@ -149,6 +158,46 @@ describe("fleetView (the cacheStats answer)", () => {
     const record = view.spend.byFunction.recordTranscriptionUsage!;
     assert.ok(Math.abs(record.estimatedUsdPerDay.writes - (40 * minutesPerDay * 0.18) / 100_000) < 1e-9);
     assert.ok(Math.abs(view.spend.estimatedUsdPerDay - (credits.estimatedUsdPerDay.total + record.estimatedUsdPerDay.total)) < 1e-12);
+  });
+
+  it("Redis commands per function by purpose, the instances' own work beside them, both in a day's cost", () => {
+    const credits: FunctionUsage = { ...noUsage(), requests: 10, redisCommands: 12, redisCommandsByPurpose: { usageLedger: 10, freemiumThreshold: 2 } };
+    const view = fleetView(
+      [
+        published("recordTranscriptionUsage", "r1", 0, {
+          usage: { recordTranscriptionUsage: credits },
+          instanceWork: { redisCommands: 61, redisCommandsByPurpose: { markerPoll: 60, statsPublish: 1 } },
+        }),
+        published("recordTranscriptionUsage", "r2", 0, {
+          usage: { recordTranscriptionUsage: { ...credits, redisCommands: 8, redisCommandsByPurpose: { usageLedger: 8 } } },
+          instanceWork: { redisCommands: 30, redisCommandsByPurpose: { markerPoll: 30 } },
+        }),
+        // An instance from before the Redis meter: no Redis fields at all.
+        published("getCredits", "c1", 0, { usage: { getCredits: withoutRedis({ ...noUsage(), requests: 4, reads: 4 }) } }),
+      ],
+      nowMs,
+      undefined,
+      prices,
+    );
+    const record = view.spend.byFunction.recordTranscriptionUsage!;
+    assert.deepEqual(
+      [record.redisCommands, record.redisCommandsByPurpose, record.redisCommandsPerRequest, record.instanceWork],
+      [20, { usageLedger: 18, freemiumThreshold: 2 }, 1, { redisCommands: 91, redisCommandsByPurpose: { markerPoll: 90, statsPublish: 1 } }],
+    );
+    const minutesPerDay = 1_440;
+    assert.ok(Math.abs(record.estimatedUsdPerDay.redis - ((20 + 91) * minutesPerDay * 0.2) / 100_000) < 1e-9);
+    assert.ok(Math.abs(record.estimatedUsdPerDay.total - record.estimatedUsdPerDay.redis) < 1e-12, "no Firestore use: Redis is the whole cost");
+    const old = view.spend.byFunction.getCredits!;
+    assert.deepEqual([old.redisCommands, old.instanceWork.redisCommands, old.estimatedUsdPerDay.redis], [0, 0, 0]);
+    assert.ok(Math.abs(view.spend.estimatedUsdPerDay - (record.estimatedUsdPerDay.total + old.estimatedUsdPerDay.total)) < 1e-12);
+
+    const text = fleetText(view);
+    const line = text.split("\n").find((l) => l.trimStart().startsWith("recordTranscriptionUsage ") && l.includes("$"));
+    assert.ok(line, `a spend line for recordTranscriptionUsage in:\n${text}`);
+    // requests, reads, reads/req, not found, writes, Redis commands (its requests' and its instances'), $/day
+    assert.deepEqual(line.trim().split(/\s+/).slice(1), ["20", "0", "0.00", "0", "0", "111", `$${record.estimatedUsdPerDay.total.toFixed(2)}`]);
+    assert.match(text, /redis, requests: usageLedger 18, freemiumThreshold 2; instance's own: markerPoll 90, statsPublish 1/);
+    assert.match(text, /estimated spend, whole fleet: \$/);
   });
 
   it("a sample over 2 s anywhere in the fleet: verdict missed; no sample at all: nothing measured yet", () => {

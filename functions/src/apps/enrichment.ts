@@ -18,10 +18,10 @@ import { scopes } from "../redis/markers";
 import * as logs from "../logs";
 import { Throttle } from "../common/throttle";
 import { listHash } from "./catalog";
+import { enabledAppsKey, installsKey } from "./enrichment-keys";
 import { App, AvailableApp } from "./model";
 
-export const enabledAppsKey = (uid: string) => `users:${uid}:enabled_apps`;
-export const installsKey = (appId: string) => `apps:${appId}:installs`;
+export { enabledAppsKey, installsKey };
 
 /** The contract's bound on `enabled` served while markers cannot be read. */
 export const enabledAppsUnverifiedMaxAgeMs = 30_000;

@@ -22,7 +22,7 @@ import { randomBytes } from "node:crypto";
 import type { Pipeline } from "@upstash/redis";
 import { redis } from "../redis/client";
 import { Clock } from "../common/clock";
-import type { FunctionUsage } from "./meter";
+import type { FunctionUsage, RedisUsage } from "./meter";
 import { CoherentCacheStats } from "./coherent-cache";
 import { FreshnessHistogram } from "./freshness";
 import { MarkerWatcherStats } from "./marker-watcher";
@@ -72,8 +72,10 @@ export interface InstanceSnapshot extends InstanceIdentity {
   caches: CoherentCacheStats[];
   markers: MarkerWatcherStats;
   freshness: Record<string, FreshnessHistogram>;
-  /** Firestore reads and writes per function since the instance started (absent from older instances). */
+  /** Firestore reads and writes and Redis commands per function since the instance started (absent from older instances). */
   usage?: Record<string, FunctionUsage>;
+  /** The instance's own Redis commands since it started: its marker polls, stats publishes, anything outside a request (absent from older instances). */
+  instanceWork?: RedisUsage;
   /** Redis's clock minus this instance's, measured at its previous publish (ms; absent before). */
   clockOffsetMs?: number;
 }

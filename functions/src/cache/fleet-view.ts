@@ -6,20 +6,29 @@
 import { CoherentCacheStats } from "./coherent-cache";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
 import { FreshnessHistogram, freshnessPromiseMs, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
-import { FunctionUsage, noUsage } from "./meter";
+import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "./meter";
 
 /** List prices the spend estimate uses (US dollars per 100,000). */
 export interface ListPrices {
   firestoreReadUsdPer100k: number;
   firestoreWriteUsdPer100k: number;
+  /** Upstash pay-as-you-go, per 100,000 commands. */
+  redisUsdPer100kCommands: number;
 }
 
 /** What one function's live instances spent: their meters' counts added up (since each started). */
 export interface FunctionSpend extends FunctionUsage {
   instances: number;
   readsPerRequest: number;
-  /** The counts over each instance's uptime, scaled to a day, at `prices`. */
-  estimatedUsdPerDay: { reads: number; writes: number; total: number };
+  /** The Redis commands of this function's requests, per request. */
+  redisCommandsPerRequest: number;
+  /**
+   * The Redis commands this function's instances sent for all their requests at once (marker
+   * polls, stats publishes, anything outside a request): not in `redisCommands`, in the cost.
+   */
+  instanceWork: RedisUsage;
+  /** The counts over each instance's uptime, scaled to a day, at `prices`; `redis` includes `instanceWork`. */
+  estimatedUsdPerDay: { reads: number; writes: number; redis: number; total: number };
 }
 
 /** Counters summed across instances; `hitRate` is recomputed from the sums. */
@@ -95,7 +104,7 @@ export interface FleetView {
   markers: MarkerTotals;
   /** Totals per function. */
   functions: Record<string, { instances: number; caches: Record<string, CacheTotals>; markers: MarkerTotals; freshness: FreshnessSummary }>;
-  /** Firestore reads and writes per function (the instances' usage meters), and what they cost a day. */
+  /** Firestore reads and writes and Redis commands per function (the instances' usage meters), and what they cost a day. */
   spend: { prices: ListPrices; byFunction: Record<string, FunctionSpend>; estimatedUsdPerDay: number };
   instances: InstanceLine[];
 }
@@ -103,7 +112,28 @@ export interface FleetView {
 const dayMs = 24 * 60 * 60_000;
 
 function emptySpend(): FunctionSpend {
-  return { ...noUsage(), instances: 0, readsPerRequest: 0, estimatedUsdPerDay: { reads: 0, writes: 0, total: 0 } };
+  return {
+    ...noUsage(),
+    instances: 0,
+    readsPerRequest: 0,
+    redisCommandsPerRequest: 0,
+    instanceWork: noRedisUsage(),
+    estimatedUsdPerDay: { reads: 0, writes: 0, redis: 0, total: 0 },
+  };
+}
+
+/** A day's worth of `count` events counted over `uptimeMs` (at least a minute: a young instance's first burst is no rate). */
+const perDay = (count: number, uptimeMs: number) => (count * dayMs) / Math.max(uptimeMs, 60_000);
+
+/** Adds Redis commands (absent from older instances' snapshots) and their cost. */
+function addRedis(into: RedisUsage, spend: FunctionSpend, usage: Partial<RedisUsage>, uptimeMs: number, prices: ListPrices): void {
+  const commands = Number(usage.redisCommands) || 0;
+  into.redisCommands += commands;
+  for (const [purpose, n] of Object.entries(usage.redisCommandsByPurpose ?? {}) as [keyof RedisUsage["redisCommandsByPurpose"], number][]) {
+    into.redisCommandsByPurpose[purpose] = (into.redisCommandsByPurpose[purpose] ?? 0) + (Number(n) || 0);
+  }
+  spend.estimatedUsdPerDay.redis += (perDay(commands, uptimeMs) / 100_000) * prices.redisUsdPer100kCommands;
+  spend.estimatedUsdPerDay.total = spend.estimatedUsdPerDay.reads + spend.estimatedUsdPerDay.writes + spend.estimatedUsdPerDay.redis;
 }
 
 function addUsage(into: FunctionSpend, usage: FunctionUsage, uptimeMs: number, prices: ListPrices): void {
@@ -117,10 +147,10 @@ function addUsage(into: FunctionSpend, usage: FunctionUsage, uptimeMs: number, p
   for (const [collection, n] of Object.entries(usage.readsByCollection)) into.readsByCollection[collection] = (into.readsByCollection[collection] ?? 0) + n;
   for (const [collection, n] of Object.entries(usage.writesByCollection)) into.writesByCollection[collection] = (into.writesByCollection[collection] ?? 0) + n;
   into.readsPerRequest = into.requests === 0 ? 0 : into.reads / into.requests;
-  const perDay = dayMs / Math.max(uptimeMs, 60_000);
-  into.estimatedUsdPerDay.reads += ((usage.reads * perDay) / 100_000) * prices.firestoreReadUsdPer100k;
-  into.estimatedUsdPerDay.writes += ((usage.writes * perDay) / 100_000) * prices.firestoreWriteUsdPer100k;
-  into.estimatedUsdPerDay.total = into.estimatedUsdPerDay.reads + into.estimatedUsdPerDay.writes;
+  into.estimatedUsdPerDay.reads += (perDay(usage.reads, uptimeMs) / 100_000) * prices.firestoreReadUsdPer100k;
+  into.estimatedUsdPerDay.writes += (perDay(usage.writes, uptimeMs) / 100_000) * prices.firestoreWriteUsdPer100k;
+  addRedis(into, into, usage, uptimeMs, prices);
+  into.redisCommandsPerRequest = into.requests === 0 ? 0 : into.redisCommands / into.requests;
 }
 
 const measuredAs =
@@ -204,6 +234,10 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
     // A day's spend is estimated over the instance's uptime, at least a minute (a young instance's first burst is no rate).
     const uptimeMs = Math.max(0, snapshot.publishedAtMs - snapshot.startedAtMs) + ageMs;
     for (const [name, usage] of Object.entries(snapshot.usage ?? {})) addUsage((spendByFunction[name] ??= emptySpend()), usage, uptimeMs, prices);
+    if (snapshot.instanceWork !== undefined) {
+      const spend = (spendByFunction[snapshot.function] ??= emptySpend());
+      addRedis(spend.instanceWork, spend, snapshot.instanceWork, uptimeMs, prices);
+    }
     const fn = (functions[snapshot.function] ??= { instances: 0, caches: {}, markers: emptyMarkerTotals(), freshness: summarize(mergeHistograms([])) });
     fn.instances++;
     for (const cache of snapshot.caches) {

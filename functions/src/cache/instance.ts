@@ -7,7 +7,8 @@
  */
 import { markerPollIntervalMsParam } from "../config";
 import { Clock } from "../common/clock";
-import { redisTimeoutMs } from "../redis/client";
+import { observeRedisCommands, redisTimeoutMs } from "../redis/client";
+import { redisCommandPurpose } from "../redis/command-purposes";
 import { CoherentCache, CoherentCacheOptions } from "./coherent-cache";
 import { freshnessPromiseMs } from "./freshness";
 import { MarkerWatcher } from "./marker-watcher";
@@ -82,7 +83,10 @@ export function usageMeter(): UsageMeter {
   return cacheRuntime().telemetry.meter;
 }
 
-/** `handler` with every call counted as a request of `functionName` (what it reads and writes too). */
+// Every Redis command this module scope sends, counted by purpose where it is sent (meter.ts).
+observeRedisCommands((command) => usageMeter().redisCommand(redisCommandPurpose(command)));
+
+/** `handler` with every call counted as a request of `functionName` (what it reads and writes, and its Redis commands, too). */
 export function meteredAs<A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return (...args) => usageMeter().request(functionName, () => handler(...args));
 }

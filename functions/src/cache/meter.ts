@@ -11,12 +11,29 @@
  * collection. A cache hit is counted with the reads it saved: what that cache's fetches read on
  * average.
  *
- * It costs a few map updates per request and no I/O: the figures ride on the instance's stats
- * snapshot, published at most once a minute (fleet-stats.ts).
+ * Redis commands are counted too, by purpose (redis/command-purposes.ts), as Upstash bills
+ * them: every command the client sends (redis/client.ts hands each to `redisCommand`, in the
+ * sender's async context), so they agree with what Upstash counts. A request's commands go to
+ * its function; the instance's own work goes to its own bucket (`instanceWork`): the marker
+ * poll and the stats publish riding on it, which serve every request at once (whichever request
+ * started the poll), and any command sent outside a request. The client auto-pipelines: commands
+ * of concurrent requests sent in one batch are counted in the context of the call that opened
+ * it. In production an instance serves one function, so that never moves a command between
+ * functions; a process serving several (the test harness) can, under concurrent calls.
+ *
+ * It costs a few map updates per request and command and no I/O: the figures ride on the
+ * instance's stats snapshot, published at most once a minute (fleet-stats.ts).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
+import { instanceWorkPurposes, RedisCommandPurpose } from "../redis/command-purposes";
 
-export interface FunctionUsage {
+/** Redis commands, as Upstash bills them, by purpose. */
+export interface RedisUsage {
+  redisCommands: number;
+  redisCommandsByPurpose: Partial<Record<RedisCommandPurpose, number>>;
+}
+
+export interface FunctionUsage extends RedisUsage {
   requests: number;
   /** Billed document reads, not-found gets included. */
   reads: number;
@@ -38,20 +55,45 @@ const emptyCounts = (): FunctionCounts => ({ ...noUsage(), hitsByCache: {} });
 
 /** A function with no usage counted yet. */
 export function noUsage(): FunctionUsage {
-  return { requests: 0, reads: 0, notFoundReads: 0, writes: 0, readsByCollection: {}, writesByCollection: {}, cacheHits: 0, readsSaved: 0 };
+  return {
+    requests: 0,
+    reads: 0,
+    notFoundReads: 0,
+    writes: 0,
+    readsByCollection: {},
+    writesByCollection: {},
+    cacheHits: 0,
+    readsSaved: 0,
+    ...noRedisUsage(),
+  };
 }
+
+export function noRedisUsage(): RedisUsage {
+  return { redisCommands: 0, redisCommandsByPurpose: {} };
+}
+
+function countCommand(into: RedisUsage, purpose: RedisCommandPurpose): void {
+  into.redisCommands++;
+  into.redisCommandsByPurpose[purpose] = (into.redisCommandsByPurpose[purpose] ?? 0) + 1;
+}
+
+const copyRedisUsage = (usage: RedisUsage): RedisUsage => ({ redisCommands: usage.redisCommands, redisCommandsByPurpose: { ...usage.redisCommandsByPurpose } });
 
 export class UsageMeter {
   private readonly requestScope = new AsyncLocalStorage<string>();
   private readonly fetchScope = new AsyncLocalStorage<{ reads: number }>();
   private readonly byFunction = new Map<string, FunctionCounts>();
   private readonly fetchesByCache = new Map<string, { fetches: number; reads: number }>();
+  private readonly instanceWork = noRedisUsage();
 
   /** `defaultFunction`: the function work outside any `request` belongs to (the one this instance serves). */
   constructor(private readonly defaultFunction: () => string) {}
 
   private current(): FunctionCounts {
-    const name = this.requestScope.getStore() ?? this.defaultFunction();
+    return this.countsOf(this.requestScope.getStore() ?? this.defaultFunction());
+  }
+
+  private countsOf(name: string): FunctionCounts {
     let counts = this.byFunction.get(name);
     if (counts === undefined) {
       counts = emptyCounts();
@@ -103,6 +145,17 @@ export class UsageMeter {
     counts.hitsByCache[cache] = (counts.hitsByCache[cache] ?? 0) + 1;
   }
 
+  /** One Redis command being sent: to the current request's function, or to the instance's own work. */
+  redisCommand(purpose: RedisCommandPurpose): void {
+    const functionName = instanceWorkPurposes.has(purpose) ? undefined : this.requestScope.getStore();
+    countCommand(functionName === undefined ? this.instanceWork : this.countsOf(functionName), purpose);
+  }
+
+  /** The instance's own Redis commands since it started (outside requests, and its polls and publishes). */
+  instanceWorkSnapshot(): RedisUsage {
+    return copyRedisUsage(this.instanceWork);
+  }
+
   /** The figures per function since this instance started. */
   snapshot(): Record<string, FunctionUsage> {
     const perFetch = (cache: string) => {
@@ -116,6 +169,7 @@ export class UsageMeter {
         ...counts,
         readsByCollection: { ...counts.readsByCollection },
         writesByCollection: { ...counts.writesByCollection },
+        ...copyRedisUsage(counts),
         readsSaved: Math.round(readsSaved),
       };
     }

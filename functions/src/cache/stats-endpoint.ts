@@ -2,7 +2,8 @@ import type { Request, Response } from "firebase-functions/https";
 import { verifyIdToken } from "../auth";
 import * as logs from "../logs";
 import { readPublishedSnapshots } from "./fleet-stats";
-import { firestoreReadUsdPer100k, firestoreWriteUsdPer100k } from "../config";
+import { firestoreReadUsdPer100k, firestoreWriteUsdPer100k, upstashRedisUsdPer100kCommands } from "../config";
+import { fleetText } from "./fleet-text";
 import { fleetView, ListPrices } from "./fleet-view";
 import { cacheRuntime } from "./instance";
 
@@ -12,12 +13,17 @@ function listPrices(): ListPrices {
     const usd = Number(param.value());
     return Number.isFinite(usd) && usd >= 0 ? usd : 0;
   };
-  return { firestoreReadUsdPer100k: price(firestoreReadUsdPer100k), firestoreWriteUsdPer100k: price(firestoreWriteUsdPer100k) };
+  return {
+    firestoreReadUsdPer100k: price(firestoreReadUsdPer100k),
+    firestoreWriteUsdPer100k: price(firestoreWriteUsdPer100k),
+    redisUsdPer100kCommands: price(upstashRedisUsdPer100kCommands),
+  };
 }
 
 /**
  * `GET cacheStats` with an admin's ID token: the fleet's cache figures, measured freshness
- * first (see fleet-view.ts for the shape, docs/operations.md for how to read it). Built from
+ * first (see fleet-view.ts for the shape, docs/operations.md for how to read it), as JSON, or
+ * with `?format=text` as the same figures in text tables (fleet-text.ts). Built from
  * the snapshots every instance of every function publishes; this instance's own figures
  * (if it served cached reads: not so in production, where cacheStats is its own service)
  * are taken now rather than read back. 503 when Redis cannot be read.
@@ -53,5 +59,7 @@ export async function cacheStatsHandler(req: Request, res: Response): Promise<vo
     return;
   }
   const { telemetry } = cacheRuntime();
-  res.json(fleetView(fleet.published, fleet.redisNowMs, telemetry.hasFigures() ? telemetry.snapshot() : undefined, listPrices()));
+  const view = fleetView(fleet.published, fleet.redisNowMs, telemetry.hasFigures() ? telemetry.snapshot() : undefined, listPrices());
+  if (req.query.format === "text") res.type("text/plain; charset=utf-8").send(fleetText(view));
+  else res.json(view);
 }

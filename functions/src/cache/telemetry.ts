@@ -10,7 +10,7 @@ import { CoherentCacheStats } from "./coherent-cache";
 import { instanceIdentity, InstanceIdentity, InstanceSnapshot, StatsPublisher } from "./fleet-stats";
 import { FreshnessRecorder, freshnessPromiseMs, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
 import { MarkerWatcherStats } from "./marker-watcher";
-import { FunctionUsage, UsageMeter } from "./meter";
+import { FunctionUsage, RedisUsage, UsageMeter } from "./meter";
 
 /** How often an instance writes its metric-friendly figures line (logs.cacheFigures). */
 export const figuresLogIntervalMs = 5 * 60_000;
@@ -23,8 +23,10 @@ export interface InstanceCacheStats {
   markers: MarkerWatcherStats;
   /** Measured freshness per scope family, since this instance started. */
   freshness: Record<string, FreshnessSummary>;
-  /** Firestore reads and writes per function, since this instance started (meter.ts). */
+  /** Firestore reads and writes and Redis commands per function, since this instance started (meter.ts). */
   usage: Record<string, FunctionUsage>;
+  /** The instance's own Redis commands (marker polls, stats publishes, anything outside a request). */
+  instanceWork: RedisUsage;
 }
 
 /** What the telemetry needs to know of the runtime it reports on. */
@@ -101,7 +103,14 @@ export class CacheTelemetry {
   stats(): InstanceCacheStats {
     const perFamily: Record<string, FreshnessSummary> = {};
     for (const [family, histogram] of Object.entries(this.freshness.snapshot())) perFamily[family] = summarize(histogram);
-    return { instance: instanceIdentity(), caches: this.source.caches(), markers: this.source.markers(), freshness: perFamily, usage: this.meter.snapshot() };
+    return {
+      instance: instanceIdentity(),
+      caches: this.source.caches(),
+      markers: this.source.markers(),
+      freshness: perFamily,
+      usage: this.meter.snapshot(),
+      instanceWork: this.meter.instanceWorkSnapshot(),
+    };
   }
 
   /** What this instance publishes: the caches it used, its markers, its freshness histograms. */
@@ -116,6 +125,7 @@ export class CacheTelemetry {
       markers: this.source.markers(),
       freshness: this.freshness.snapshot(),
       usage: this.meter.snapshot(),
+      instanceWork: this.meter.instanceWorkSnapshot(),
       clockOffsetMs: this.publisher.measuredOffsetMs(),
     };
   }

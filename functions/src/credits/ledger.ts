@@ -22,8 +22,9 @@
  * time and a sorted set of recent reports. One script per operation: one command each.
  */
 import { luaScript } from "../redis/client";
-import { markerKey, markerTimeKey, scopes } from "../redis/markers";
-import { thresholdKey, thresholdKeyTtlSeconds } from "./threshold";
+import { markerKey, markerTimeKey } from "../redis/markers";
+import { monthKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "./keys";
+import { thresholdKeyTtlSeconds } from "./threshold";
 import { UtcMonth } from "./time";
 
 /** How far back (by commit time) the recent-report log reaches. A rebuild must read within it. */
@@ -31,18 +32,7 @@ export const usageLogWindowMs = 10 * 60_000;
 /** An idle user's figure expires after this; the next fetch rebuilds it from Firestore. */
 export const usageFigureTtlSeconds = 2 * 24 * 60 * 60;
 
-/** `YYYY-MM`: the month part of the usage keys. */
-export function monthKey(month: UtcMonth): string {
-  return `${month.year}-${String(month.month).padStart(2, "0")}`;
-}
-
-/** The marker scope whose version is the user's usage total for the month. */
-export function usageScope(uid: string, month: UtcMonth): string {
-  return scopes.usage(uid, monthKey(month));
-}
-
-export const usageStateKey = (uid: string, month: UtcMonth) => `credits:usage-base:${uid}:${monthKey(month)}`;
-export const usageLogKey = (uid: string, month: UtcMonth) => `credits:usage-log:${uid}:${monthKey(month)}`;
+export { monthKey, usageLogKey, usageScope, usageStateKey };
 
 /** The fleet's figure: seconds used this month, and when it last changed (Redis's clock, Unix ms, to the µs). */
 export interface FleetUsage {

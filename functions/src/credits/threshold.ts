@@ -11,14 +11,13 @@ import { instanceClock } from "../cache/instance";
 import * as logs from "../logs";
 import { redis } from "../redis/client";
 import { Throttle } from "../common/throttle";
+import { thresholdKey } from "./keys";
 
 export const freemiumThresholdSeconds = 180;
 /** Longer than any live session; the key only has to outlive the session it belongs to. */
 export const thresholdKeyTtlSeconds = 2 * 24 * 60 * 60;
 
-export function thresholdKey(uid: string, sessionId: string): string {
-  return `credits:threshold:${uid}:${sessionId}`;
-}
+export { thresholdKey };
 
 // While Redis is down every call fails here: one line a minute per instance, not one per call.
 const localDecisionWarning = new Throttle(60_000, instanceClock);

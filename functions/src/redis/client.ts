@@ -1,4 +1,4 @@
-import { Redis } from "@upstash/redis";
+import { Redis, type UpstashRequest } from "@upstash/redis";
 import { requiredString, upstashRedisRestToken, upstashRedisRestUrl } from "../config";
 
 /**
@@ -8,6 +8,37 @@ import { requiredString, upstashRedisRestToken, upstashRedisRestUrl } from "../c
 export const redisTimeoutMs = 800;
 
 let client: Redis | undefined;
+
+/** Hears one command as it is sent: its name, then its arguments. */
+export type RedisCommandObserver = (command: readonly unknown[]) => void;
+
+let commandObserver: RedisCommandObserver | undefined;
+
+/**
+ * Hears every command this process sends, as Upstash bills them: each command of a pipeline,
+ * a script's EVALSHA and, when Redis lacked the script, its EVAL. Called where the request
+ * leaves the client, in the async context of the code that sent it, before the round trip
+ * (cache/instance.ts counts them in the usage meter). One observer; it must be cheap.
+ */
+export function observeRedisCommands(observer: RedisCommandObserver | undefined): void {
+  commandObserver = observer;
+}
+
+/** The commands one REST request carries: a pipeline's or transaction's list, or one command. */
+function noteCommands(request: UpstashRequest): void {
+  const observer = commandObserver;
+  if (!observer || !Array.isArray(request.body)) return;
+  const route = request.path?.[0];
+  try {
+    if (route === "pipeline" || route === "multi-exec") {
+      for (const command of request.body as unknown[]) if (Array.isArray(command)) observer(command);
+    } else {
+      observer(request.body);
+    }
+  } catch {
+    // Counting must never fail a command.
+  }
+}
 
 /** The Upstash client, created on first use. */
 export function redis(): Redis {
@@ -21,6 +52,12 @@ export function redis(): Redis {
       retry: { retries: 0 },
       signal: () => AbortSignal.timeout(redisTimeoutMs),
       keepAlive: true,
+    });
+    // Every request passes here, auto-pipelined ones included (a batch is sent in the context
+    // of the call that opened it: see cache/meter.ts for what that means for attribution).
+    client.use((request, send) => {
+      noteCommands(request);
+      return send(request);
     });
   }
   return client;

@@ -5,23 +5,28 @@
  * emulators start; `firebase deploy` through the hosting predeploy (`npm run build:dashboard`).
  */
 import path from "node:path";
-import { build } from "esbuild";
+import { build, stop } from "esbuild";
 
 const hostingDir = __dirname;
 export const dashboardBundle = path.join(hostingDir, "public", "dashboard.js");
 
 export async function buildDashboard(): Promise<void> {
-  await build({
-    entryPoints: [path.join(hostingDir, "src", "dashboard.ts")],
-    outfile: dashboardBundle,
-    bundle: true,
-    format: "esm",
-    platform: "browser",
-    target: "es2022",
-    minify: true,
-    sourcemap: true,
-    logLevel: "warning",
-  });
+  try {
+    await build({
+      entryPoints: [path.join(hostingDir, "src", "dashboard.ts")],
+      outfile: dashboardBundle,
+      bundle: true,
+      format: "esm",
+      platform: "browser",
+      target: "es2022",
+      minify: true,
+      sourcemap: true,
+      logLevel: "warning",
+    });
+  } finally {
+    // esbuild's service process would otherwise live on as a child of the launcher.
+    await stop();
+  }
 }
 
 if (require.main === module) {

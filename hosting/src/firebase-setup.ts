@@ -28,7 +28,7 @@ declare global {
 }
 
 /** The Hosting emulator serves on loopback; production never does. */
-export function servedByEmulator(): boolean {
+function servedByEmulator(): boolean {
   return ["127.0.0.1", "localhost", "[::1]"].includes(location.hostname);
 }
 

@@ -31,7 +31,7 @@ const ms = (value: number | null) => (value === null ? "–" : value >= 10_000 ?
 const seconds = (valueMs: number) => `${(valueMs / 1000).toFixed(valueMs % 1000 === 0 || valueMs >= 10_000 ? 0 : 1)} s`;
 
 /** Dollars with enough digits to tell small amounts apart. */
-export function usd(amount: number): string {
+function usd(amount: number): string {
   if (amount === 0) return "$0";
   if (amount >= 100) return `$${amount.toFixed(0)}`;
   if (amount >= 1) return `$${amount.toFixed(2)}`;

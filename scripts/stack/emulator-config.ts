@@ -18,11 +18,14 @@ export interface Ports {
   logging: number;
   eventarc: number;
   tasks: number;
+  /** The Hosting emulator (the operator dashboard). */
+  hosting: number;
 }
 
 export interface FirebaseJson {
   functions?: { source?: string; [key: string]: unknown }[] | { source?: string; [key: string]: unknown };
   firestore?: { rules?: string; indexes?: string };
+  hosting?: { public?: string; [key: string]: unknown };
   emulators?: Record<string, { port?: number; host?: string } | unknown>;
 }
 
@@ -50,14 +53,15 @@ export function configPorts(config: FirebaseJson): Ports {
     logging: port("logging", 4500),
     eventarc: port("eventarc", 9299),
     tasks: port("tasks", 9499),
+    hosting: port("hosting", 5000),
   };
 }
 
 export async function randomPorts(): Promise<Ports> {
   const ports = new Set<number>();
-  while (ports.size < 8) ports.add(await freePort());
-  const [functions = 0, auth = 0, firestore = 0, firestoreWebsocket = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0] = [...ports];
-  return { functions, auth, firestore, firestoreWebsocket, hub, logging, eventarc, tasks };
+  while (ports.size < 9) ports.add(await freePort());
+  const [functions = 0, auth = 0, firestore = 0, firestoreWebsocket = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0, hosting = 0] = [...ports];
+  return { functions, auth, firestore, firestoreWebsocket, hub, logging, eventarc, tasks, hosting };
 }
 
 /**
@@ -73,10 +77,17 @@ export function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports:
     copyFileSync(path.join(repoRoot, file), path.join(runDir, path.basename(file)));
     return path.basename(file);
   };
+  // The served directory as a link (the launcher builds the page into it); rewrites as they are.
+  const { predeploy: _predeploy, ...hosting } = config.hosting ?? {};
+  if (hosting.public) {
+    symlinkSync(path.join(repoRoot, hosting.public), path.join(runDir, "hosting-public"));
+    hosting.public = "hosting-public";
+  }
   const host = "127.0.0.1";
   const isolatedConfig = {
     functions,
     ...(config.firestore ? { firestore: { rules: rebase(config.firestore.rules), indexes: rebase(config.firestore.indexes) } } : {}),
+    ...(config.hosting ? { hosting } : {}),
     emulators: {
       functions: { host, port: ports.functions },
       auth: { host, port: ports.auth },
@@ -85,6 +96,7 @@ export function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports:
       logging: { host, port: ports.logging },
       eventarc: { host, port: ports.eventarc },
       tasks: { host, port: ports.tasks },
+      hosting: { host, port: ports.hosting },
       ui: { enabled: false },
       singleProjectMode: true,
     },

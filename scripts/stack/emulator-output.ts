@@ -31,7 +31,8 @@ const javaChatter = [
   /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M /,
   /^\s*\{"metadata":\{"emulator":\{"name":"firestore"/,
 ];
-const quietLines = [/Loaded environment variables from /];
+// The Hosting emulator logs every request it serves (the dashboard's assets and cacheStats calls) as an access-log line.
+const quietLines = [/Loaded environment variables from /, /^i {2}hosting: \S+ - \S+ \[[^\]]+\] "/];
 
 /** The line for the terminal, or undefined when it belongs in the log file only. */
 export function readableLine(line: string): string | undefined {

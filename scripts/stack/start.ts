@@ -7,8 +7,9 @@
  *  3. picks the Firestore emulator (firestore-emulator.ts): the official Cloud Firestore
  *     emulator wherever one can run;
  *  4. writes functions/.env.local and functions/.secret.local (git-ignored);
- *  5. runs `firebase emulators:start` (functions, auth, firestore): the Firestore emulator
- *     delivers the Firestore triggers to the Functions emulator itself;
+ *  5. runs `firebase emulators:start` (functions, auth, firestore, hosting): the Firestore emulator
+ *     delivers the Firestore triggers to the Functions emulator itself, and Hosting serves the
+ *     operator dashboard (hosting/, built in step 1 with the functions);
  *  6. connects Firestore's triggers (the official emulator delivers them itself);
  *  7. seeds demo data (scripts/stack/seed.ts), waits for the seed's triggers, prints every endpoint.
  *
@@ -22,6 +23,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "../../functions/src/error-message";
+import { buildDashboard } from "../../hosting/build";
 import { writeEnvFiles } from "./dotenv-files";
 import {
   configPorts,
@@ -67,10 +69,12 @@ export interface LocalStackOptions {
    * unlike production (one service per function, concurrency 80): off by default.
    */
   inspectFunctions?: boolean | number;
-  /** Build functions first (default true). */
+  /** Build functions (and the dashboard) first (default true). */
   build?: boolean;
   /** Start the Auth emulator (default true; the test suite signs its own tokens and skips its ~10 s start). */
   auth?: boolean;
+  /** Serve the operator dashboard from the Hosting emulator (default true; it signs in with the Auth emulator, so never without it). */
+  hosting?: boolean;
   /** Param values for the functions' .env.local, over the stack's own (e.g. a plan limit). */
   env?: Record<string, string>;
   /** Seed demo data (default true). */
@@ -106,6 +110,8 @@ export interface LocalStackEndpoints {
   redisUrl: string;
   /** `http://127.0.0.1:4400` */
   hubUrl: string;
+  /** The operator dashboard on the Hosting emulator, `http://127.0.0.1:5000/`; undefined without hosting. */
+  dashboardUrl?: string;
   emulatorLogFile: string;
 }
 
@@ -133,6 +139,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const isolated = options.isolated ?? false;
   const projectId = options.projectId ?? defaultProjectId();
   const firebaseConfig = readJson(path.join(repoRoot, "firebase.json")) as FirebaseJson;
+  const hosting = (options.hosting ?? true) && options.auth !== false && firebaseConfig.hosting !== undefined;
   const cleanups: (() => Promise<void> | void)[] = [];
   let stopping: Promise<void> | undefined;
   // Once: a Ctrl-C during the start, the start's own failure and stop() share one run.
@@ -164,6 +171,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     if (options.build ?? true) {
       log("building functions ...");
       await step(run("npm", ["--prefix", functionsDir, "run", "build"], repoRoot));
+      if (hosting) {
+        log("building the dashboard ...");
+        await step(buildDashboard());
+      }
     }
 
     // (b) Redis and the Upstash gateway
@@ -220,7 +231,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // An isolated stack's log lives in its run directory, removed on stop (a failed start
     // reports the log's tail in its error).
     const emulatorLogFile = path.join(isolated ? runDir : localDir, "emulators.log");
-    const only = ["functions", ...(options.auth === false ? [] : ["auth"]), ...firestore.firebaseToolsEmulators].join(",");
+    const only = ["functions", ...(options.auth === false ? [] : ["auth"]), ...firestore.firebaseToolsEmulators, ...(hosting ? ["hosting"] : [])].join(",");
     log(`starting emulators (${only}) ...`);
     const inspectArgs =
       options.inspectFunctions === undefined || options.inspectFunctions === false
@@ -253,6 +264,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log("emulators ready");
     const functionsEmulatorUrl = `http://127.0.0.1:${ports.functions}`;
     const { callables, httpFunctions } = await step(listHttpFunctions(functionsEmulatorUrl, projectId));
+    const hubUrl = `http://127.0.0.1:${ports.hub}`;
+    const dashboardUrl = hosting ? await step(hostingUrl(hubUrl)) : undefined;
 
     // (f) Firestore's triggers
     firestore.connectTriggers(functionsEmulatorUrl, log);
@@ -280,7 +293,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       gatewayUrl: gateway.url,
       gatewayToken,
       redisUrl,
-      hubUrl: `http://127.0.0.1:${ports.hub}`,
+      hubUrl,
+      dashboardUrl,
       emulatorLogFile,
       users,
       redis,
@@ -307,6 +321,14 @@ async function startGateway(redisUrl: string, token: string, isolated: boolean, 
   return startUpstashGateway({ ...extra, port: 0, redisUrl, token });
 }
 
+/** Where the Hosting emulator listens: firebase-tools moves it to the next free port when firebase.json's is taken. */
+async function hostingUrl(hubUrl: string): Promise<string> {
+  const response = await fetch(`${hubUrl}/emulators`, { signal: AbortSignal.timeout(5_000) });
+  const { hosting } = (await response.json()) as { hosting?: { host: string; port: number } };
+  if (!hosting) throw new Error("the emulator hub lists no Hosting emulator");
+  return `http://${hosting.host}:${hosting.port}/`;
+}
+
 // ---------------------------------------------------------------------------------------
 // npm start
 
@@ -315,6 +337,7 @@ function describeStack(stack: LocalStack): string {
   const lines = [
     "",
     `Local stack for ${stack.projectId} (Ctrl-C stops everything):`,
+    ...(stack.dashboardUrl ? [`  Dashboard            ${stack.dashboardUrl}   (cacheStats drawn; sign in as bob@example.com, the admin)`] : []),
     `  Functions emulator   ${stack.functionsEmulatorUrl}`,
     `  Functions base URL   ${stack.functionsBaseUrl}/<name>`,
     ...Object.entries(stack.callables).map(([name, url]) => `    callable  ${name.padEnd(32)} ${url}`),

@@ -17,12 +17,13 @@ describe("npm start's terminal: firebase-tools' output as a person reads it", ()
     assert.equal(readableLine(debug), undefined);
   });
 
-  it("the Java Firestore emulator's chatter and worker env lines stay in the log file", () => {
+  it("the Java Firestore emulator's chatter, worker env lines and the Hosting emulator's access log stay in the log file", () => {
     for (const line of [
       "INFO: Detected HTTP/2 connection.",
       "Dec 03, 2026 9:00:57 AM io.gapi.emulators.netty.HttpVersionRoutingHandler channelRead",
       ' {"metadata":{"emulator":{"name":"firestore"},"message":"Dec 03, 2026 9:00:57 AM io.gapi.emulators.netty.HttpVersionRoutingHandler channelRead\\nINFO: Detected HTTP/2 connection.\\n"}}',
       "i  functions: Loaded environment variables from functions/.env.local ",
+      'i  hosting: 127.0.0.1 - - [03/Dec/2026:10:51:25 +0000] "GET /cacheStats HTTP/1.1" 200 - "-" "curl/7.88.1" {"metadata":{"emulator":{"name":"hosting"},"message":"x"}}',
     ]) {
       assert.equal(readableLine(line), undefined, line);
     }

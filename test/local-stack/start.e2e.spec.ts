@@ -213,6 +213,7 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
       functions: portOf(stack.functionsEmulatorUrl),
       auth: portOf(stack.authEmulatorHost),
       hub: portOf(stack.hubUrl),
+      hosting: portOf(stack.dashboardUrl ?? assert.fail("the stack serves the dashboard")),
       firestore: portOf(stack.firestoreHost),
       gateway: portOf(stack.gatewayUrl),
       redis: portOf(stack.redisUrl),

@@ -375,6 +375,42 @@ describe("apps marketplace", function () {
       assert.equal(Number(await markerVersion(scopes.tester(tester))), Number(bumped) + 1, "another change bumps");
     });
 
+    it("an app approved by a direct write, its trigger held back: a tester's and the owner's views read in that window still carry it", async () => {
+      // The public list on B is cached from before the approval; the tester's apps and the
+      // owner's apps are read after it. Each view must be the old state or the new one, never
+      // a mix that has the app in neither (found by npm run bench:curve).
+      const r = run();
+      const dev = `adev-${r}`;
+      const tester = `atester-${r}`;
+      const bystander = `abystander-${r}`;
+      const appId = `approved-late-${r}`;
+      const otherUnapproved = `still-unapproved-${r}`;
+      await createApp(appId, { uid: dev, private: false, approved: false });
+      await createApp(otherUnapproved, { uid: dev, private: false, approved: false });
+      await a.call("addTester", { uid: tester, apps: [appId] }, admin);
+      await triggersSettled();
+      await untilServed(b, tester, [appId]);
+      assert.deepEqual(await servedIds(b, bystander, [appId]), [], "B has the public list cached, without the unapproved app");
+      const { hubUrl } = stack().local;
+      await setBackgroundTriggers(hubUrl, false);
+      try {
+        await appDoc(appId).update({ approved: true });
+        // The tester's list changes through the callable (which bumps its marker at the commit):
+        // B re-reads the tester's record and apps, and sees the app approved.
+        await a.call("grantTesterAppAccess", { uid: tester, appId: otherUnapproved }, admin);
+        await untilServed(b, tester, [otherUnapproved]);
+        assert.deepEqual(await servedIds(b, tester, [appId]), [appId], "the tester still sees the app (now public and approved)");
+        // The owner's first call on B reads their apps after the approval.
+        assert.deepEqual(await servedIds(b, dev, [appId]), [appId], "the owner still sees their app");
+      } finally {
+        await setBackgroundTriggers(hubUrl, true);
+      }
+      // A later change with triggers running brings every view to the approved app.
+      await appDoc(appId).update({ name: `Approved ${r}` });
+      await triggersSettled();
+      await untilServed(b, bystander, [appId]);
+    });
+
     it("an app switched from public to private leaves both instances' lists within 2 s (the owner keeps it)", async () => {
       const r = run();
       const dev = `xdev-${r}`;

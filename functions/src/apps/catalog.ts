@@ -7,7 +7,8 @@
  * | publicApps    | `all`               | `apps:public`                        | served at most 30 s old   |
  * | ownApps       | `{uid}`             | `apps:owner:{uid}`                   | read from Firestore       |
  * | testerRecords | `{uid}`             | `tester:{uid}`                       | read from Firestore       |
- * | testerApps    | `{uid}#{listHash}`  | `tester:{uid}`, `apps:unapproved`    | read from Firestore       |
+ * | testerApps    | `{uid}#{listHash}`  | `tester:{uid}`, `apps:unapproved`,   | read from Firestore       |
+ * |               |                     | `apps:public`                        |                           |
  *
  * Every change to an app or a tester bumps the markers these depend on, so their TTL is only
  * the safety net (`markerGuardedTtlMs`). A change to one public app is re-read alone: the
@@ -18,6 +19,15 @@
  * trigger's marker lands) can never be served with apps of another list; a non-tester never
  * reads it at all. `apps:unapproved` is only a dependency of testers' entries, so a change
  * to an unapproved app refetches the few testers' views, not every user's.
+ *
+ * The owner's and the tester's views each decide alone whether the apps they name are
+ * visible: they keep an app that has become public and approved, although the public list
+ * carries it too. Each entry is read at its own time, and a change made outside the suite
+ * reaches the markers only when its trigger runs: a view read after an approval, joined to a
+ * public list read before it, would otherwise drop the app from both (neither the old state
+ * nor the new). So the owner's entry holds all their apps (every change to one bumps
+ * `apps:owner:{uid}`), and a tester's entry also depends on `apps:public`, the marker every
+ * change to a public app bumps.
  */
 import { createHash } from "node:crypto";
 import { createCache, markerGuardedTtlMs } from "../cache/instance";
@@ -91,10 +101,10 @@ async function patchPublicApps(previous: readonly App[], changedIds: readonly st
   return [...previous.filter((app) => !changed.has(app.id)), ...current].sort(byId);
 }
 
-/** The caller's own apps that the public list does not carry: private ones and unapproved ones. */
+/** The caller's own enabled apps, in every state: the owner sees each of them. */
 async function readOwnApps(uid: string): Promise<App[]> {
   const snapshot = await runQuery(appsCollection, firestore().collection(appsCollection).where("uid", "==", uid));
-  return snapshot.docs.map(appFromSnapshot).filter((app) => !app.disabled && app.uid === uid && !isPublicApproved(app));
+  return snapshot.docs.map(appFromSnapshot).filter((app) => !app.disabled && app.uid === uid);
 }
 
 async function readTesterRecord(uid: string): Promise<TesterRecord> {
@@ -103,7 +113,7 @@ async function readTesterRecord(uid: string): Promise<TesterRecord> {
   return { tester: true, apps: storedTesterApps(snapshot.get("apps")).sort() };
 }
 
-/** The unapproved, enabled apps of a tester list (one batched get, however long the list). */
+/** The enabled apps of a tester list that a tester sees: unapproved ones, and public approved ones (one batched get, however long the list). */
 async function readTesterApps(appIds: readonly string[]): Promise<App[]> {
   if (appIds.length === 0) return [];
   const db = firestore();
@@ -111,7 +121,7 @@ async function readTesterApps(appIds: readonly string[]): Promise<App[]> {
   return snapshots
     .filter((s) => s.exists)
     .map(appFromSnapshot)
-    .filter((app) => !app.disabled && !app.approved);
+    .filter((app) => !app.disabled && (!app.approved || isPublicApproved(app)));
 }
 
 /** A short, stable name for a list of app ids (cache keys). */
@@ -133,7 +143,9 @@ export function testerRecord(uid: string): Promise<TesterRecord> {
 
 export function testerApps(uid: string, record: TesterRecord): Promise<App[]> {
   if (!record.tester || record.apps.length === 0) return Promise.resolve([]);
-  return testerAppsCache.get(`${uid}#${listHash(record.apps)}`, [scopes.tester(uid), scopes.unapprovedApps], () => readTesterApps(record.apps));
+  return testerAppsCache.get(`${uid}#${listHash(record.apps)}`, [scopes.tester(uid), scopes.unapprovedApps, scopes.publicApps], () =>
+    readTesterApps(record.apps),
+  );
 }
 
 /**

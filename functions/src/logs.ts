@@ -10,6 +10,17 @@ import { errorMessage } from "./error-message";
 
 type Fields = Record<string, unknown>;
 
+/**
+ * An error as a log field: @upstash/redis puts the whole failed command in its message (a
+ * marker poll names every key it reads, a stats publish carries its snapshot), which made
+ * one line tens of kilobytes. The start says what failed.
+ */
+const maxLoggedErrorChars = 500;
+function loggedError(error: unknown): string {
+  const message = errorMessage(error);
+  return message.length <= maxLoggedErrorChars ? message : `${message.slice(0, maxLoggedErrorChars)}… (${message.length} characters)`;
+}
+
 // ---------------------------------------------------------------------------------------
 // Cache coherence (cache/instance.ts, cache/coherent-cache.ts)
 
@@ -17,7 +28,7 @@ type Fields = Record<string, unknown>;
 export function markersUnreadable(error: unknown, fields: { failedReadsSinceLastLine: number }): void {
   logger.warn("Invalidation markers unreadable: tester-derived data is read from Firestore, the rest served within its short bound (30 s; credits 15 min)", {
     event: "marker_read_failed",
-    error: errorMessage(error),
+    error: loggedError(error),
     ...fields,
   });
 }
@@ -49,15 +60,15 @@ export function cacheFigures(fields: Fields): void {
 
 /** This instance's once-a-minute stats snapshot did not reach Redis (cacheStats misses it). */
 export function cacheStatsPublishFailed(error: unknown): void {
-  logger.warn("Cache stats snapshot not published", { event: "cache_stats_publish_failed", error: errorMessage(error) });
+  logger.warn("Cache stats snapshot not published", { event: "cache_stats_publish_failed", error: loggedError(error) });
 }
 
 export function cacheStatsTokenRejected(error: unknown): void {
-  logger.info("cacheStats: rejected ID token", { event: "cache_stats_token_rejected", error: errorMessage(error) });
+  logger.info("cacheStats: rejected ID token", { event: "cache_stats_token_rejected", error: loggedError(error) });
 }
 
 export function cacheStatsUnavailable(error: unknown): void {
-  logger.warn("cacheStats: fleet snapshots unreadable (Redis)", { event: "cache_stats_unavailable", error: errorMessage(error) });
+  logger.warn("cacheStats: fleet snapshots unreadable (Redis)", { event: "cache_stats_unavailable", error: loggedError(error) });
 }
 
 // ---------------------------------------------------------------------------------------
@@ -73,14 +84,14 @@ export function changeAlreadyBumped(fields: { source: string; changeKey: string 
 
 /** A callable's own bump after its commit failed: the change's trigger bumps instead (later). */
 export function directBumpFailed(fields: { source: string; changeKey: string; error: unknown }): void {
-  logger.warn("Marker bump after a commit failed; the trigger will bump", { event: "direct_bump_failed", ...fields, error: errorMessage(fields.error) });
+  logger.warn("Marker bump after a commit failed; the trigger will bump", { event: "direct_bump_failed", ...fields, error: loggedError(fields.error) });
 }
 
 // ---------------------------------------------------------------------------------------
 // Callables (errors.ts)
 
 export function callableDependencyUnavailable(fields: { callable: string; error: unknown }): void {
-  logger.warn(`${fields.callable}: dependency unavailable`, { event: "callable_unavailable", callable: fields.callable, error: errorMessage(fields.error) });
+  logger.warn(`${fields.callable}: dependency unavailable`, { event: "callable_unavailable", callable: fields.callable, error: loggedError(fields.error) });
 }
 
 export function callableFailed(fields: { callable: string; error: unknown }): void {
@@ -88,7 +99,7 @@ export function callableFailed(fields: { callable: string; error: unknown }): vo
   logger.error(`${callable} failed`, {
     event: "callable_failed",
     callable,
-    error: errorMessage(error),
+    error: loggedError(error),
     stack: error instanceof Error ? error.stack : undefined,
   });
 }
@@ -100,7 +111,7 @@ export function callableFailed(fields: { callable: string; error: unknown }): vo
 export function enrichmentUnavailable(error: unknown, fields: { failuresSinceLastLine: number }): void {
   logger.warn("App enrichment unavailable (Redis): serving apps with enabled=false and last known install counts", {
     event: "enrichment_unavailable",
-    error: errorMessage(error),
+    error: loggedError(error),
     ...fields,
   });
 }
@@ -121,7 +132,7 @@ export function creditLedgerUnavailable(fields: { uid: string; error: unknown; f
   logger.warn("Fleet credit figure unreachable: answering from this instance's figure plus its own reports until Redis is back", {
     event: "credit_ledger_unavailable",
     ...fields,
-    error: errorMessage(fields.error),
+    error: loggedError(fields.error),
   });
 }
 
@@ -130,7 +141,7 @@ export function thresholdDecidedLocally(fields: { uid: string; error: unknown; f
   logger.warn("Freemium threshold key unwritable; deciding on this instance", {
     event: "threshold_decided_locally",
     ...fields,
-    error: errorMessage(fields.error),
+    error: loggedError(fields.error),
   });
 }
 
@@ -161,7 +172,7 @@ export function stripeEventNotApplied(fields: { eventId: string; type: string; e
     httpStatus: 500,
     eventId: fields.eventId,
     type: fields.type,
-    error: errorMessage(fields.error),
+    error: loggedError(fields.error),
   });
 }
 
@@ -172,7 +183,7 @@ export function stripeCreditResetNotSignalled(fields: { eventId: string; error: 
     reason: "marker_not_bumped",
     httpStatus: 503,
     eventId: fields.eventId,
-    error: errorMessage(fields.error),
+    error: loggedError(fields.error),
   });
 }
 

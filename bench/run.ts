@@ -522,9 +522,33 @@ function triggerFigures(
   };
 }
 
+/**
+ * One policy's run, in named phases: set up (`setUpRun`), drive the main load (`driveMainLoad`),
+ * settle (`settleMainRun`), collect the main run's counts (`collectMainRun`), the low-load
+ * phase (`driveLowLoad`, counted and priced on its own), finish (`finishRun`), price (`priceRun`).
+ */
 async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions): Promise<PolicyResult> {
+  const run = setUpRun(policy, instances, state, bench, options);
+  await driveMainLoad(run);
+  await settleMainRun(run);
+  const main = collectMainRun(run);
+  const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await driveLowLoad(run, run.mainEndMs) : undefined;
+  const unexpectedRuns = await finishRun(run);
+  return priceRun(run, main, lowLoad, unexpectedRuns);
+}
+
+/** A policy run's state and moving parts, which its phases share (`setUpRun`). */
+type PolicyRun = ReturnType<typeof setUpRun>;
+
+/**
+ * Set up: the run's seeded random streams, the checker on the model, the simulated clock every
+ * instance is on with its agenda (changes and trigger deliveries between ticks), the live
+ * sessions, and the calls: `invoke` (every answer checked), the changes with their held
+ * triggers (`scheduleChanges`), and their probing (`probedChanges`). Sends nothing yet.
+ */
+function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions) {
   const cfg = benchConfig;
-  const { stack, redisTally, redisAdmin, db, held } = bench;
+  const { stack, redisAdmin, db, held } = bench;
   const { reads, writes } = stack;
   const wallStart = Date.now();
   /** The workload's choices: the same calls whatever the changes do. */
@@ -552,7 +576,6 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   const examples: string[] = [];
   let staleExamples = 0;
   const buckets: number[] = [];
-  let lastBucketReads = 0;
   const changesByKind: Record<string, number> = {};
   const addedTesters: string[] = [];
   const triggerChecks = new Map<number, TriggerCheck>();
@@ -884,6 +907,61 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     return probed;
   };
 
+  return {
+    policy,
+    instances,
+    state,
+    bench,
+    options,
+    reads,
+    writes,
+    wallStart,
+    random,
+    pick,
+    checker,
+    ticksPerSecond,
+    ticksPerMinute,
+    totalTicks,
+    mainEndMs,
+    latencies,
+    requests,
+    reportCounts,
+    creditProbeCounts,
+    retriesAt,
+    creditProbesAt,
+    retryRandom,
+    creditProbeRandom,
+    mainPhase,
+    floor,
+    examples,
+    buckets,
+    changesByKind,
+    triggerChecks,
+    advanceTo,
+    agenda,
+    runAgendaThrough,
+    reportCall,
+    newSession,
+    allUsers,
+    sessions,
+    live,
+    invoke,
+    scheduleChanges,
+    probedChanges,
+  };
+}
+
+/**
+ * Drive the main load: the live sessions' calls tick by tick on random instances, the repeated
+ * report deliveries and the getCredits after reports, the changes at their seeded times, and
+ * every change probed on every instance until each serves its new state.
+ */
+async function driveMainLoad(run: PolicyRun): Promise<void> {
+  const cfg = benchConfig;
+  const { policy, instances, options, reads, wallStart, random, pick, ticksPerSecond, ticksPerMinute, totalTicks, mainEndMs, requests } = run;
+  const { reportCounts, creditProbeCounts, retriesAt, creditProbesAt, retryRandom, creditProbeRandom, buckets } = run;
+  const { advanceTo, runAgendaThrough, reportCall, newSession, allUsers, sessions, live, invoke, scheduleChanges, probedChanges } = run;
+  let lastBucketReads = 0;
   scheduleChanges("main", 0, mainEndMs, requests);
   for (let tick = 1; tick <= totalTicks; tick++) {
     const atMs = tick * cfg.tickMs;
@@ -961,13 +1039,23 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
         `    ${policy}: simulated minute ${tick / ticksPerMinute}/${options.simulatedMinutes}, ${reads.total()} reads, ${((Date.now() - wallStart) / 1000).toFixed(0)} s\r\n`,
       );
   }
-  // Every change of the main run was delivered in it (`changeTailMs`); probing ends with it.
+}
+
+/** Settle: the main run's last changes and trigger deliveries (each was due in it: `changeTailMs`); probing ends with it. */
+async function settleMainRun(run: PolicyRun): Promise<void> {
+  const { checker, requests, runAgendaThrough, mainEndMs } = run;
   await runAgendaThrough(mainEndMs);
   for (const change of checker.changes) change.done = true;
   requests.total = requests.workload + requests.probes + requests.changes;
+}
 
-  // --- the main run's figures, taken before the low-load phase moves the counters (and before
-  // its answers can add to a change's stale answers)
+/**
+ * Collect the main run's figures, before the low-load phase moves the counters (and before its
+ * answers can add to a change's stale answers).
+ */
+function collectMainRun(run: PolicyRun) {
+  const { reads, writes, wallStart, checker, requests, floor, triggerChecks, latencies } = run;
+  const { redisTally } = run.bench;
   const wallMs = Date.now() - wallStart;
   const mainReads = { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total };
   const mainWrites = { total: writes.total(), byMethod: writes.byMethod(), perRequest: writes.total() / requests.total };
@@ -981,82 +1069,98 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     const sorted = values.sort((a, b) => a - b);
     latency[name] = { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   }
+  return { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency };
+}
 
-  /**
-   * The low-load phase: the same warm instances, clocks moving on from the main run, each
-   * instance given exactly one request per simulated second from the same mix (live users'
-   * getAvailableApps and getMentorNotificationFrequency in turn, a recordTranscriptionUsage
-   * every `lowLoadUsageEverySeconds`), and changes as in the main run: while a change is probed
-   * on an instance, the probe is that instance's request of the second. Every answer goes
-   * through the checker. Reads, Redis commands and the floor are counted for this phase alone.
-   */
-  const runLowLoad = async (fromMs: number): Promise<LowLoadResult> => {
-    const phaseStart = Date.now();
-    reads.reset();
-    writes.reset();
-    redisTally.reset();
-    const floorBefore = floor.figures().reads;
-    const phase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
-    const lowRandom = rng(11);
-    const every = cfg.lowLoadUsageEverySeconds;
-    const requestsByName: Record<string, number> = {};
-    const counts = { changes: 0 };
-    let served = 0;
-    let probes = 0;
-    const seconds = options.lowLoadSimulatedSeconds;
-    scheduleChanges("lowLoad", fromMs, fromMs + seconds * 1000, counts);
-    for (let second = 1; second <= seconds; second++) {
-      const atMs = fromMs + second * 1000;
-      await runAgendaThrough(atMs);
-      await advanceTo(atMs);
-      const probed = probedChanges(atMs, "lowLoad");
-      const calls = instances.map((_, instance): Call => {
-        const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
-        const probeOf = probed.find((change) => !change.freshSeen[instance]);
-        if (probeOf) {
-          probes++;
-          return { name: probeOf.probe.name, uid: probeOf.probe.uid, instance, data: {}, probeOf };
-        }
-        // Usage reports staggered over the instances, so they do not all land in one second.
-        const slot = second + Math.floor((instance * every) / instances.length);
-        if (slot % every === 0) return reportCall(session, instance);
-        return { name: slot % 2 === 0 ? "getAvailableApps" : "getMentorNotificationFrequency", uid: session.uid, instance, data: {} };
-      });
-      for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
-      served += calls.length;
-      await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
-    }
-    await runAgendaThrough(fromMs + seconds * 1000);
-    const lowChanges = checker.changes.filter((c) => c.phase === "lowLoad");
-    for (const change of lowChanges) change.done = true;
-    const total = served + counts.changes;
-    const perRequest = reads.total() / total;
-    const writesPerRequest = writes.total() / total;
-    const redisLow = redisFigures(redisTally.take(), total);
-    return {
-      simulatedSeconds: seconds,
-      requestsPerSecondPerInstance: 1,
-      requests: total,
-      probes,
-      changeRequests: counts.changes,
-      requestsByName,
-      reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
-      writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
-      redis: redisLow,
-      costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redisLow.perRequest),
-      floorReads: floor.figures().reads - floorBefore,
-      freshness: freshnessOf(lowChanges, triggerChecks),
-      violations: phase.violations,
-      wrongAnswers: phase.wrongAnswers,
-      wrongAnswersByKind: phase.wrongByKind,
-      errors: phase.errors,
-      wallMs: Date.now() - phaseStart,
-    };
+/**
+ * The low-load phase: the same warm instances, clocks moving on from the main run, each
+ * instance given exactly one request per simulated second from the same mix (live users'
+ * getAvailableApps and getMentorNotificationFrequency in turn, a recordTranscriptionUsage
+ * every `lowLoadUsageEverySeconds`), and changes as in the main run: while a change is probed
+ * on an instance, the probe is that instance's request of the second. Every answer goes
+ * through the checker. Reads, Redis commands and the floor are counted for this phase alone.
+ */
+async function driveLowLoad(run: PolicyRun, fromMs: number): Promise<LowLoadResult> {
+  const cfg = benchConfig;
+  const { policy, instances, options, reads, writes, checker, floor, triggerChecks, sessions } = run;
+  const { advanceTo, runAgendaThrough, reportCall, invoke, scheduleChanges, probedChanges } = run;
+  const { redisTally } = run.bench;
+  const phaseStart = Date.now();
+  reads.reset();
+  writes.reset();
+  redisTally.reset();
+  const floorBefore = floor.figures().reads;
+  const phase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
+  const lowRandom = rng(11);
+  const every = cfg.lowLoadUsageEverySeconds;
+  const requestsByName: Record<string, number> = {};
+  const counts = { changes: 0 };
+  let served = 0;
+  let probes = 0;
+  const seconds = options.lowLoadSimulatedSeconds;
+  scheduleChanges("lowLoad", fromMs, fromMs + seconds * 1000, counts);
+  for (let second = 1; second <= seconds; second++) {
+    const atMs = fromMs + second * 1000;
+    await runAgendaThrough(atMs);
+    await advanceTo(atMs);
+    const probed = probedChanges(atMs, "lowLoad");
+    const calls = instances.map((_, instance): Call => {
+      const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
+      const probeOf = probed.find((change) => !change.freshSeen[instance]);
+      if (probeOf) {
+        probes++;
+        return { name: probeOf.probe.name, uid: probeOf.probe.uid, instance, data: {}, probeOf };
+      }
+      // Usage reports staggered over the instances, so they do not all land in one second.
+      const slot = second + Math.floor((instance * every) / instances.length);
+      if (slot % every === 0) return reportCall(session, instance);
+      return { name: slot % 2 === 0 ? "getAvailableApps" : "getMentorNotificationFrequency", uid: session.uid, instance, data: {} };
+    });
+    for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
+    served += calls.length;
+    await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
+  }
+  await runAgendaThrough(fromMs + seconds * 1000);
+  const lowChanges = checker.changes.filter((c) => c.phase === "lowLoad");
+  for (const change of lowChanges) change.done = true;
+  const total = served + counts.changes;
+  const perRequest = reads.total() / total;
+  const writesPerRequest = writes.total() / total;
+  const redisLow = redisFigures(redisTally.take(), total);
+  return {
+    simulatedSeconds: seconds,
+    requestsPerSecondPerInstance: 1,
+    requests: total,
+    probes,
+    changeRequests: counts.changes,
+    requestsByName,
+    reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
+    writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
+    redis: redisLow,
+    costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redisLow.perRequest),
+    floorReads: floor.figures().reads - floorBefore,
+    freshness: freshnessOf(lowChanges, triggerChecks),
+    violations: phase.violations,
+    wrongAnswers: phase.wrongAnswers,
+    wrongAnswersByKind: phase.wrongByKind,
+    errors: phase.errors,
+    wallMs: Date.now() - phaseStart,
   };
-  const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await runLowLoad(mainEndMs) : undefined;
-  if (agenda.length > 0) throw new Error(`${agenda.length} changes or trigger deliveries were left undone at the end of the run`);
-  const unexpectedRuns = await held.finishRun();
+}
 
+/** Finish: nothing left on the agenda, and the held triggers' account of the run (executions no delivery made). */
+async function finishRun(run: PolicyRun): Promise<number> {
+  const { agenda } = run;
+  if (agenda.length > 0) throw new Error(`${agenda.length} changes or trigger deliveries were left undone at the end of the run`);
+  return run.bench.held.finishRun();
+}
+
+/** Price: the run's result, the main run's cost per 1M requests at `listPrices` (the low-load phase priced its own). */
+function priceRun(run: PolicyRun, main: ReturnType<typeof collectMainRun>, lowLoad: LowLoadResult | undefined, unexpectedRuns: number): PolicyResult {
+  const cfg = benchConfig;
+  const { policy, options, requests, reportCounts, creditProbeCounts, buckets, checker, triggerChecks, changesByKind, mainPhase, examples } = run;
+  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency } = main;
+  const { held } = run.bench;
   return {
     policy,
     pollIntervalMs: options.pollIntervalMs,

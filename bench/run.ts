@@ -208,7 +208,7 @@ const pathOf: Record<ChangeKind, ChangePath> = {
 };
 const adminAs = { uid: "bench-admin", claims: { admin: true } };
 
-interface Session {
+export interface Session {
   uid: string;
   sessionId: string;
   /** Tick within each simulated second at which this session calls. */
@@ -219,7 +219,7 @@ interface Session {
   reports: number;
 }
 
-interface Call {
+export interface Call {
   name: string;
   uid: string;
   instance: number;
@@ -302,12 +302,20 @@ export async function startBenchStack(): Promise<BenchStack> {
   }
 }
 
-/** One policy from the same start as every other: seeded data, fresh instances, counters reset. */
-export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, options: RunOptions): Promise<PolicyResult> {
+/**
+ * The same start for every policy (and every curve run): Firestore cleared and seeded, Redis
+ * flushed and seeded, written with the triggers paused (and left paused: the run delivers its
+ * changes' triggers itself); fresh instance processes of `policy` on manual clocks; the counters
+ * reset. Runs `body` on them, then stops them.
+ */
+export async function withFreshInstances<T>(
+  bench: BenchStack,
+  policy: BenchPolicy,
+  pollIntervalMs: number,
+  body: (instances: Instance[], state: ModelState) => Promise<T>,
+): Promise<T> {
   const cfg = benchConfig;
   const { stack, redisAdmin, db, held } = bench;
-  // --- identical starting point for every policy, written with the triggers paused (and
-  // left paused: the run delivers its changes' triggers itself)
   await held.pause();
   await stack.firestore.clear();
   await redisAdmin.flushall();
@@ -315,13 +323,22 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
   for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);
   await redisAdmin.mset(Object.entries(seeded.redisSeed.counters).flatMap(([k, v]) => [k, String(v)]));
   await held.startRun();
-  const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy, options.pollIntervalMs))));
+  const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy, pollIntervalMs))));
   try {
     await Promise.all(instances.map((instance) => instance.useManualClock()));
     stack.reads.reset();
     stack.writes.reset();
     bench.redisTally.reset();
-    const result = await runPolicy(policy, instances, seeded.state, bench, options);
+    return await body(instances, seeded.state);
+  } finally {
+    await Promise.all(instances.map((instance) => instance.stop()));
+  }
+}
+
+/** One policy from the same start as every other (`withFreshInstances`): the main run and its low-load phase. */
+export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, options: RunOptions): Promise<PolicyResult> {
+  return withFreshInstances(bench, policy, options.pollIntervalMs, async (instances, state) => {
+    const result = await runPolicy(policy, instances, state, bench, options);
     const low = result.lowLoad;
     const callable = result.freshness.byPath.callable.fromCommit;
     console.log(
@@ -335,9 +352,7 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
           : ""),
     );
     return result;
-  } finally {
-    await Promise.all(instances.map((instance) => instance.stop()));
-  }
+  });
 }
 
 async function main(): Promise<void> {
@@ -418,7 +433,7 @@ function redisFigures(counts: RedisCommandCounts, requests: number): RedisFigure
 }
 
 /** What one phase's answers came to (the main run's, then the low-load phase's). */
-interface PhaseCounts {
+export interface PhaseCounts {
   wrongAnswers: number;
   /** By what was asked (`kindOf`). */
   wrongByKind: Record<string, number>;
@@ -538,7 +553,7 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
 }
 
 /** A policy run's state and moving parts, which its phases share (`setUpRun`). */
-type PolicyRun = ReturnType<typeof setUpRun>;
+export type PolicyRun = ReturnType<typeof setUpRun>;
 
 /**
  * Set up: the run's seeded random streams, the checker on the model, the simulated clock every
@@ -546,7 +561,7 @@ type PolicyRun = ReturnType<typeof setUpRun>;
  * sessions, and the calls: `invoke` (every answer checked), the changes with their held
  * triggers (`scheduleChanges`), and their probing (`probedChanges`). Sends nothing yet.
  */
-function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions) {
+export function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions) {
   const cfg = benchConfig;
   const { stack, redisAdmin, db, held } = bench;
   const { reads, writes } = stack;
@@ -740,7 +755,7 @@ function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState,
    * Applies one change at simulated time `atMs` (all instance clocks stopped there) with its
    * trigger held back, and schedules the trigger's delivery `triggerDelayMs` later.
    */
-  const applyChange = async (kind: ChangeKind, atMs: number, phase: ChangePhase, counts: { changes: number }): Promise<void> => {
+  const applyChange = async (kind: ChangeKind, atMs: number, phase: ChangePhase, counts: { changes: number }, probeLeadMs: number): Promise<void> => {
     const handledBy = Math.floor(changeRandom() * instances.length);
     const on = instances[handledBy]!;
     const liveUsers = sessions.map((s) => s.uid);
@@ -750,9 +765,8 @@ function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState,
     const markerAtMs = path === "callable" ? atMs : triggerAtMs;
     // Probing starts at the commit for a callable-driven change. A change made elsewhere is old
     // everywhere until its trigger's marker write; its probing starts one request interval
-    // before that write (a tick, or the low-load phase's second), so its last old answer before
+    // before that write (`probeLeadMs`: a tick, the low-load phase's second, a curve point's mean gap), so its last old answer before
     // the marker is seen as well as those after it, without probing through the whole delay.
-    const probeLeadMs = phase === "main" ? cfg.tickMs : 1000;
     const probeFromMs = path === "callable" ? atMs : Math.max(atMs, markerAtMs - probeLeadMs);
     const base = {
       id: checker.changes.length + 1,
@@ -879,13 +893,22 @@ function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState,
     });
   };
 
-  /** Changes of `phase` at seeded random times in [fromMs, toMs), each with its trigger delivered and probed in time. */
+  /**
+   * Changes of `phase` at seeded random times in [fromMs, toMs), each with its trigger delivered
+   * and probed in time; a change made elsewhere is probed from `probeLeadMs` before its marker write.
+   */
   let changeIndex = 0;
-  const scheduleChanges = (phase: ChangePhase, fromMs: number, toMs: number, counts: { changes: number }) => {
+  const scheduleChanges = (
+    phase: ChangePhase,
+    fromMs: number,
+    toMs: number,
+    counts: { changes: number },
+    probeLeadMs = phase === "main" ? cfg.tickMs : 1000,
+  ) => {
     const draw = (range: { min: number; max: number }) => range.min + Math.floor(changeRandom() * (range.max - range.min));
     for (let atMs = fromMs + draw(cfg.firstChangeMs); atMs + cfg.triggerDelayMs + cfg.changeTailMs <= toMs; atMs += draw(cfg.changeGapMs)) {
       const kind = changeCycle[changeIndex++ % changeCycle.length]!;
-      schedule(atMs, (at) => applyChange(kind, at, phase, counts));
+      schedule(atMs, (at) => applyChange(kind, at, phase, counts, probeLeadMs));
     }
   };
   /** Marks the changes whose probing is over (every instance fresh, or given up on); returns those still probed at `atMs`. */
@@ -1082,15 +1105,9 @@ function collectMainRun(run: PolicyRun) {
  */
 async function driveLowLoad(run: PolicyRun, fromMs: number): Promise<LowLoadResult> {
   const cfg = benchConfig;
-  const { policy, instances, options, reads, writes, checker, floor, triggerChecks, sessions } = run;
+  const { policy, instances, options, checker, sessions } = run;
   const { advanceTo, runAgendaThrough, reportCall, invoke, scheduleChanges, probedChanges } = run;
-  const { redisTally } = run.bench;
-  const phaseStart = Date.now();
-  reads.reset();
-  writes.reset();
-  redisTally.reset();
-  const floorBefore = floor.figures().reads;
-  const phase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
+  const measured = beginMeasuredPhase(run, `${policy} (low load)`);
   const lowRandom = rng(11);
   const every = cfg.lowLoadUsageEverySeconds;
   const requestsByName: Record<string, number> = {};
@@ -1118,49 +1135,97 @@ async function driveLowLoad(run: PolicyRun, fromMs: number): Promise<LowLoadResu
     });
     for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
     served += calls.length;
-    await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
+    await Promise.all(calls.map((call) => invoke(call, atMs, measured.counts)));
   }
   await runAgendaThrough(fromMs + seconds * 1000);
   const lowChanges = checker.changes.filter((c) => c.phase === "lowLoad");
   for (const change of lowChanges) change.done = true;
-  const total = served + counts.changes;
-  const perRequest = reads.total() / total;
-  const writesPerRequest = writes.total() / total;
-  const redisLow = redisFigures(redisTally.take(), total);
-  return {
+  return collectMeasuredPhase(run, measured, {
     simulatedSeconds: seconds,
     requestsPerSecondPerInstance: 1,
-    requests: total,
+    served,
     probes,
     changeRequests: counts.changes,
     requestsByName,
+    changes: lowChanges,
+  });
+}
+
+/** A phase counted on its own (`beginMeasuredPhase`): its answers' tally, its start, the floor before it. */
+export interface MeasuredPhase {
+  counts: PhaseCounts;
+  wallStartMs: number;
+  floorBefore: number;
+}
+
+/** Starts a phase counted on its own: the reads, writes and Redis counters reset, the floor so far noted. */
+export function beginMeasuredPhase(run: PolicyRun, label: string): MeasuredPhase {
+  run.reads.reset();
+  run.writes.reset();
+  run.bench.redisTally.reset();
+  return {
+    counts: { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label },
+    wallStartMs: Date.now(),
+    floorBefore: run.floor.figures().reads,
+  };
+}
+
+/** What a measured phase sent: its requests (`served`, of them `probes`), the changes' own calls, its changes. */
+export interface PhaseTraffic {
+  simulatedSeconds: number;
+  requestsPerSecondPerInstance: number;
+  served: number;
+  probes: number;
+  changeRequests: number;
+  requestsByName: Record<string, number>;
+  changes: readonly Change[];
+}
+
+/** Collects and prices a measured phase: per-request reads, writes and Redis commands by purpose, cost per 1M at `listPrices`, its floor, staleness and answers. */
+export function collectMeasuredPhase(run: PolicyRun, measured: MeasuredPhase, traffic: PhaseTraffic): LowLoadResult {
+  const { reads, writes, floor, triggerChecks } = run;
+  const phase = measured.counts;
+  const total = traffic.served + traffic.changeRequests;
+  const perRequest = reads.total() / total;
+  const writesPerRequest = writes.total() / total;
+  const redis = redisFigures(run.bench.redisTally.take(), total);
+  return {
+    simulatedSeconds: traffic.simulatedSeconds,
+    requestsPerSecondPerInstance: traffic.requestsPerSecondPerInstance,
+    requests: total,
+    probes: traffic.probes,
+    changeRequests: traffic.changeRequests,
+    requestsByName: traffic.requestsByName,
     reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
     writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
-    redis: redisLow,
-    costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redisLow.perRequest),
-    floorReads: floor.figures().reads - floorBefore,
-    freshness: freshnessOf(lowChanges, triggerChecks),
+    redis,
+    costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redis.perRequest),
+    floorReads: floor.figures().reads - measured.floorBefore,
+    freshness: freshnessOf(traffic.changes, triggerChecks),
     violations: phase.violations,
     wrongAnswers: phase.wrongAnswers,
     wrongAnswersByKind: phase.wrongByKind,
     errors: phase.errors,
-    wallMs: Date.now() - phaseStart,
+    wallMs: Date.now() - measured.wallStartMs,
   };
 }
 
 /** Finish: nothing left on the agenda, and the held triggers' account of the run (executions no delivery made). */
-async function finishRun(run: PolicyRun): Promise<number> {
+export async function finishRun(run: PolicyRun): Promise<number> {
   const { agenda } = run;
   if (agenda.length > 0) throw new Error(`${agenda.length} changes or trigger deliveries were left undone at the end of the run`);
   return run.bench.held.finishRun();
 }
 
+/** What the held triggers of every change of the run did (bench/held-triggers.ts), after `finishRun`. */
+export function runTriggerFigures(run: PolicyRun, unexpectedRuns: number): TriggerFigures {
+  return triggerFigures(run.checker.changes, run.triggerChecks, run.bench.held.unheldWrites(), unexpectedRuns, benchConfig.triggerDelayMs);
+}
+
 /** Price: the run's result, the main run's cost per 1M requests at `listPrices` (the low-load phase priced its own). */
 function priceRun(run: PolicyRun, main: ReturnType<typeof collectMainRun>, lowLoad: LowLoadResult | undefined, unexpectedRuns: number): PolicyResult {
-  const cfg = benchConfig;
-  const { policy, options, requests, reportCounts, creditProbeCounts, buckets, checker, triggerChecks, changesByKind, mainPhase, examples } = run;
+  const { policy, options, requests, reportCounts, creditProbeCounts, buckets, changesByKind, mainPhase, examples } = run;
   const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency } = main;
-  const { held } = run.bench;
   return {
     policy,
     pollIntervalMs: options.pollIntervalMs,
@@ -1174,7 +1239,7 @@ function priceRun(run: PolicyRun, main: ReturnType<typeof collectMainRun>, lowLo
     readsPerBucket: buckets,
     latency,
     freshness,
-    triggers: triggerFigures(checker.changes, triggerChecks, held.unheldWrites(), unexpectedRuns, cfg.triggerDelayMs),
+    triggers: runTriggerFigures(run, unexpectedRuns),
     changesByKind,
     wrongAnswers: mainPhase.wrongAnswers,
     wrongAnswersByKind: mainPhase.wrongByKind,

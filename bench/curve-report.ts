@@ -78,7 +78,7 @@ export function curveFailures(runs: readonly CurvePolicyRun[]): string[] {
 }
 
 /** The markdown table: one row per rate and policy. */
-export function renderCurveTable(runs: readonly CurvePolicyRun[], context: CurveReportContext): string {
+export function renderCurveTable(runs: readonly CurvePolicyRun[], context: CurveReportContext, failures: readonly string[]): string {
   const { cfg, curve, environment } = context;
   const lines: string[] = [];
   lines.push(
@@ -114,6 +114,12 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
       );
     }
   }
+  lines.push("");
+  lines.push(
+    failures.length === 0
+      ? "**Conditions: met.** Ours is cheaper than the reference at every point, with no wrong answer and no answer staler than the bound of its poll interval."
+      : `**Conditions: NOT met** (the command exits 1): ${failures.join("; ")}.`,
+  );
   lines.push("");
   lines.push(
     `Cost at the list prices of \`npm run bench\` (${listPrices.asOf}): Firestore reads $${listPrices.firestoreReadsPer100k} and writes $${listPrices.firestoreWritesPer100k} per 100,000 (${listPrices.firestoreSource}), ` +

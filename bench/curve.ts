@@ -273,7 +273,7 @@ async function main(): Promise<void> {
   const wallMs = Date.now() - startedAt;
   const failures = curveFailures(runs);
   const report = { cfg, curve: curveConfig, environment: bench.environment, wallMs };
-  const table = renderCurveTable(runs, report);
+  const table = renderCurveTable(runs, report, failures);
   console.log("");
   console.log(table);
   const outDir = resultsDir();

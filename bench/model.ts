@@ -209,8 +209,8 @@ export type ChangeKind = "addTester" | "approveApp" | "setMentor" | "stripeUpgra
  */
 export type ChangePath = "callable" | "elsewhere";
 
-/** The phase a change was made in: the main run or the low-load phase. */
-export type ChangePhase = "main" | "lowLoad";
+/** The phase a change was made in: the main run, the low-load phase, or a point of the load curve (bench/curve.ts). */
+export type ChangePhase = "main" | "lowLoad" | `curve@${number}`;
 
 export interface Change {
   id: number;

@@ -208,7 +208,7 @@ const pathOf: Record<ChangeKind, ChangePath> = {
 };
 const adminAs = { uid: "bench-admin", claims: { admin: true } };
 
-interface Session {
+export interface Session {
   uid: string;
   sessionId: string;
   /** Tick within each simulated second at which this session calls. */
@@ -219,7 +219,7 @@ interface Session {
   reports: number;
 }
 
-interface Call {
+export interface Call {
   name: string;
   uid: string;
   instance: number;
@@ -302,12 +302,20 @@ export async function startBenchStack(): Promise<BenchStack> {
   }
 }
 
-/** One policy from the same start as every other: seeded data, fresh instances, counters reset. */
-export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, options: RunOptions): Promise<PolicyResult> {
+/**
+ * The same start for every policy (and every curve run): Firestore cleared and seeded, Redis
+ * flushed and seeded, written with the triggers paused (and left paused: the run delivers its
+ * changes' triggers itself); fresh instance processes of `policy` on manual clocks; the counters
+ * reset. Runs `body` on them, then stops them.
+ */
+export async function withFreshInstances<T>(
+  bench: BenchStack,
+  policy: BenchPolicy,
+  pollIntervalMs: number,
+  body: (instances: Instance[], state: ModelState) => Promise<T>,
+): Promise<T> {
   const cfg = benchConfig;
   const { stack, redisAdmin, db, held } = bench;
-  // --- identical starting point for every policy, written with the triggers paused (and
-  // left paused: the run delivers its changes' triggers itself)
   await held.pause();
   await stack.firestore.clear();
   await redisAdmin.flushall();
@@ -315,13 +323,22 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
   for (const [key, members] of Object.entries(seeded.redisSeed.sets)) await redisAdmin.sadd(key, ...members);
   await redisAdmin.mset(Object.entries(seeded.redisSeed.counters).flatMap(([k, v]) => [k, String(v)]));
   await held.startRun();
-  const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy, options.pollIntervalMs))));
+  const instances = await Promise.all(Array.from({ length: cfg.instances }, () => startInstance(...instanceSetup(policy, pollIntervalMs))));
   try {
     await Promise.all(instances.map((instance) => instance.useManualClock()));
     stack.reads.reset();
     stack.writes.reset();
     bench.redisTally.reset();
-    const result = await runPolicy(policy, instances, seeded.state, bench, options);
+    return await body(instances, seeded.state);
+  } finally {
+    await Promise.all(instances.map((instance) => instance.stop()));
+  }
+}
+
+/** One policy from the same start as every other (`withFreshInstances`): the main run and its low-load phase. */
+export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, options: RunOptions): Promise<PolicyResult> {
+  return withFreshInstances(bench, policy, options.pollIntervalMs, async (instances, state) => {
+    const result = await runPolicy(policy, instances, state, bench, options);
     const low = result.lowLoad;
     const callable = result.freshness.byPath.callable.fromCommit;
     console.log(
@@ -335,9 +352,7 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
           : ""),
     );
     return result;
-  } finally {
-    await Promise.all(instances.map((instance) => instance.stop()));
-  }
+  });
 }
 
 async function main(): Promise<void> {
@@ -418,7 +433,7 @@ function redisFigures(counts: RedisCommandCounts, requests: number): RedisFigure
 }
 
 /** What one phase's answers came to (the main run's, then the low-load phase's). */
-interface PhaseCounts {
+export interface PhaseCounts {
   wrongAnswers: number;
   /** By what was asked (`kindOf`). */
   wrongByKind: Record<string, number>;
@@ -522,9 +537,33 @@ function triggerFigures(
   };
 }
 
+/**
+ * One policy's run, in named phases: set up (`setUpRun`), drive the main load (`driveMainLoad`),
+ * settle (`settleMainRun`), collect the main run's counts (`collectMainRun`), the low-load
+ * phase (`driveLowLoad`, counted and priced on its own), finish (`finishRun`), price (`priceRun`).
+ */
 async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions): Promise<PolicyResult> {
+  const run = setUpRun(policy, instances, state, bench, options);
+  await driveMainLoad(run);
+  await settleMainRun(run);
+  const main = collectMainRun(run);
+  const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await driveLowLoad(run, run.mainEndMs) : undefined;
+  const unexpectedRuns = await finishRun(run);
+  return priceRun(run, main, lowLoad, unexpectedRuns);
+}
+
+/** A policy run's state and moving parts, which its phases share (`setUpRun`). */
+export type PolicyRun = ReturnType<typeof setUpRun>;
+
+/**
+ * Set up: the run's seeded random streams, the checker on the model, the simulated clock every
+ * instance is on with its agenda (changes and trigger deliveries between ticks), the live
+ * sessions, and the calls: `invoke` (every answer checked), the changes with their held
+ * triggers (`scheduleChanges`), and their probing (`probedChanges`). Sends nothing yet.
+ */
+export function setUpRun(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions) {
   const cfg = benchConfig;
-  const { stack, redisTally, redisAdmin, db, held } = bench;
+  const { stack, redisAdmin, db, held } = bench;
   const { reads, writes } = stack;
   const wallStart = Date.now();
   /** The workload's choices: the same calls whatever the changes do. */
@@ -552,7 +591,6 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
   const examples: string[] = [];
   let staleExamples = 0;
   const buckets: number[] = [];
-  let lastBucketReads = 0;
   const changesByKind: Record<string, number> = {};
   const addedTesters: string[] = [];
   const triggerChecks = new Map<number, TriggerCheck>();
@@ -717,7 +755,7 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
    * Applies one change at simulated time `atMs` (all instance clocks stopped there) with its
    * trigger held back, and schedules the trigger's delivery `triggerDelayMs` later.
    */
-  const applyChange = async (kind: ChangeKind, atMs: number, phase: ChangePhase, counts: { changes: number }): Promise<void> => {
+  const applyChange = async (kind: ChangeKind, atMs: number, phase: ChangePhase, counts: { changes: number }, probeLeadMs: number): Promise<void> => {
     const handledBy = Math.floor(changeRandom() * instances.length);
     const on = instances[handledBy]!;
     const liveUsers = sessions.map((s) => s.uid);
@@ -727,9 +765,8 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     const markerAtMs = path === "callable" ? atMs : triggerAtMs;
     // Probing starts at the commit for a callable-driven change. A change made elsewhere is old
     // everywhere until its trigger's marker write; its probing starts one request interval
-    // before that write (a tick, or the low-load phase's second), so its last old answer before
+    // before that write (`probeLeadMs`: a tick, the low-load phase's second, a curve point's mean gap), so its last old answer before
     // the marker is seen as well as those after it, without probing through the whole delay.
-    const probeLeadMs = phase === "main" ? cfg.tickMs : 1000;
     const probeFromMs = path === "callable" ? atMs : Math.max(atMs, markerAtMs - probeLeadMs);
     const base = {
       id: checker.changes.length + 1,
@@ -856,13 +893,22 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     });
   };
 
-  /** Changes of `phase` at seeded random times in [fromMs, toMs), each with its trigger delivered and probed in time. */
+  /**
+   * Changes of `phase` at seeded random times in [fromMs, toMs), each with its trigger delivered
+   * and probed in time; a change made elsewhere is probed from `probeLeadMs` before its marker write.
+   */
   let changeIndex = 0;
-  const scheduleChanges = (phase: ChangePhase, fromMs: number, toMs: number, counts: { changes: number }) => {
+  const scheduleChanges = (
+    phase: ChangePhase,
+    fromMs: number,
+    toMs: number,
+    counts: { changes: number },
+    probeLeadMs = phase === "main" ? cfg.tickMs : 1000,
+  ) => {
     const draw = (range: { min: number; max: number }) => range.min + Math.floor(changeRandom() * (range.max - range.min));
     for (let atMs = fromMs + draw(cfg.firstChangeMs); atMs + cfg.triggerDelayMs + cfg.changeTailMs <= toMs; atMs += draw(cfg.changeGapMs)) {
       const kind = changeCycle[changeIndex++ % changeCycle.length]!;
-      schedule(atMs, (at) => applyChange(kind, at, phase, counts));
+      schedule(atMs, (at) => applyChange(kind, at, phase, counts, probeLeadMs));
     }
   };
   /** Marks the changes whose probing is over (every instance fresh, or given up on); returns those still probed at `atMs`. */
@@ -884,6 +930,61 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     return probed;
   };
 
+  return {
+    policy,
+    instances,
+    state,
+    bench,
+    options,
+    reads,
+    writes,
+    wallStart,
+    random,
+    pick,
+    checker,
+    ticksPerSecond,
+    ticksPerMinute,
+    totalTicks,
+    mainEndMs,
+    latencies,
+    requests,
+    reportCounts,
+    creditProbeCounts,
+    retriesAt,
+    creditProbesAt,
+    retryRandom,
+    creditProbeRandom,
+    mainPhase,
+    floor,
+    examples,
+    buckets,
+    changesByKind,
+    triggerChecks,
+    advanceTo,
+    agenda,
+    runAgendaThrough,
+    reportCall,
+    newSession,
+    allUsers,
+    sessions,
+    live,
+    invoke,
+    scheduleChanges,
+    probedChanges,
+  };
+}
+
+/**
+ * Drive the main load: the live sessions' calls tick by tick on random instances, the repeated
+ * report deliveries and the getCredits after reports, the changes at their seeded times, and
+ * every change probed on every instance until each serves its new state.
+ */
+async function driveMainLoad(run: PolicyRun): Promise<void> {
+  const cfg = benchConfig;
+  const { policy, instances, options, reads, wallStart, random, pick, ticksPerSecond, ticksPerMinute, totalTicks, mainEndMs, requests } = run;
+  const { reportCounts, creditProbeCounts, retriesAt, creditProbesAt, retryRandom, creditProbeRandom, buckets } = run;
+  const { advanceTo, runAgendaThrough, reportCall, newSession, allUsers, sessions, live, invoke, scheduleChanges, probedChanges } = run;
+  let lastBucketReads = 0;
   scheduleChanges("main", 0, mainEndMs, requests);
   for (let tick = 1; tick <= totalTicks; tick++) {
     const atMs = tick * cfg.tickMs;
@@ -961,13 +1062,23 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
         `    ${policy}: simulated minute ${tick / ticksPerMinute}/${options.simulatedMinutes}, ${reads.total()} reads, ${((Date.now() - wallStart) / 1000).toFixed(0)} s\r\n`,
       );
   }
-  // Every change of the main run was delivered in it (`changeTailMs`); probing ends with it.
+}
+
+/** Settle: the main run's last changes and trigger deliveries (each was due in it: `changeTailMs`); probing ends with it. */
+async function settleMainRun(run: PolicyRun): Promise<void> {
+  const { checker, requests, runAgendaThrough, mainEndMs } = run;
   await runAgendaThrough(mainEndMs);
   for (const change of checker.changes) change.done = true;
   requests.total = requests.workload + requests.probes + requests.changes;
+}
 
-  // --- the main run's figures, taken before the low-load phase moves the counters (and before
-  // its answers can add to a change's stale answers)
+/**
+ * Collect the main run's figures, before the low-load phase moves the counters (and before its
+ * answers can add to a change's stale answers).
+ */
+function collectMainRun(run: PolicyRun) {
+  const { reads, writes, wallStart, checker, requests, floor, triggerChecks, latencies } = run;
+  const { redisTally } = run.bench;
   const wallMs = Date.now() - wallStart;
   const mainReads = { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total };
   const mainWrites = { total: writes.total(), byMethod: writes.byMethod(), perRequest: writes.total() / requests.total };
@@ -981,82 +1092,140 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     const sorted = values.sort((a, b) => a - b);
     latency[name] = { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   }
+  return { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency };
+}
 
-  /**
-   * The low-load phase: the same warm instances, clocks moving on from the main run, each
-   * instance given exactly one request per simulated second from the same mix (live users'
-   * getAvailableApps and getMentorNotificationFrequency in turn, a recordTranscriptionUsage
-   * every `lowLoadUsageEverySeconds`), and changes as in the main run: while a change is probed
-   * on an instance, the probe is that instance's request of the second. Every answer goes
-   * through the checker. Reads, Redis commands and the floor are counted for this phase alone.
-   */
-  const runLowLoad = async (fromMs: number): Promise<LowLoadResult> => {
-    const phaseStart = Date.now();
-    reads.reset();
-    writes.reset();
-    redisTally.reset();
-    const floorBefore = floor.figures().reads;
-    const phase: PhaseCounts = { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label: `${policy} (low load)` };
-    const lowRandom = rng(11);
-    const every = cfg.lowLoadUsageEverySeconds;
-    const requestsByName: Record<string, number> = {};
-    const counts = { changes: 0 };
-    let served = 0;
-    let probes = 0;
-    const seconds = options.lowLoadSimulatedSeconds;
-    scheduleChanges("lowLoad", fromMs, fromMs + seconds * 1000, counts);
-    for (let second = 1; second <= seconds; second++) {
-      const atMs = fromMs + second * 1000;
-      await runAgendaThrough(atMs);
-      await advanceTo(atMs);
-      const probed = probedChanges(atMs, "lowLoad");
-      const calls = instances.map((_, instance): Call => {
-        const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
-        const probeOf = probed.find((change) => !change.freshSeen[instance]);
-        if (probeOf) {
-          probes++;
-          return { name: probeOf.probe.name, uid: probeOf.probe.uid, instance, data: {}, probeOf };
-        }
-        // Usage reports staggered over the instances, so they do not all land in one second.
-        const slot = second + Math.floor((instance * every) / instances.length);
-        if (slot % every === 0) return reportCall(session, instance);
-        return { name: slot % 2 === 0 ? "getAvailableApps" : "getMentorNotificationFrequency", uid: session.uid, instance, data: {} };
-      });
-      for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
-      served += calls.length;
-      await Promise.all(calls.map((call) => invoke(call, atMs, phase)));
-    }
-    await runAgendaThrough(fromMs + seconds * 1000);
-    const lowChanges = checker.changes.filter((c) => c.phase === "lowLoad");
-    for (const change of lowChanges) change.done = true;
-    const total = served + counts.changes;
-    const perRequest = reads.total() / total;
-    const writesPerRequest = writes.total() / total;
-    const redisLow = redisFigures(redisTally.take(), total);
-    return {
-      simulatedSeconds: seconds,
-      requestsPerSecondPerInstance: 1,
-      requests: total,
-      probes,
-      changeRequests: counts.changes,
-      requestsByName,
-      reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
-      writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
-      redis: redisLow,
-      costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redisLow.perRequest),
-      floorReads: floor.figures().reads - floorBefore,
-      freshness: freshnessOf(lowChanges, triggerChecks),
-      violations: phase.violations,
-      wrongAnswers: phase.wrongAnswers,
-      wrongAnswersByKind: phase.wrongByKind,
-      errors: phase.errors,
-      wallMs: Date.now() - phaseStart,
-    };
+/**
+ * The low-load phase: the same warm instances, clocks moving on from the main run, each
+ * instance given exactly one request per simulated second from the same mix (live users'
+ * getAvailableApps and getMentorNotificationFrequency in turn, a recordTranscriptionUsage
+ * every `lowLoadUsageEverySeconds`), and changes as in the main run: while a change is probed
+ * on an instance, the probe is that instance's request of the second. Every answer goes
+ * through the checker. Reads, Redis commands and the floor are counted for this phase alone.
+ */
+async function driveLowLoad(run: PolicyRun, fromMs: number): Promise<LowLoadResult> {
+  const cfg = benchConfig;
+  const { policy, instances, options, checker, sessions } = run;
+  const { advanceTo, runAgendaThrough, reportCall, invoke, scheduleChanges, probedChanges } = run;
+  const measured = beginMeasuredPhase(run, `${policy} (low load)`);
+  const lowRandom = rng(11);
+  const every = cfg.lowLoadUsageEverySeconds;
+  const requestsByName: Record<string, number> = {};
+  const counts = { changes: 0 };
+  let served = 0;
+  let probes = 0;
+  const seconds = options.lowLoadSimulatedSeconds;
+  scheduleChanges("lowLoad", fromMs, fromMs + seconds * 1000, counts);
+  for (let second = 1; second <= seconds; second++) {
+    const atMs = fromMs + second * 1000;
+    await runAgendaThrough(atMs);
+    await advanceTo(atMs);
+    const probed = probedChanges(atMs, "lowLoad");
+    const calls = instances.map((_, instance): Call => {
+      const session = sessions[Math.floor(lowRandom() * sessions.length)]!;
+      const probeOf = probed.find((change) => !change.freshSeen[instance]);
+      if (probeOf) {
+        probes++;
+        return { name: probeOf.probe.name, uid: probeOf.probe.uid, instance, data: {}, probeOf };
+      }
+      // Usage reports staggered over the instances, so they do not all land in one second.
+      const slot = second + Math.floor((instance * every) / instances.length);
+      if (slot % every === 0) return reportCall(session, instance);
+      return { name: slot % 2 === 0 ? "getAvailableApps" : "getMentorNotificationFrequency", uid: session.uid, instance, data: {} };
+    });
+    for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
+    served += calls.length;
+    await Promise.all(calls.map((call) => invoke(call, atMs, measured.counts)));
+  }
+  await runAgendaThrough(fromMs + seconds * 1000);
+  const lowChanges = checker.changes.filter((c) => c.phase === "lowLoad");
+  for (const change of lowChanges) change.done = true;
+  return collectMeasuredPhase(run, measured, {
+    simulatedSeconds: seconds,
+    requestsPerSecondPerInstance: 1,
+    served,
+    probes,
+    changeRequests: counts.changes,
+    requestsByName,
+    changes: lowChanges,
+  });
+}
+
+/** A phase counted on its own (`beginMeasuredPhase`): its answers' tally, its start, the floor before it. */
+export interface MeasuredPhase {
+  counts: PhaseCounts;
+  wallStartMs: number;
+  floorBefore: number;
+}
+
+/** Starts a phase counted on its own: the reads, writes and Redis counters reset, the floor so far noted. */
+export function beginMeasuredPhase(run: PolicyRun, label: string): MeasuredPhase {
+  run.reads.reset();
+  run.writes.reset();
+  run.bench.redisTally.reset();
+  return {
+    counts: { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label },
+    wallStartMs: Date.now(),
+    floorBefore: run.floor.figures().reads,
   };
-  const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await runLowLoad(mainEndMs) : undefined;
-  if (agenda.length > 0) throw new Error(`${agenda.length} changes or trigger deliveries were left undone at the end of the run`);
-  const unexpectedRuns = await held.finishRun();
+}
 
+/** What a measured phase sent: its requests (`served`, of them `probes`), the changes' own calls, its changes. */
+export interface PhaseTraffic {
+  simulatedSeconds: number;
+  requestsPerSecondPerInstance: number;
+  served: number;
+  probes: number;
+  changeRequests: number;
+  requestsByName: Record<string, number>;
+  changes: readonly Change[];
+}
+
+/** Collects and prices a measured phase: per-request reads, writes and Redis commands by purpose, cost per 1M at `listPrices`, its floor, staleness and answers. */
+export function collectMeasuredPhase(run: PolicyRun, measured: MeasuredPhase, traffic: PhaseTraffic): LowLoadResult {
+  const { reads, writes, floor, triggerChecks } = run;
+  const phase = measured.counts;
+  const total = traffic.served + traffic.changeRequests;
+  const perRequest = reads.total() / total;
+  const writesPerRequest = writes.total() / total;
+  const redis = redisFigures(run.bench.redisTally.take(), total);
+  return {
+    simulatedSeconds: traffic.simulatedSeconds,
+    requestsPerSecondPerInstance: traffic.requestsPerSecondPerInstance,
+    requests: total,
+    probes: traffic.probes,
+    changeRequests: traffic.changeRequests,
+    requestsByName: traffic.requestsByName,
+    reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
+    writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
+    redis,
+    costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redis.perRequest),
+    floorReads: floor.figures().reads - measured.floorBefore,
+    freshness: freshnessOf(traffic.changes, triggerChecks),
+    violations: phase.violations,
+    wrongAnswers: phase.wrongAnswers,
+    wrongAnswersByKind: phase.wrongByKind,
+    errors: phase.errors,
+    wallMs: Date.now() - measured.wallStartMs,
+  };
+}
+
+/** Finish: nothing left on the agenda, and the held triggers' account of the run (executions no delivery made). */
+export async function finishRun(run: PolicyRun): Promise<number> {
+  const { agenda } = run;
+  if (agenda.length > 0) throw new Error(`${agenda.length} changes or trigger deliveries were left undone at the end of the run`);
+  return run.bench.held.finishRun();
+}
+
+/** What the held triggers of every change of the run did (bench/held-triggers.ts), after `finishRun`. */
+export function runTriggerFigures(run: PolicyRun, unexpectedRuns: number): TriggerFigures {
+  return triggerFigures(run.checker.changes, run.triggerChecks, run.bench.held.unheldWrites(), unexpectedRuns, benchConfig.triggerDelayMs);
+}
+
+/** Price: the run's result, the main run's cost per 1M requests at `listPrices` (the low-load phase priced its own). */
+function priceRun(run: PolicyRun, main: ReturnType<typeof collectMainRun>, lowLoad: LowLoadResult | undefined, unexpectedRuns: number): PolicyResult {
+  const { policy, options, requests, reportCounts, creditProbeCounts, buckets, changesByKind, mainPhase, examples } = run;
+  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency } = main;
   return {
     policy,
     pollIntervalMs: options.pollIntervalMs,
@@ -1070,7 +1239,7 @@ async function runPolicy(policy: BenchPolicy, instances: Instance[], state: Mode
     readsPerBucket: buckets,
     latency,
     freshness,
-    triggers: triggerFigures(checker.changes, triggerChecks, held.unheldWrites(), unexpectedRuns, cfg.triggerDelayMs),
+    triggers: runTriggerFigures(run, unexpectedRuns),
     changesByKind,
     wrongAnswers: mainPhase.wrongAnswers,
     wrongAnswersByKind: mainPhase.wrongByKind,

@@ -207,7 +207,7 @@ export function renderCurveSvg(runs: readonly CurvePolicyRun[], context: CurveRe
     out.push(
       `<line x1="${legendX}" y1="${y - 4}" x2="${legendX + 24}" y2="${y - 4}" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ""}/>`,
     );
-    const label = s.name === "floor" ? "floor (fewest reads + writes)" : s.name;
+    const label = s.name === "floor" ? "floor (fewest reads)" : s.name;
     out.push(`<text x="${legendX + 30}" y="${y}">${escapeXml(label)}</text>`);
   });
   out.push("</svg>");

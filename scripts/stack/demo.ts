@@ -18,6 +18,7 @@ import { demoPassword } from "./seed";
 interface StackInfo {
   functionsBaseUrl: string;
   authEmulatorHost: string;
+  dashboardUrl?: string;
 }
 
 const stackFile = path.join(__dirname, "../../.local/stack.json");
@@ -127,6 +128,7 @@ async function main() {
   }
   console.log(demoFiguresIn(stats, startedAtMs, flipSeenAtMs) ? " here" : " (not all yet: showing what has been published)");
   process.stdout.write(fleetText(stats));
+  if (info.dashboardUrl) console.log(`\nThe same figures drawn: ${info.dashboardUrl} (sign in as bob@example.com, password "${demoPassword}")`);
 }
 
 async function fleet(as: { idToken: string }): Promise<FleetView> {

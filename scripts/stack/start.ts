@@ -399,7 +399,7 @@ async function main() {
   // Where `npm run demo` finds the running stack.
   writeFileSync(
     path.join(localDir, "stack.json"),
-    JSON.stringify({ functionsBaseUrl: stack.functionsBaseUrl, authEmulatorHost: stack.authEmulatorHost }, null, 2) + "\n",
+    JSON.stringify({ functionsBaseUrl: stack.functionsBaseUrl, authEmulatorHost: stack.authEmulatorHost, dashboardUrl: stack.dashboardUrl }, null, 2) + "\n",
   );
   console.log(describeStack(stack));
   let stopping = false;

@@ -40,7 +40,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { ChangePhase } from "./model";
 import { rng } from "./model";
-import { BenchPolicy, benchPolicies, parsePolicy } from "./policies";
+import { BenchPolicy, policiesToRun } from "./policies";
 import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";
 import { costPerMillion, listPrices } from "./report";
 import {
@@ -252,11 +252,7 @@ async function runCurvePolicy(bench: BenchStack, policy: BenchPolicy): Promise<C
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const cfg = benchConfig;
-  const policies: BenchPolicy[] = (process.env.BENCH_POLICIES ?? benchPolicies.join(","))
-    .split(",")
-    .map((name) => name.trim())
-    .filter(Boolean)
-    .map(parsePolicy);
+  const policies = policiesToRun();
   const rates = curveConfig.ratesPerInstance;
   console.log(
     `bench:curve: ${policies.join(", ")} at ${rates.join(", ")} requests/s per instance | ${cfg.instances} instances, ` +

@@ -34,6 +34,15 @@ export type BenchPolicy = (typeof benchPolicies)[number];
 /** The environment variable the preload reads (set on the instance processes by bench/run.ts). */
 export const benchPolicyEnv = "BENCH_POLICY";
 
+/** The policies a bench command runs: BENCH_POLICIES (comma-separated), or all three. */
+export function policiesToRun(): BenchPolicy[] {
+  return (process.env.BENCH_POLICIES ?? benchPolicies.join(","))
+    .split(",")
+    .map((name) => name.trim())
+    .filter(Boolean)
+    .map(parsePolicy);
+}
+
 export function parsePolicy(raw: string | undefined): BenchPolicy {
   if ((benchPolicies as readonly (string | undefined)[]).includes(raw)) return raw as BenchPolicy;
   throw new Error(`${benchPolicyEnv} must be one of ${benchPolicies.join("/")}, got ${JSON.stringify(raw)}`);

@@ -82,7 +82,7 @@ import {
   UsageReport,
   Verdict,
 } from "./model";
-import { BenchPolicy, benchPolicies, benchPolicyEnv, parsePolicy } from "./policies";
+import { BenchPolicy, benchPolicyEnv, policiesToRun } from "./policies";
 import { RedisCommandCounts, RedisCommandTally, redisPurposes } from "./redis-commands";
 import {
   costPerMillion,
@@ -358,11 +358,7 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
 async function main(): Promise<void> {
   const startedAt = Date.now();
   const cfg = benchConfig;
-  const policies: BenchPolicy[] = (process.env.BENCH_POLICIES ?? benchPolicies.join(","))
-    .split(",")
-    .map((name) => name.trim())
-    .filter(Boolean)
-    .map(parsePolicy);
+  const policies = policiesToRun();
   const options: RunOptions = {
     simulatedMinutes: cfg.simulatedMinutes,
     lowLoadSimulatedSeconds: cfg.lowLoadSimulatedSeconds,

@@ -10,8 +10,8 @@
  * served directory would say the same, but `firebase deploy` would carry it to production.
  *
  * The script is written for the namespaced (compat) SDK: it calls `firebase.initializeApp(config)`
- * and, for an emulator, `firebase.auth().useEmulator(url)` on a global `firebase`. A stand-in
- * global records those two calls, so the page learns them without loading the compat SDK.
+ * and, for an emulator, `firebase.auth().useEmulator(url)` on a global `firebase`. A small
+ * global of ours records those two calls, so the page learns them without loading the compat SDK.
  */
 import type { FirebaseOptions } from "firebase/app";
 

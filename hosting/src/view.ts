@@ -214,8 +214,9 @@ function spendSection(spend: FleetView["spend"]): HTMLElement {
     el(
       "p",
       { class: "note" },
-      `Firestore reads and writes counted by each live instance since it started, scaled to a day over its uptime, at list prices: ` +
-        `reads ${usd(spend.prices.firestoreReadUsdPer100k)} and writes ${usd(spend.prices.firestoreWriteUsdPer100k)} per 100,000.`,
+      `Firestore reads and writes and Redis commands counted by each live instance since it started; $ a day at the rate of its last ` +
+        `minutes (between its snapshots, else over its uptime), at list prices: reads ${usd(spend.prices.firestoreReadUsdPer100k)}, ` +
+        `writes ${usd(spend.prices.firestoreWriteUsdPer100k)} and Redis ${usd(spend.prices.redisUsdPer100kCommands)} per 100,000.`,
     ),
     table(
       [

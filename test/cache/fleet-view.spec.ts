@@ -160,6 +160,39 @@ describe("fleetView (the cacheStats answer)", () => {
     assert.ok(Math.abs(view.spend.estimatedUsdPerDay - (credits.estimatedUsdPerDay.total + record.estimatedUsdPerDay.total)) < 1e-12);
   });
 
+  it("a day's cost follows each instance's last minutes (between its snapshots in the stream), while the counts stay since its start", () => {
+    const startedAtMs = nowMs - 10 * 60 * 60_000; // up ten hours, mostly idle
+    const snapshotAt = (ageMs: number, reads: number, redisCommands: number, polls: number): PublishedSnapshot => {
+      const entry = published("getCredits", "c1", ageMs, {
+        usage: { getCredits: { ...noUsage(), requests: reads * 10, reads, redisCommands, redisCommandsByPurpose: { usageLedger: redisCommands } } },
+        instanceWork: { redisCommands: polls, redisCommandsByPurpose: { markerPoll: polls } },
+      });
+      return { ...entry, snapshot: { ...entry.snapshot, startedAtMs } };
+    };
+    // Two minutes apart: 1,000 reads, 400 commands and 120 polls in the last two minutes.
+    const view = fleetView([snapshotAt(150_000, 200, 100, 30), snapshotAt(30_000, 1_200, 500, 150)], nowMs, undefined, prices);
+    const credits = view.spend.byFunction.getCredits!;
+    assert.deepEqual([credits.instances, credits.requests, credits.reads, credits.redisCommands], [1, 12_000, 1_200, 500], "counts since the start");
+    const spanMs = 120_000;
+    const perDay = (count: number) => (count * 24 * 60 * 60_000) / spanMs / 100_000;
+    assert.ok(Math.abs(credits.estimatedUsdPerDay.reads - perDay(1_000) * 0.06) < 1e-9, `reads $${credits.estimatedUsdPerDay.reads}`);
+    assert.ok(Math.abs(credits.estimatedUsdPerDay.redis - perDay(400 + 120) * 0.2) < 1e-9, `redis $${credits.estimatedUsdPerDay.redis}`);
+    // Over its ten hours' uptime the same counts would come to about a twentieth of that.
+    const overUptime = fleetView([snapshotAt(30_000, 1_200, 500, 150)], nowMs, undefined, prices).spend.byFunction.getCredits!;
+    assert.ok(overUptime.estimatedUsdPerDay.reads < credits.estimatedUsdPerDay.reads / 10);
+    // Snapshots closer than the window, or from an earlier start of the same instance id, fall back to the uptime.
+    const close = fleetView([snapshotAt(40_000, 1_100, 450, 140), snapshotAt(30_000, 1_200, 500, 150)], nowMs, undefined, prices).spend.byFunction.getCredits!;
+    assert.ok(Math.abs(close.estimatedUsdPerDay.total - overUptime.estimatedUsdPerDay.total) < 1e-12);
+    const restarted = snapshotAt(150_000, 900, 400, 100);
+    const afterRestart = fleetView(
+      [{ ...restarted, snapshot: { ...restarted.snapshot, startedAtMs: startedAtMs - 1 } }, snapshotAt(30_000, 1_200, 500, 150)],
+      nowMs,
+      undefined,
+      prices,
+    ).spend.byFunction.getCredits!;
+    assert.ok(Math.abs(afterRestart.estimatedUsdPerDay.total - overUptime.estimatedUsdPerDay.total) < 1e-12);
+  });
+
   it("Redis commands per function by purpose, the instances' own work beside them, both in a day's cost", () => {
     const credits: FunctionUsage = { ...noUsage(), requests: 10, redisCommands: 12, redisCommandsByPurpose: { usageLedger: 10, freemiumThreshold: 2 } };
     const view = fleetView(

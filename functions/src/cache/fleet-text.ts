@@ -73,7 +73,7 @@ function cacheLines(stats: FleetView): string[] {
 function spendLines(stats: FleetView): string[] {
   const { prices, byFunction, estimatedUsdPerDay } = stats.spend;
   const lines = [
-    "  spend per function (since each live instance started; a day at list prices: Firestore read " +
+    "  spend per function (counts since each live instance started; $/day at the rate of its last minutes, at list prices: Firestore read " +
       `${usd(prices.firestoreReadUsdPer100k)}, write ${usd(prices.firestoreWriteUsdPer100k)}, Redis ${usd(prices.redisUsdPer100kCommands)} per 100K)`,
     "    function                          requests    reads  reads/req  not found   writes  redis cmds     $/day",
   ];

@@ -27,7 +27,11 @@ export interface FunctionSpend extends FunctionUsage {
    * polls, stats publishes, anything outside a request): not in `redisCommands`, in the cost.
    */
   instanceWork: RedisUsage;
-  /** The counts over each instance's uptime, scaled to a day, at `prices`; `redis` includes `instanceWork`. */
+  /**
+   * A day at the rate of each instance's last minutes (between its oldest and newest snapshot
+   * in the stream, when they are at least `minRateWindowMs` apart), else of its uptime (at least
+   * a minute), at `prices`; `redis` includes `instanceWork`.
+   */
   estimatedUsdPerDay: { reads: number; writes: number; redis: number; total: number };
 }
 
@@ -122,21 +126,69 @@ function emptySpend(): FunctionSpend {
   };
 }
 
-/** A day's worth of `count` events counted over `uptimeMs` (at least a minute: a young instance's first burst is no rate). */
-const perDay = (count: number, uptimeMs: number) => (count * dayMs) / Math.max(uptimeMs, 60_000);
+/**
+ * The shortest span between two snapshots of one instance that the spend estimate takes as its
+ * rate: one publish interval less some slack (an instance publishes at most once a minute, at a
+ * marker poll).
+ */
+export const minRateWindowMs = statsPublishIntervalMs / 2;
 
-/** Adds Redis commands (absent from older instances' snapshots) and their cost. */
-function addRedis(into: RedisUsage, spend: FunctionSpend, usage: Partial<RedisUsage>, uptimeMs: number, prices: ListPrices): void {
-  const commands = Number(usage.redisCommands) || 0;
-  into.redisCommands += commands;
-  for (const [purpose, n] of Object.entries(usage.redisCommandsByPurpose ?? {}) as [keyof RedisUsage["redisCommandsByPurpose"], number][]) {
-    into.redisCommandsByPurpose[purpose] = (into.redisCommandsByPurpose[purpose] ?? 0) + (Number(n) || 0);
+/** What a day's spend is estimated from: counts, and the span they were counted over. */
+interface CostCounts {
+  reads: number;
+  writes: number;
+  redisCommands: number;
+}
+
+const costCounts = (usage: Partial<FunctionUsage> | undefined): CostCounts => ({
+  reads: Number(usage?.reads) || 0,
+  writes: Number(usage?.writes) || 0,
+  redisCommands: Number(usage?.redisCommands) || 0,
+});
+
+const countsSince = (now: CostCounts, before: CostCounts): CostCounts => ({
+  reads: Math.max(0, now.reads - before.reads),
+  writes: Math.max(0, now.writes - before.writes),
+  redisCommands: Math.max(0, now.redisCommands - before.redisCommands),
+});
+
+/**
+ * One instance's counts for the estimate: since its oldest snapshot still in the stream (its
+ * last minutes, so the estimate follows today's traffic, not the average since a start hours
+ * ago), or all of them over its uptime when it has published once (at least a minute: a young
+ * instance's first burst is no rate).
+ */
+function costBasis(newest: InstanceSnapshot, oldest: InstanceSnapshot | undefined, uptimeMs: number) {
+  const byFunction = new Map<string, CostCounts>();
+  const spanMs = oldest === undefined ? 0 : newest.publishedAtMs - oldest.publishedAtMs;
+  const windowed = oldest !== undefined && oldest.startedAtMs === newest.startedAtMs && spanMs >= minRateWindowMs;
+  for (const [name, usage] of Object.entries(newest.usage ?? {})) {
+    const now = costCounts(usage);
+    byFunction.set(name, windowed ? countsSince(now, costCounts(oldest.usage?.[name])) : now);
   }
-  spend.estimatedUsdPerDay.redis += (perDay(commands, uptimeMs) / 100_000) * prices.redisUsdPer100kCommands;
+  const work = costCounts(newest.instanceWork);
+  const instanceWork = windowed ? countsSince(work, costCounts(oldest.instanceWork)) : work;
+  return { byFunction, instanceWork, overMs: windowed ? spanMs : Math.max(uptimeMs, 60_000) };
+}
+
+/** Adds a day's worth of `counts` counted over `overMs`, at `prices`. */
+function addCost(spend: FunctionSpend, counts: CostCounts, overMs: number, prices: ListPrices): void {
+  const perDay = (count: number) => (count * dayMs) / overMs / 100_000;
+  spend.estimatedUsdPerDay.reads += perDay(counts.reads) * prices.firestoreReadUsdPer100k;
+  spend.estimatedUsdPerDay.writes += perDay(counts.writes) * prices.firestoreWriteUsdPer100k;
+  spend.estimatedUsdPerDay.redis += perDay(counts.redisCommands) * prices.redisUsdPer100kCommands;
   spend.estimatedUsdPerDay.total = spend.estimatedUsdPerDay.reads + spend.estimatedUsdPerDay.writes + spend.estimatedUsdPerDay.redis;
 }
 
-function addUsage(into: FunctionSpend, usage: FunctionUsage, uptimeMs: number, prices: ListPrices): void {
+/** Adds Redis commands (absent from older instances' snapshots). */
+function addRedis(into: RedisUsage, usage: Partial<RedisUsage>): void {
+  into.redisCommands += Number(usage.redisCommands) || 0;
+  for (const [purpose, n] of Object.entries(usage.redisCommandsByPurpose ?? {}) as [keyof RedisUsage["redisCommandsByPurpose"], number][]) {
+    into.redisCommandsByPurpose[purpose] = (into.redisCommandsByPurpose[purpose] ?? 0) + (Number(n) || 0);
+  }
+}
+
+function addUsage(into: FunctionSpend, usage: FunctionUsage): void {
   into.instances++;
   into.requests += usage.requests;
   into.reads += usage.reads;
@@ -147,9 +199,7 @@ function addUsage(into: FunctionSpend, usage: FunctionUsage, uptimeMs: number, p
   for (const [collection, n] of Object.entries(usage.readsByCollection)) into.readsByCollection[collection] = (into.readsByCollection[collection] ?? 0) + n;
   for (const [collection, n] of Object.entries(usage.writesByCollection)) into.writesByCollection[collection] = (into.writesByCollection[collection] ?? 0) + n;
   into.readsPerRequest = into.requests === 0 ? 0 : into.reads / into.requests;
-  into.estimatedUsdPerDay.reads += (perDay(usage.reads, uptimeMs) / 100_000) * prices.firestoreReadUsdPer100k;
-  into.estimatedUsdPerDay.writes += (perDay(usage.writes, uptimeMs) / 100_000) * prices.firestoreWriteUsdPer100k;
-  addRedis(into, into, usage, uptimeMs, prices);
+  addRedis(into, usage);
   into.redisCommandsPerRequest = into.requests === 0 ? 0 : into.redisCommands / into.requests;
 }
 
@@ -203,6 +253,7 @@ function lookupsOf(snapshot: InstanceSnapshot): { lookups: number; hits: number 
  */
 export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: number, own: InstanceSnapshot | undefined, prices: ListPrices): FleetView {
   const newest = new Map<string, { snapshot: InstanceSnapshot; ageMs: number; clockOffsetMs: number | null }>();
+  const oldest = new Map<string, { snapshot: InstanceSnapshot; ageMs: number }>();
   for (const { snapshot, publishedAtRedisMs } of published) {
     const ageMs = Math.max(0, redisNowMs - publishedAtRedisMs);
     if (ageMs > snapshotTtlMs) continue;
@@ -212,6 +263,8 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
     // against its send time, which also counts the trip to Redis.
     const clockOffsetMs = typeof snapshot.clockOffsetMs === "number" ? snapshot.clockOffsetMs : Math.round(publishedAtRedisMs - snapshot.publishedAtMs);
     if (!seen || ageMs < seen.ageMs) newest.set(key, { snapshot, ageMs, clockOffsetMs });
+    const first = oldest.get(key);
+    if (!first || ageMs > first.ageMs) oldest.set(key, { snapshot, ageMs });
   }
   if (own) {
     const key = `${own.function}/${own.instance}`;
@@ -230,13 +283,18 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
   const instances: InstanceLine[] = [];
   const spendByFunction: Record<string, FunctionSpend> = {};
 
-  for (const { snapshot, ageMs, clockOffsetMs } of newest.values()) {
-    // A day's spend is estimated over the instance's uptime, at least a minute (a young instance's first burst is no rate).
+  for (const [key, { snapshot, ageMs, clockOffsetMs }] of newest) {
     const uptimeMs = Math.max(0, snapshot.publishedAtMs - snapshot.startedAtMs) + ageMs;
-    for (const [name, usage] of Object.entries(snapshot.usage ?? {})) addUsage((spendByFunction[name] ??= emptySpend()), usage, uptimeMs, prices);
+    const basis = costBasis(snapshot, oldest.get(key)?.snapshot, uptimeMs);
+    for (const [name, usage] of Object.entries(snapshot.usage ?? {})) {
+      const spend = (spendByFunction[name] ??= emptySpend());
+      addUsage(spend, usage);
+      addCost(spend, basis.byFunction.get(name) ?? costCounts(undefined), basis.overMs, prices);
+    }
     if (snapshot.instanceWork !== undefined) {
       const spend = (spendByFunction[snapshot.function] ??= emptySpend());
-      addRedis(spend.instanceWork, spend, snapshot.instanceWork, uptimeMs, prices);
+      addRedis(spend.instanceWork, snapshot.instanceWork);
+      addCost(spend, basis.instanceWork, basis.overMs, prices);
     }
     const fn = (functions[snapshot.function] ??= { instances: 0, caches: {}, markers: emptyMarkerTotals(), freshness: summarize(mergeHistograms([])) });
     fn.instances++;

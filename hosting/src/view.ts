@@ -192,6 +192,14 @@ function cachesSection(caches: Record<string, CacheTotals>): HTMLElement {
 function spendSection(spend: FleetView["spend"]): HTMLElement {
   const functions = Object.entries(spend.byFunction).sort(([, a], [, b]) => b.estimatedUsdPerDay.total - a.estimatedUsdPerDay.total || b.reads - a.reads);
   const mostUsd = Math.max(0, ...functions.map(([, f]) => f.estimatedUsdPerDay.total));
+  // Its requests' commands and its instances' own (marker polls, publishes), by purpose on hover.
+  const redisCommandsOf = (f: FunctionSpend) => {
+    const byPurpose = [
+      ...Object.entries(f.redisCommandsByPurpose),
+      ...Object.entries(f.instanceWork.redisCommandsByPurpose).map(([p, n]) => [`${p} (instance)`, n] as const),
+    ];
+    return el("span", { title: byPurpose.map(([p, n]) => `${p} ${n}`).join(", ") || "none" }, count(f.redisCommands + f.instanceWork.redisCommands));
+  };
   const row = ([name, f]: [string, FunctionSpend]) =>
     el(
       "tr",
@@ -202,6 +210,7 @@ function spendSection(spend: FleetView["spend"]): HTMLElement {
       num(f.readsPerRequest.toFixed(2)),
       num(count(f.notFoundReads)),
       num(count(f.writes)),
+      num(redisCommandsOf(f)),
       num(count(f.cacheHits)),
       num(count(f.readsSaved)),
       cell(bar(mostUsd === 0 ? 0 : f.estimatedUsdPerDay.total / mostUsd, "usd", `${usd(f.estimatedUsdPerDay.total)} a day`), "chart"),
@@ -223,9 +232,10 @@ function spendSection(spend: FleetView["spend"]): HTMLElement {
         "function",
         { num: "requests" },
         { num: "reads" },
-        { num: "reads / request" },
+        { num: "reads / req" },
         { num: "not found" },
         { num: "writes" },
+        { num: "Redis cmds" },
         { num: "cache hits" },
         { num: "reads saved" },
         "$ / day",

@@ -206,10 +206,11 @@ describe("operator dashboard (Hosting emulator, headless chromium)", function ()
       const spend = shown.spend.byFunction[row.key];
       assert.ok(spend);
       assert.equal(row.cells[2], spend.reads.toLocaleString("en-US"), `${row.key} reads`);
-      const usd = Number((row.cells[9] ?? "").replace(/^\$/, ""));
+      assert.equal(row.cells[6], (spend.redisCommands + spend.instanceWork.redisCommands).toLocaleString("en-US"), `${row.key} Redis commands`);
+      const usd = Number((row.cells[10] ?? "").replace(/^\$/, ""));
       assert.ok(
         Math.abs(usd - spend.estimatedUsdPerDay.total) <= spend.estimatedUsdPerDay.total * 0.05 + 0.005,
-        `${row.key}: ${row.cells[9]} a day, answered ${spend.estimatedUsdPerDay.total}`,
+        `${row.key}: ${row.cells[10]} a day, answered ${spend.estimatedUsdPerDay.total}`,
       );
     }
     assert.ok(

@@ -46,7 +46,8 @@ let runtime: CacheRuntime | undefined;
 
 /** This module scope's runtime, created on first use. */
 export function cacheRuntime(): CacheRuntime {
-  runtime ??= new CacheRuntime({
+  if (runtime) return runtime;
+  runtime = new CacheRuntime({
     readMarkers: redisMarkerReader,
     pollIntervalMs: markerPollIntervalMs,
     scopeIdleMs: markerGuardedTtlMs,
@@ -54,6 +55,9 @@ export function cacheRuntime(): CacheRuntime {
     // last stats publish (see MarkerWatcher.noteChange for what bounds the error left).
     writeTimeToWallMs: (self, writtenAtMs) => writtenAtMs - self.telemetry.publisher.redisClockOffsetMs(),
   });
+  // Every Redis command this module scope sends, counted by purpose where it is sent (meter.ts),
+  // in the meter of the moment (a reset replaces it).
+  observeRedisCommands((command) => usageMeter().redisCommand(redisCommandPurpose(command)));
   return runtime;
 }
 
@@ -82,9 +86,6 @@ export function createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "on
 export function usageMeter(): UsageMeter {
   return cacheRuntime().telemetry.meter;
 }
-
-// Every Redis command this module scope sends, counted by purpose where it is sent (meter.ts).
-observeRedisCommands((command) => usageMeter().redisCommand(redisCommandPurpose(command)));
 
 /** `handler` with every call counted as a request of `functionName` (what it reads and writes, and its Redis commands, too). */
 export function meteredAs<A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {

@@ -5,6 +5,8 @@
 import { ChildProcess, spawn, spawnSync } from "node:child_process";
 import { createConnection } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage } from "../../functions/src/error-message";
+import { aptInstall, aptInstallPossible } from "./debian-packages";
 import { freePort } from "./ports";
 
 export interface RunningRedis {
@@ -25,8 +27,7 @@ export function redisServerAvailable(): boolean {
  */
 export async function installRedisServerIfMissing(log: (line: string) => void = console.log): Promise<void> {
   if (redisServerAvailable()) return;
-  const isRoot = process.getuid?.() === 0;
-  const hasApt = spawnSync("sh", ["-c", "command -v apt-get"], { stdio: "ignore" }).status === 0;
+  const { isRoot, hasApt } = aptInstallPossible();
   if (!isRoot || !hasApt) {
     const command = hasApt
       ? "sudo apt-get update && sudo apt-get install -y redis-server"
@@ -36,18 +37,9 @@ export async function installRedisServerIfMissing(log: (line: string) => void = 
     throw new Error(`redis-server is not installed: run \`${command}\`, then start again`);
   }
   log("redis-server is not installed: installing the Debian package (apt-get install -y redis-server) ...");
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const args of [
-    ["update", "-qq"],
-    ["install", "-y", "-qq", "redis-server"],
-  ]) {
-    const code = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn("apt-get", args, { env, stdio: ["ignore", "ignore", "inherit"] });
-      child.once("error", reject);
-      child.once("exit", resolve);
-    });
-    if (code !== 0) throw new Error(`apt-get ${args.join(" ")} failed (exit ${code}): install redis-server yourself, then start again`);
-  }
+  await aptInstall("redis-server").catch((error: unknown) => {
+    throw new Error(`${errorMessage(error)}: install redis-server yourself, then start again`);
+  });
   if (!redisServerAvailable()) throw new Error("apt-get installed redis-server, but `redis-server --version` still fails");
 }
 

@@ -30,6 +30,7 @@
  * is not one of the changes would have had its trigger dropped, and is counted (`unheldWrites`).
  */
 import { readFileSync } from "node:fs";
+import { errorMessage } from "../functions/src/error-message";
 import { setBackgroundTriggers } from "../scripts/harness/emulator-hub";
 import { firestoreCloudEvent } from "../scripts/stack/firestore-cloud-event";
 import type { RestDocument } from "../scripts/stack/firestore-rest-json";
@@ -185,7 +186,7 @@ export class HeldTriggers {
       await this.host.trigger(exportName, event);
       return { ranEarly, runs: 1 };
     } catch (error) {
-      return { ranEarly, runs: 0, error: error instanceof Error ? error.message : String(error) };
+      return { ranEarly, runs: 0, error: errorMessage(error) };
     }
   }
 
@@ -208,7 +209,7 @@ export class HeldTriggers {
       } catch {
         // no log to show
       }
-      console.warn(`  held triggers: the Functions emulator did not go quiet ${when}: ${error instanceof Error ? error.message : String(error)}\n${tail}`);
+      console.warn(`  held triggers: the Functions emulator did not go quiet ${when}: ${errorMessage(error)}\n${tail}`);
     }
   }
 }

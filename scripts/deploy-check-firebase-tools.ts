@@ -6,6 +6,7 @@
  */
 import * as fs from "node:fs";
 import { createRequire } from "node:module";
+import { errorMessage } from "../functions/src/error-message";
 
 export const WRITTEN_FOR = "15.34.2";
 
@@ -38,7 +39,6 @@ export function versionProblem(installed: string): string | undefined {
   return `firebase-tools ${installed} is installed but scripts/deploy-check-firebase-tools.ts was written for ${WRITTEN_FOR}: it uses firebase-tools' internal modules, so re-check it against ${installed} and update WRITTEN_FOR`;
 }
 
-const message = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
 /** A placeholder value for a param during offline validation (never a secret). */
 function placeholderFor(param: ManifestParam): string {
@@ -61,7 +61,7 @@ export function loadFirebaseTools(projectDir: string) {
     try {
       return load(`./lib/${p}`) as T;
     } catch (error) {
-      throw new Error(`${versionProblem(version) ?? `firebase-tools ${version}`}; cannot load lib/${p}: ${message(error)}`);
+      throw new Error(`${versionProblem(version) ?? `firebase-tools ${version}`}; cannot load lib/${p}: ${errorMessage(error)}`);
     }
   };
   const supported = lib<Supported>("deploy/functions/runtimes/supported");
@@ -87,7 +87,7 @@ export function loadFirebaseTools(projectDir: string) {
       supported.guardVersionSupport(runtime, now);
       return { warnings: logs.calls.map((args) => args.at(-1) ?? "") };
     } catch (error) {
-      return { error: message(error), warnings: [] };
+      return { error: errorMessage(error), warnings: [] };
     } finally {
       logs.done();
     }
@@ -120,11 +120,11 @@ export function loadFirebaseTools(projectDir: string) {
       validate.endpointsAreValid(resolved.backend, backend.empty());
       return { manifest };
     } catch (error) {
-      if (manifest) return { manifest, validationError: message(error) };
+      if (manifest) return { manifest, validationError: errorMessage(error) };
       const details = logs.calls
         .map((args) => args.join(" ").trim())
         .filter((l) => l && !/^Serving at port|Using node@|^Could not find functions\.yaml/.test(l));
-      return { discoveryError: [message(error), ...details.slice(-20)].join("\n    ") };
+      return { discoveryError: [errorMessage(error), ...details.slice(-20)].join("\n    ") };
     } finally {
       logs.done();
     }

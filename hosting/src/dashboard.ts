@@ -8,6 +8,7 @@
 import { initializeApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, onAuthStateChanged, signInWithEmailAndPassword, signOut, User } from "firebase/auth";
 import type { FleetView } from "../../functions/src/cache/fleet-view";
+import { errorMessage } from "../../functions/src/error-message";
 import { firebaseSetup } from "./firebase-setup";
 import { fleetSections } from "./view";
 
@@ -77,7 +78,7 @@ async function main(): Promise<void> {
         if (answer.kind === "refused") return;
       }
     } catch (error) {
-      showStatus(`cacheStats could not be read: ${error instanceof Error ? error.message : String(error)}`, "error");
+      showStatus(`cacheStats could not be read: ${errorMessage(error)}`, "error");
     }
     timer = window.setTimeout(() => void refresh(user), refreshIntervalMs);
   };
@@ -102,11 +103,11 @@ async function main(): Promise<void> {
     const data = new FormData(signInForm);
     showStatus("Signing in ...");
     signInWithEmailAndPassword(auth, String(data.get("email")), String(data.get("password"))).catch((error: unknown) =>
-      showStatus(`Sign-in failed: ${error instanceof Error ? error.message : String(error)}`, "error"),
+      showStatus(`Sign-in failed: ${errorMessage(error)}`, "error"),
     );
   });
   byId("sign-out").addEventListener("click", () => void signOut(auth));
   byId("refresh").addEventListener("click", () => auth.currentUser && void refresh(auth.currentUser));
 }
 
-main().catch((error: unknown) => showStatus(`The dashboard could not start: ${error instanceof Error ? error.message : String(error)}`, "error"));
+main().catch((error: unknown) => showStatus(`The dashboard could not start: ${errorMessage(error)}`, "error"));

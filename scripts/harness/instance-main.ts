@@ -9,6 +9,7 @@ import express from "express";
 import type { AddressInfo } from "node:net";
 import { ManualClock, systemClock } from "../../functions/src/common/clock";
 import { instanceCacheStats, resetInstance, useClock } from "../../functions/src/cache/instance";
+import { errorMessage } from "../../functions/src/error-message";
 import * as deployed from "../../functions/src/index";
 import { applyParamDefaults } from "../stack/param-defaults";
 
@@ -78,7 +79,7 @@ app.post("/__trigger/:name", async (req, res) => {
     await (trigger as (event: unknown) => Promise<unknown>)(req.body);
     res.json({ ok: true });
   } catch (error) {
-    res.status(500).json({ error: error instanceof Error ? error.message : String(error) });
+    res.status(500).json({ error: errorMessage(error) });
   }
 });
 

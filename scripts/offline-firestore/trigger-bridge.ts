@@ -15,6 +15,7 @@
  * to one document are strictly in commit order (production gives no order guarantee).
  */
 import type { FirestoreState, FirestoreStateDocument } from "@firestore-emulator/server";
+import { errorMessage } from "../../functions/src/error-message";
 import { ChangeKind, eventTypeMatches, firestoreCloudEvent } from "../stack/firestore-cloud-event";
 import { dateToRfc3339, RestDocument } from "../stack/firestore-rest-json";
 import { sameFields, toRestDocument } from "./rest-json";
@@ -128,7 +129,7 @@ export function startTriggerBridge(options: TriggerBridgeOptions): TriggerBridge
     try {
       triggers = typeof options.triggers === "function" ? await options.triggers() : options.triggers;
     } catch (err) {
-      log(`[trigger-bridge] could not list triggers for ${documentPath}: ${errorText(err)}`);
+      log(`[trigger-bridge] could not list triggers for ${documentPath}: ${errorMessage(err)}`);
       return;
     }
     const change = { projectId, database, documentPath, before, after, time: after?.updateTime ?? dateToRfc3339(new Date()) };
@@ -140,7 +141,7 @@ export function startTriggerBridge(options: TriggerBridgeOptions): TriggerBridge
         try {
           await deliver(trigger.id, firestoreCloudEvent(trigger.eventType, change));
         } catch (err) {
-          log(`[trigger-bridge] ${trigger.id} failed for ${kind} of ${documentPath}: ${errorText(err)}`);
+          log(`[trigger-bridge] ${trigger.id} failed for ${kind} of ${documentPath}: ${errorMessage(err)}`);
         }
       }),
     );
@@ -207,8 +208,4 @@ function existingDocuments(state: FirestoreState): FirestoreStateDocument[] {
     }
   }
   return documents;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

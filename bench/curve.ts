@@ -42,7 +42,7 @@ import type { ChangePhase } from "./model";
 import { rng } from "./model";
 import { BenchPolicy, policiesToRun } from "./policies";
 import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";
-import { costPerMillion, listPrices } from "./report";
+import { costPerMillion } from "./report";
 import {
   BenchStack,
   benchConfig,
@@ -58,6 +58,7 @@ import {
   setUpRun,
   startBenchStack,
   withFreshInstances,
+  writeResultsJson,
 } from "./run";
 
 const envNumber = (name: string, defaultValue: number) => {
@@ -276,23 +277,13 @@ async function main(): Promise<void> {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(path.join(outDir, "curve.md"), table + "\n");
   writeFileSync(path.join(outDir, "curve.svg"), renderCurveSvg(runs, report));
-  writeFileSync(
-    path.join(outDir, "curve.json"),
-    JSON.stringify(
-      {
-        generatedAt: new Date().toISOString(),
-        node: process.version,
-        environment: bench.environment,
-        config: { bench: cfg, curve: curveConfig, secondsPerPoint: Object.fromEntries(rates.map((rate) => [rate, pointSeconds(rate, cfg.instances)])) },
-        listPrices,
-        failures,
-        wallMs,
-        runs,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  writeResultsJson("curve", {
+    environment: bench.environment,
+    config: { bench: cfg, curve: curveConfig, secondsPerPoint: Object.fromEntries(rates.map((rate) => [rate, pointSeconds(rate, cfg.instances)])) },
+    failures,
+    wallMs,
+    runs,
+  });
   console.log(`\nwritten: ${path.relative(process.cwd(), outDir) || "."}/curve.md, curve.svg, curve.json (${(wallMs / 1000).toFixed(0)} s in all)`);
   if (failures.length > 0) {
     console.error("\nFAIL: the curve breaks its conditions:");

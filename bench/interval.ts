@@ -17,8 +17,8 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { benchConfig, resultsDir, RunOptions, runOnePolicy, startBenchStack } from "./run";
-import { IntervalPoint, listPrices, renderIntervalTable, triggerProblems } from "./report";
+import { benchConfig, resultsDir, RunOptions, runOnePolicy, startBenchStack, writeResultsJson } from "./run";
+import { IntervalPoint, renderIntervalTable, triggerProblems } from "./report";
 
 const intervals = (process.env.BENCH_INTERVALS ?? "250,500,1000,2000")
   .split(",")
@@ -63,23 +63,13 @@ async function main(): Promise<void> {
     if (errors > 0) problems.push(`${errors} errors`);
     return problems.map((problem) => `${pollIntervalMs} ms: ${problem}`);
   });
-  writeFileSync(
-    path.join(outDir, "interval.json"),
-    JSON.stringify(
-      {
-        generatedAt: new Date().toISOString(),
-        node: process.version,
-        environment: bench.environment,
-        config: { ...cfg, simulatedMinutes, intervals },
-        listPrices,
-        unsound,
-        wallMs: Date.now() - startedAt,
-        points,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  writeResultsJson("interval", {
+    environment: bench.environment,
+    config: { ...cfg, simulatedMinutes, intervals },
+    unsound,
+    wallMs: Date.now() - startedAt,
+    points,
+  });
   console.log(
     `\nwritten: ${path.relative(process.cwd(), outDir) || "."}/interval.md, interval.json (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`,
   );

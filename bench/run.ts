@@ -187,6 +187,13 @@ export function resultsDir(): string {
   return process.env.BENCH_RESULTS_DIR ? path.resolve(process.env.BENCH_RESULTS_DIR) : path.join(__dirname, "results");
 }
 
+/** A results file (`<name>.json` in `resultsDir()`): when, on which Node and stack, with which config and list prices, then the figures. */
+export function writeResultsJson(name: string, fields: { environment: unknown; config: unknown } & Record<string, unknown>): void {
+  const { environment, config, ...figures } = fields;
+  const results = { generatedAt: new Date().toISOString(), node: process.version, environment, config, listPrices, ...figures };
+  writeFileSync(path.join(resultsDir(), `${name}.json`), JSON.stringify(results, null, 2) + "\n");
+}
+
 /** Loaded into the `none` and `reference` instance processes (never into `ours`). */
 const policyPreload = path.join(__dirname, "policy-preload.ts");
 
@@ -384,24 +391,7 @@ async function main(): Promise<void> {
   console.log(table);
   writeFileSync(path.join(outDir, "latest.md"), table + "\n");
   const verdict = goalFailures(results);
-  writeFileSync(
-    path.join(outDir, "latest.json"),
-    JSON.stringify(
-      {
-        generatedAt: new Date().toISOString(),
-        node: process.version,
-        environment,
-        config: cfg,
-        listPrices,
-        goals,
-        goalFailures: verdict,
-        wallMs: Date.now() - startedAt,
-        results,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
+  writeResultsJson("latest", { environment, config: cfg, goals, goalFailures: verdict, wallMs: Date.now() - startedAt, results });
   writeFileSync(path.join(outDir, "reads-per-minute.svg"), renderSvg(results, cfg));
   console.log(
     `\nwritten: ${path.relative(process.cwd(), outDir) || "."}/latest.md, latest.json, reads-per-minute.svg (${((Date.now() - startedAt) / 1000).toFixed(0)} s in all)`,

@@ -39,7 +39,6 @@ export function versionProblem(installed: string): string | undefined {
   return `firebase-tools ${installed} is installed but scripts/deploy-check-firebase-tools.ts was written for ${WRITTEN_FOR}: it uses firebase-tools' internal modules, so re-check it against ${installed} and update WRITTEN_FOR`;
 }
 
-
 /** A placeholder value for a param during offline validation (never a secret). */
 function placeholderFor(param: ManifestParam): string {
   if (param.default !== undefined) return typeof param.default === "string" ? param.default : JSON.stringify(param.default);

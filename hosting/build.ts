@@ -8,7 +8,7 @@ import path from "node:path";
 import { build, stop } from "esbuild";
 
 const hostingDir = __dirname;
-export const dashboardBundle = path.join(hostingDir, "public", "dashboard.js");
+const dashboardBundle = path.join(hostingDir, "public", "dashboard.js");
 
 export async function buildDashboard(): Promise<void> {
   try {

@@ -12,7 +12,7 @@ export const chromiumInstallCommand = "apt-get update && apt-get install -y chro
 
 const candidates = ["/usr/bin/chromium", "/usr/bin/chromium-browser"];
 
-export function findChromium(): string | undefined {
+function findChromium(): string | undefined {
   return candidates.find((file) => existsSync(file));
 }
 

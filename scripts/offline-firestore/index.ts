@@ -7,7 +7,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage } from "../../functions/src/error-message";
-import { cachedEmulatorTriggers } from "../stack/firebase-emulators";
+import { FirestoreTrigger, triggersFromFunctionsEmulator } from "../stack/firestore-triggers";
 import type { LocalFirestore } from "../stack/local-firestore";
 import { deliverToFunctionsEmulator } from "../stack/trigger-delivery";
 import { toRestDocument } from "./rest-json";
@@ -45,5 +45,18 @@ export async function startOfflineFirestore(options: { port: number; projectId: 
       if (bridge) await Promise.race([bridge.close(), sleep(5_000)]);
       await server.close();
     },
+  };
+}
+
+/** The emulator's Firestore triggers, re-read at most every 2 s (they change on reload). */
+function cachedEmulatorTriggers(functionsEmulatorUrl: string): () => Promise<FirestoreTrigger[]> {
+  let cached: { at: number; triggers: Promise<FirestoreTrigger[]> } | undefined;
+  return () => {
+    if (!cached || Date.now() - cached.at > 2_000) {
+      const triggers = triggersFromFunctionsEmulator(functionsEmulatorUrl);
+      cached = { at: Date.now(), triggers };
+      triggers.catch(() => (cached = undefined));
+    }
+    return cached.triggers;
   };
 }

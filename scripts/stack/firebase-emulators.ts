@@ -10,7 +10,6 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { repoRoot } from "./emulator-config";
 import { readableLine } from "./emulator-output";
-import { FirestoreTrigger, triggersFromFunctionsEmulator } from "./firestore-triggers";
 import { killGroup, waitForGroupExit } from "./processes";
 
 const firebaseBin = path.join(repoRoot, "node_modules", ".bin", "firebase");
@@ -155,17 +154,4 @@ export async function listHttpFunctions(functionsEmulatorUrl: string, projectId:
     else httpFunctions[trigger.name] = url;
   }
   return { callables, httpFunctions };
-}
-
-/** The emulator's Firestore triggers, re-read at most every 2 s (they change on reload). */
-export function cachedEmulatorTriggers(functionsEmulatorUrl: string): () => Promise<FirestoreTrigger[]> {
-  let cached: { at: number; triggers: Promise<FirestoreTrigger[]> } | undefined;
-  return () => {
-    if (!cached || Date.now() - cached.at > 2_000) {
-      const triggers = triggersFromFunctionsEmulator(functionsEmulatorUrl);
-      cached = { at: Date.now(), triggers };
-      triggers.catch(() => (cached = undefined));
-    }
-    return cached.triggers;
-  };
 }

@@ -173,7 +173,7 @@ export async function openLocalFirestore(options: {
  * What firebase-tools' environment needs for `choice`: the binary override and, for Java
  * below 21, the shim directory first on PATH. Files go to `workDir` (git-ignored).
  */
-export function firebaseToolsEnvFor(choice: FirestoreEmulatorChoice, workDir: string): Record<string, string> {
+function firebaseToolsEnvFor(choice: FirestoreEmulatorChoice, workDir: string): Record<string, string> {
   if (choice.kind !== "cloud-cli") return {};
   mkdirSync(workDir, { recursive: true });
   const env: Record<string, string> = { FIRESTORE_EMULATOR_BINARY_PATH: writeLauncherJar(choice.jar, workDir) };

@@ -131,7 +131,7 @@ function emptySpend(): FunctionSpend {
  * rate: one publish interval less some slack (an instance publishes at most once a minute, at a
  * marker poll).
  */
-export const minRateWindowMs = statsPublishIntervalMs / 2;
+const minRateWindowMs = statsPublishIntervalMs / 2;
 
 /** What a day's spend is estimated from: counts, and the span they were counted over. */
 interface CostCounts {

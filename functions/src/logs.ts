@@ -136,6 +136,14 @@ export function creditLedgerUnavailable(fields: { uid: string; error: unknown; f
   });
 }
 
+/**
+ * A usage report refused: its reportId was stored for a report with other content. An app
+ * that reuses ids would otherwise lose usage; the line names the fields that differ.
+ */
+export function usageReportIdReused(fields: { uid: string; reportId: string; differs: string[] }): void {
+  logger.warn("Usage report refused: its reportId was already used for another report", { event: "usage_report_id_reused", ...fields });
+}
+
 /** At most once a minute per instance. */
 export function thresholdDecidedLocally(fields: { uid: string; error: unknown; failuresSinceLastLine: number }): void {
   logger.warn("Freemium threshold key unwritable; deciding on this instance", {

@@ -96,6 +96,46 @@ describe("credits across the fleet", function () {
     assert.equal(await storedSeconds(uid), 1_550 + 80);
   });
 
+  it("a reportId reused with other content (seconds, words or session) is refused with already-exists naming it, and changes nothing", async () => {
+    const uid = newUid("fleet");
+    const reportId = "s1-0001";
+    const original = { sessionId: "s1", reportId, transcriptionSeconds: 30, wordsTranscribed: 70 };
+    assert.equal((await a.call<UsageResult>("recordTranscriptionUsage", original, { uid })).remainingSeconds, 1_770);
+    // Everything the report touched, in Firestore and in Redis (every key naming the user).
+    const state = async () => {
+      const documents = async (name: string) => (await userDoc(uid).collection(name).get()).docs.map((doc) => [doc.id, doc.data()]);
+      const redis = testRedis();
+      const keys = (await redis.keys(`*${uid}*`)).sort();
+      const valueOf = async (key: string) => {
+        const type = await redis.type(key);
+        if (type === "string") return redis.get(key);
+        if (type === "zset") return redis.zrange(key, 0, -1, { withScores: true });
+        if (type === "set") return (await redis.smembers(key)).sort();
+        if (type === "hash") return redis.hgetall(key);
+        return assert.fail(`${key}: a ${type} this check cannot read`);
+      };
+      const values = await Promise.all(keys.map(async (key) => [key, await valueOf(key)]));
+      return { hours: await documents("hourly_usage"), reports: await documents(usageReportsCollection), redis: values };
+    };
+    const before = await state();
+    for (const [change, field] of [
+      [{ transcriptionSeconds: 31 }, "transcriptionSeconds"],
+      [{ wordsTranscribed: 71 }, "wordsTranscribed"],
+      [{ sessionId: "s2" }, "sessionId"],
+    ] as const) {
+      await assert.rejects(b.call("recordTranscriptionUsage", { ...original, ...change }, { uid }), (e: CallableError) => {
+        assert.equal(e.status, "ALREADY_EXISTS", `${field}: ${e.message}`);
+        assert.match(e.message, new RegExp(reportId), "the message names the reportId");
+        assert.match(e.message, new RegExp(field), "and the field that differs");
+        return true;
+      });
+    }
+    assert.deepEqual(await state(), before, "nothing written in Firestore or Redis");
+    const resent = await b.call<UsageResult>("recordTranscriptionUsage", original, { uid });
+    assert.deepEqual([resent.duplicate, resent.remainingSeconds], [true, 1_770], "the original resent still answers duplicate: true");
+    assert.equal(await storedSeconds(uid), 30);
+  });
+
   it("rejects a malformed reportId with invalid-argument and writes nothing", async () => {
     const uid = newUid("fleet");
     for (const reportId of ["a/b", "", "x".repeat(129), "..", 7]) {

@@ -7,17 +7,19 @@
  * A report with a `reportId` is applied at most once: its dedupe document is created in the
  * same commit as the increment, so a second delivery (concurrent, or a retry after an answer
  * the client never got, or after `unavailable` whose commit landed after all) fails that
- * commit as a whole and changes nothing. Firestore decides, not Redis: the failure to survive
+ * commit as a whole and changes nothing (the same id with other content is refused with
+ * `already-exists`). Firestore decides, not Redis: the failure to survive
  * is a commit the caller was told had failed. The duplicate then re-sends the original's count
  * (the ledger ignores a report it has seen), so a count lost with its process is completed.
  */
 import { randomUUID } from "node:crypto";
 import { FieldValue, Timestamp } from "firebase-admin/firestore";
-import { CallableRequest } from "firebase-functions/https";
+import { CallableRequest, HttpsError } from "firebase-functions/https";
 import { z } from "zod";
 import { requireUid } from "../auth";
 import { parseData } from "../errors";
 import { firestore, meterSnapshots, meterWrites } from "../firestore";
+import * as logs from "../logs";
 import { currentCredits, noteLedgerFailure, noteUsageWritten, UserCredits } from "./credit-cache";
 import { CountAnswer, CountedReport, monthKey, usageLedger } from "./ledger";
 import { timestampUs } from "./remaining";
@@ -94,6 +96,31 @@ export function hourlyUsageWrite(at: Date, seconds: number, words: number): { id
   };
 }
 
+/**
+ * A `reportId` already stored for a report with other content (seconds, words or session): an
+ * app that reuses ids would otherwise lose the second report without a word, so it is refused,
+ * the way Stripe refuses an idempotency key reused with other parameters.
+ */
+export class ReportIdReusedError extends Error {
+  constructor(
+    readonly reportId: string,
+    /** The request fields that differ from the stored report. */
+    readonly differs: string[],
+  ) {
+    super(`reportId "${reportId}" was already used for another report (${differs.join(", ")} differ); send a new reportId`);
+    this.name = "ReportIdReusedError";
+  }
+}
+
+/** What of `request` differs from the report stored under its reportId (empty: the same report, resent). */
+function contentDiffers(request: UsageRequest, stored: UsageReport): string[] {
+  const differs: string[] = [];
+  if (stored.session_id !== request.sessionId) differs.push("sessionId");
+  if (stored.transcription_seconds !== request.transcriptionSeconds) differs.push("transcriptionSeconds");
+  if (stored.words_transcribed !== (request.wordsTranscribed ?? 0)) differs.push("wordsTranscribed");
+  return differs;
+}
+
 /** A report as committed (or found committed before), ready to count. */
 interface RecordedReport extends CountedReport {
   duplicate: boolean;
@@ -154,6 +181,8 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
   // Created a moment ago and kept for days: missing now means a retry can decide (unavailable).
   if (!stored.exists || stored.createTime === undefined) throw new Error(`usage report ${request.reportId} exists and cannot be read`);
   const original = usageReportSchema.parse(stored.data());
+  const differs = contentDiffers(request, original);
+  if (differs.length > 0) throw new ReportIdReusedError(request.reportId, differs);
   return {
     uid,
     month: monthOfHourDocId(original.hour_doc_id),
@@ -206,11 +235,22 @@ async function countReport(
   }
 }
 
+/** commitReport, with a reused reportId refused as `already-exists` (nothing was written). */
+async function commitReportOrRefuse(uid: string, request: UsageRequest, at: Date): Promise<RecordedReport> {
+  try {
+    return await commitReport(uid, request, at);
+  } catch (error) {
+    if (!(error instanceof ReportIdReusedError)) throw error;
+    logs.usageReportIdReused({ uid, reportId: error.reportId, differs: error.differs });
+    throw new HttpsError("already-exists", error.message);
+  }
+}
+
 export async function recordTranscriptionUsageHandler(request: CallableRequest<unknown>): Promise<UsageResult> {
   const uid = requireUid(request);
   const data = parseData(usageRequestSchema, request.data);
   const at = new Date(wallNowMs());
-  const report = data.transcriptionSeconds > 0 || (data.wordsTranscribed ?? 0) > 0 ? await commitReport(uid, data, at) : undefined;
+  const report = data.transcriptionSeconds > 0 || (data.wordsTranscribed ?? 0) > 0 ? await commitReportOrRefuse(uid, data, at) : undefined;
   const duplicate = report?.duplicate === true;
   let credits = await currentCredits(uid, utcMonthOf(at), { rebuild: false });
   let reached = false;

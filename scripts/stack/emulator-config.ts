@@ -57,6 +57,27 @@ export function configPorts(config: FirebaseJson): Ports {
   };
 }
 
+const portNames: Record<keyof Ports, string> = {
+  functions: "Functions emulator",
+  auth: "Auth emulator",
+  firestore: "Firestore emulator",
+  firestoreWebsocket: "Firestore emulator's websocket",
+  hub: "emulator hub",
+  logging: "logging emulator",
+  eventarc: "Eventarc emulator",
+  tasks: "Cloud Tasks emulator",
+  hosting: "Hosting emulator (dashboard)",
+};
+
+/**
+ * A stack's ports, each `required` where firebase-tools fails when it is taken: the ones a
+ * config names (an isolated stack names them all). The others it moves to a free port itself.
+ */
+export function neededPorts(ports: Ports, config: FirebaseJson, isolated: boolean): { name: string; port: number; required: boolean }[] {
+  const named = (key: keyof Ports) => isolated || (key === "firestoreWebsocket" ? false : config.emulators?.[key] !== undefined);
+  return (Object.keys(portNames) as (keyof Ports)[]).map((key) => ({ name: portNames[key], port: ports[key], required: named(key) }));
+}
+
 export async function randomPorts(): Promise<Ports> {
   const ports = new Set<number>();
   while (ports.size < 9) ports.add(await freePort());
@@ -103,6 +124,18 @@ export function writeIsolatedConfig(runDir: string, config: FirebaseJson, ports:
   };
   const file = path.join(runDir, "firebase.json");
   writeFileSync(file, JSON.stringify(isolatedConfig, null, 2));
+  return file;
+}
+
+/**
+ * firebase.json with the Functions emulator moved to `emulatorPort` (clients reach it on
+ * firebase.json's port through the gate, functions-gate.ts), written beside it: firebase-tools
+ * resolves every path from the config's directory. Git-ignored.
+ */
+export function writeLocalConfig(config: FirebaseJson, emulatorPort: number): string {
+  const functionsEntry = (config.emulators?.functions ?? {}) as Record<string, unknown>;
+  const file = path.join(repoRoot, "firebase.local.json");
+  writeFileSync(file, JSON.stringify({ ...config, emulators: { ...config.emulators, functions: { ...functionsEntry, port: emulatorPort } } }, null, 2) + "\n");
   return file;
 }
 

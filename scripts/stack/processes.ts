@@ -14,9 +14,9 @@ export class CommandInterrupted extends Error {
 }
 
 /** Runs a command to completion; its output is shown only if it fails. */
-export function run(command: string, args: string[], cwd: string): Promise<void> {
+export function run(command: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<void> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
     const output: Buffer[] = [];
     child.stdout?.on("data", (chunk: Buffer) => output.push(chunk));
     child.stderr?.on("data", (chunk: Buffer) => output.push(chunk));
@@ -30,10 +30,15 @@ export function run(command: string, args: string[], cwd: string): Promise<void>
 }
 
 export function killGroup(processGroup: number, signal: NodeJS.Signals) {
+  killPid(-processGroup, signal);
+}
+
+/** `process.kill` for a process (or, negative, a group) that may be gone already. */
+export function killPid(pid: number, signal: NodeJS.Signals) {
   try {
-    process.kill(-processGroup, signal);
+    process.kill(pid, signal);
   } catch {
-    // no process left in the group
+    // already gone
   }
 }
 

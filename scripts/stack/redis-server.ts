@@ -43,14 +43,18 @@ export async function installRedisServerIfMissing(log: (line: string) => void = 
   if (!redisServerAvailable()) throw new Error("apt-get installed redis-server, but `redis-server --version` still fails");
 }
 
-export async function startRedisServer(options: { port?: number; log?: (line: string) => void } = {}): Promise<RunningRedis> {
+export async function startRedisServer(options: { port?: number; log?: (line: string) => void; env?: NodeJS.ProcessEnv } = {}): Promise<RunningRedis> {
   await installRedisServerIfMissing(options.log);
   const port = options.port ?? (await freePort());
   let child: ChildProcess | undefined;
 
   const launch = async () => {
-    child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--loglevel", "warning"], {
+    // set-proc-title no: a new title overwrites the process's environment in memory, where
+    // /proc/<pid>/environ reads it, and that is how a stack finds its processes (stack-processes.ts).
+    const args = ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--loglevel", "warning", "--set-proc-title", "no"];
+    child = spawn("redis-server", args, {
       stdio: ["ignore", "ignore", "inherit"],
+      env: options.env,
     });
     await waitForPong(port, 10_000);
   };

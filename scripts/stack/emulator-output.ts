@@ -1,7 +1,8 @@
 /**
  * firebase-tools' output as a person reads it in `npm start`'s terminal (the whole output still
  * goes to the emulator log file): function log lines as level, function and message, without
- * the JSON the emulator appends; no DEBUG lines; none of the Java Firestore emulator's chatter.
+ * the JSON the emulator appends; no DEBUG lines; none of the Java Firestore emulator's chatter,
+ * and its stack traces as one line (none for a duplicate usage report, which it refuses by design).
  */
 
 /** The JSON object at the start of `text`, and what follows it; undefined if there is none. */
@@ -31,12 +32,18 @@ const javaChatter = [
   /^[A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d{2}:\d{2} [AP]M /,
   /^\s*\{"metadata":\{"emulator":\{"name":"firestore"/,
 ];
+// A Java stack trace's frames; the Firestore emulator prints one for every commit it refuses.
+const javaStackFrames = [/^\s+at [\w$.<>/]+\(.*\)$/, /^\s*\.\.\. \d+ more$/, /^Caused by: /];
+const javaException = /^(?:[a-z]\w*\.)+\w*(?:Exception|Error): /;
+// A duplicate usage report is refused by design (its dedupe record exists): no line at all.
+const expectedRefusal = /entity already exists: .*\/usage_reports\//;
 // The Hosting emulator logs every request it serves (the dashboard's assets and cacheStats calls) as an access-log line.
 const quietLines = [/Loaded environment variables from /, /^i {2}hosting: \S+ - \S+ \[[^\]]+\] "/];
 
 /** The line for the terminal, or undefined when it belongs in the log file only. */
 export function readableLine(line: string): string | undefined {
-  if (javaChatter.some((pattern) => pattern.test(line)) || quietLines.some((pattern) => pattern.test(line))) return undefined;
+  if ([...javaChatter, ...quietLines, ...javaStackFrames].some((pattern) => pattern.test(line))) return undefined;
+  if (javaException.test(line)) return expectedRefusal.test(line) ? undefined : `!  firestore: ${line} (its stack trace is in the emulator log)`;
   if (line.startsWith(">  ")) {
     const payload = leadingJson(line.slice(3));
     if (payload === undefined) return line;

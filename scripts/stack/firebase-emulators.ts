@@ -15,7 +15,8 @@ import { killGroup, waitForGroupExit } from "./processes";
 const firebaseBin = path.join(repoRoot, "node_modules", ".bin", "firebase");
 export const defaultRegion = "us-central1";
 const emulatorReadyTimeoutMs = 90_000;
-const emulatorStopGraceMs = 10_000;
+/** firebase-tools' own shutdown (it stops the Java emulator and its workers); then its group is killed. Nothing is kept. */
+const emulatorStopGraceMs = 3_000;
 
 export interface RunningEmulators {
   processGroup: number;
@@ -81,11 +82,10 @@ export async function startEmulators(options: {
   const onLine = (text: string) => {
     options.onLine(text);
     if (isDebugLine(text)) return;
-    if (options.echoAfterReady && readyAt !== undefined) {
-      const readable = readableLine(text);
-      if (readable !== undefined) process.stdout.write(readable + "\n");
-    }
-    output = (output + text + "\n").slice(-20_000);
+    const readable = readableLine(text);
+    if (options.echoAfterReady && readyAt !== undefined && readable !== undefined) process.stdout.write(readable + "\n");
+    // What a failed start reports: the lines as the terminal shows them (no JSON tails, no Java chatter).
+    if (readable !== undefined) output = (output + readable + "\n").slice(-20_000);
     if (text.includes("Writing new parameter values to disk")) paramsWritten = true;
     if (readyAt !== undefined && text.includes("Loaded functions definitions from source")) reloadsAfterReady++;
     if (readyAt === undefined && text.includes("All emulators ready")) readyAt = Date.now();

@@ -29,6 +29,20 @@ describe("npm start's terminal: firebase-tools' output as a person reads it", ()
     }
   });
 
+  it("a Java stack trace is one line in the terminal, and none for a duplicate usage report the emulator refuses by design", () => {
+    const duplicate = [
+      "com.google.cloud.datastore.core.exception.DatastoreException: entity already exists: EntityRef{partitionRef=dev~demo-voice-cache, path=/users/MWJT/usage_reports/s1-0001}",
+      "\tat com.google.cloud.datastore.core.exception.DatastoreException.withProblem(DatastoreException.java:207)",
+      "\tat io.grpc.internal.ServerCallImpl$ServerStreamListenerImpl.halfClosed(ServerCallImpl.java:356)",
+      "\tat java.base/java.lang.Thread.run(Thread.java:840)",
+      "Caused by: java.lang.IllegalStateException: x",
+      "\t... 12 more",
+    ];
+    for (const line of duplicate) assert.equal(readableLine(line), undefined, line);
+    const other = "com.google.cloud.datastore.core.exception.DatastoreException: too much contention on these documents";
+    assert.equal(readableLine(other), `!  firestore: ${other} (its stack trace is in the emulator log)`);
+  });
+
   it("anything else passes as it is", () => {
     assert.equal(readableLine("✔  All emulators ready! It is now safe to connect your app."), "✔  All emulators ready! It is now safe to connect your app.");
     assert.equal(readableLine(">  not json at all"), ">  not json at all");

@@ -3,8 +3,6 @@
  * the demo users, calls every callable, flips a tester, upgrades a user through a signed
  * Stripe webhook, and prints what each call returned and the live cache figures.
  */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { errorMessage } from "../../functions/src/error-message";
@@ -14,19 +12,12 @@ import { callCallable, signInWithPassword } from "./emulator-client";
 import { localStripePriceId } from "./local-stripe";
 import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "../harness/stripe-events";
 import { demoPassword } from "./seed";
+import { readStackInfo, StackInfo } from "./stack-info";
 
-interface StackInfo {
-  functionsBaseUrl: string;
-  authEmulatorHost: string;
-  dashboardUrl?: string;
-}
-
-const stackFile = path.join(__dirname, "../../.local/stack.json");
 const markerPollMs = 1_000;
 
-function stackInfo(): StackInfo {
-  if (existsSync(stackFile)) return JSON.parse(readFileSync(stackFile, "utf8")) as StackInfo;
-  return { functionsBaseUrl: "http://127.0.0.1:5001/demo-voice-cache/us-central1", authEmulatorHost: "127.0.0.1:9099" };
+function stackInfo(): Pick<StackInfo, "functionsBaseUrl" | "authEmulatorHost" | "dashboardUrl"> {
+  return readStackInfo() ?? { functionsBaseUrl: "http://127.0.0.1:5001/demo-voice-cache/us-central1", authEmulatorHost: "127.0.0.1:9099" };
 }
 
 const info = stackInfo();

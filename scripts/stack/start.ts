@@ -1,25 +1,33 @@
 /**
  * `npm start`: the whole suite on the Firebase emulator suite, offline, with demo data.
  *
- *  1. builds functions (the emulator loads functions/lib);
- *  2. starts redis-server (unless REDIS_URL is set; installs it from Debian when missing and
+ *  1. claims its ports: an earlier stack of this checkout still holding them (a launcher
+ *     killed before it stopped it) is ended; anything else holding one stops the start at once,
+ *     naming the process and the command that frees the port (port-holders.ts);
+ *  2. builds functions (the emulator loads functions/lib);
+ *  3. starts redis-server (unless REDIS_URL is set; installs it from Debian when missing and
  *     root) and the Upstash REST gateway in front of it;
- *  3. picks the Firestore emulator (firestore-emulator.ts): the official Cloud Firestore
+ *  4. picks the Firestore emulator (firestore-emulator.ts): the official Cloud Firestore
  *     emulator wherever one can run;
- *  4. writes functions/.env.local and functions/.secret.local (git-ignored);
- *  5. runs `firebase emulators:start` (functions, auth, firestore, hosting): the Firestore emulator
- *     delivers the Firestore triggers to the Functions emulator itself, and Hosting serves the
- *     operator dashboard (hosting/, built in step 1 with the functions);
- *  6. connects Firestore's triggers (the official emulator delivers them itself);
- *  7. seeds demo data (scripts/stack/seed.ts), waits for the seed's triggers, prints every endpoint.
+ *  5. writes functions/.env.local and functions/.secret.local (git-ignored);
+ *  6. runs `firebase emulators:start` (functions, auth, firestore, hosting) behind a gate that
+ *     queues each function's requests past a few in flight (functions-gate.ts): the Firestore
+ *     emulator delivers the Firestore triggers to the Functions emulator itself, and Hosting
+ *     serves the operator dashboard (hosting/, built in step 2 with the functions);
+ *  7. connects Firestore's triggers (the official emulator delivers them itself);
+ *  8. seeds demo data (scripts/stack/seed.ts), waits for the seed's triggers, prints every endpoint.
  *
- * Ctrl-C / SIGTERM stops everything it started. `startLocalStack({ isolated: true })` is the
+ * Every way it ends stops everything it started: Ctrl-C, a closed terminal (SIGHUP) and
+ * SIGTERM through its own stop; SIGKILL or a crash through the reaper (reaper.ts), which
+ * outlives it. Every process it starts carries the run's id in its environment
+ * (stack-processes.ts), however many process groups firebase-tools spreads them over.
+ * `startLocalStack({ isolated: true })` is the
  * same stack for tests and the bench (../harness/suite-stack.ts): random ports and a private
  * functions directory (symlinks to functions/lib and node_modules) with its own env files,
  * so it can run next to `npm start` without touching its ports or its functions/.env.local.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { errorMessage } from "../../functions/src/error-message";
@@ -31,25 +39,36 @@ import {
   FirebaseJson,
   functionsDir,
   makePrivateFunctionsDir,
+  neededPorts,
+  Ports,
   randomPorts,
   readJson,
   repoRoot,
   writeIsolatedConfig,
+  writeLocalConfig,
 } from "./emulator-config";
 import { defaultRegion, emulatorEnv, listHttpFunctions, startEmulators } from "./firebase-emulators";
+import { defaultInFlightPerFunction, FunctionsGate, startFunctionsGate } from "./functions-gate";
 import { openLocalFirestore } from "./firestore-emulator";
 import { FunctionRuns } from "./function-runs";
 import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
+import { claimStackPorts } from "./port-holders";
 import { freePort } from "./ports";
-import { CommandInterrupted, killGroup, run } from "./processes";
+import { CommandInterrupted, killPid, run } from "./processes";
 import { requireProductionNode } from "./project-node";
+import { startReaper } from "./reaper";
 import { RunningRedis, startRedisServer } from "./redis-server";
 import { LocalFirestore } from "./local-firestore";
 import { seed, SeedUser } from "./seed";
+import { writeStackInfo } from "./stack-info";
+import { endProcesses, newStackRun, processesOfRun, StackRun } from "./stack-processes";
 import { startUpstashGateway, UpstashGateway, UpstashGatewayOptions } from "./upstash-gateway";
 
 const localDir = path.join(repoRoot, ".local");
 const region = defaultRegion;
+
+/** What is left of the run once every step has stopped gets this long to end on SIGTERM before SIGKILL: nothing is kept. */
+const straggleGraceMs = 1_000;
 
 /** Preferred gateway port for `npm start` (the gateway's documented example); any free port if taken. */
 const preferredGatewayPort = 8079;
@@ -87,6 +106,15 @@ export interface LocalStackOptions {
   gateway?: Pick<UpstashGatewayOptions, "onCommand">;
   /** Aborted (Ctrl-C while starting): stop everything started so far, and reject. */
   signal?: AbortSignal;
+  /**
+   * Requests one function may have in the Functions emulator at once (its workers); more wait
+   * in order, as behind a Cloud Run instance's `concurrency` (functions-gate.ts). Default 3.
+   */
+  inFlightPerFunction?: number;
+  /** The ports to use (isolated stacks: default random ones). */
+  ports?: Ports;
+  /** The run every process of this stack is marked with (stack-processes.ts); default a new one. */
+  run?: StackRun;
 }
 
 export interface LocalStackEndpoints {
@@ -126,6 +154,10 @@ export interface LocalStack extends LocalStackEndpoints {
   firestore: LocalFirestore;
   /** Process group ids of the detached children (firebase-tools and its workers). */
   processGroups: number[];
+  /** Every process this stack started carries this run's id in its environment (stack-processes.ts). */
+  run: StackRun;
+  /** The queue in front of the Functions emulator, and what it held back. */
+  functionsGate: FunctionsGate;
   /** Settles when firebase-tools exits (after stop(), or on its own: then the stack is broken). */
   emulatorsExited: Promise<void>;
   stop(): Promise<void>;
@@ -140,6 +172,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const projectId = options.projectId ?? defaultProjectId();
   const firebaseConfig = readJson(path.join(repoRoot, "firebase.json")) as FirebaseJson;
   const hosting = (options.hosting ?? true) && options.auth !== false && firebaseConfig.hosting !== undefined;
+  const stackRun = options.run ?? newStackRun();
+  const runDir = isolated ? path.join(localDir, `stack-${process.pid}-${Date.now()}`) : repoRoot;
+  // However this process ends (a SIGKILL included), the reaper ends what it started.
+  const reaper = startReaper(stackRun, isolated ? [runDir] : []);
   const cleanups: (() => Promise<void> | void)[] = [];
   let stopping: Promise<void> | undefined;
   // Once: a Ctrl-C during the start, the start's own failure and stop() share one run.
@@ -152,6 +188,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           log(`stop: ${errorMessage(err)}`);
         }
       }
+      // What the steps above did not stop (the Java emulator is in a process group of its own).
+      const left = await endProcesses(() => processesOfRun(stackRun.id), straggleGraceMs);
+      if (left.length > 0) log(`stop: could not end ${left.map((p) => `${p.pid} (${p.command})`).join(", ")}`);
+      await reaper.release();
     })());
   // Interrupted while starting: stop what runs now, and fail the step in flight (it may be
   // waiting on a server just stopped, as the seed's writes would, for minutes).
@@ -167,21 +207,25 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const step = <T>(work: Promise<T>): Promise<T> => Promise.race([work, interrupted]);
 
   try {
-    // (a) build
+    // (a) The ports, first: an earlier stack of this checkout that holds them is ended; anything else holding one stops the start at once.
+    const ports = options.ports ?? (isolated ? await randomPorts() : configPorts(firebaseConfig));
+    await step(claimStackPorts(neededPorts(ports, firebaseConfig, isolated), log));
+
+    // (b) build
     if (options.build ?? true) {
       log("building functions ...");
-      await step(run("npm", ["--prefix", functionsDir, "run", "build"], repoRoot));
+      await step(run("npm", ["--prefix", functionsDir, "run", "build"], repoRoot, { ...process.env, ...stackRun.env }));
       if (hosting) {
         log("building the dashboard ...");
         await step(buildDashboard());
       }
     }
 
-    // (b) Redis and the Upstash gateway
+    // (c) Redis and the Upstash gateway
     const redisUrlOption = options.redisUrl ?? process.env.REDIS_URL;
     let redis: RunningRedis | undefined;
     if (!redisUrlOption) {
-      const started = startRedisServer({ log });
+      const started = startRedisServer({ log, env: { ...process.env, ...stackRun.env } });
       cleanups.push(() =>
         started.then(
           (r) => r.stop(),
@@ -201,8 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     const gateway = await step(startingGateway);
 
-    // (c) Firestore
-    const ports = isolated ? await randomPorts() : configPorts(firebaseConfig);
+    // (d) Firestore
     const firestore = await step(
       openLocalFirestore({ want: options.firestore, port: ports.firestore, projectId, workDir: path.join(localDir, "firestore-emulator") }),
     );
@@ -210,8 +253,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     log(`Firestore: ${firestore.description}`);
     const firestoreHost = firestore.host;
 
-    // (d) env files, and (e) the emulators
-    const runDir = isolated ? path.join(localDir, `stack-${process.pid}-${Date.now()}`) : repoRoot;
+    // (e) env files, and (f) the emulators, with the Functions emulator behind its gate
     const sourceDir = isolated ? makePrivateFunctionsDir(runDir) : functionsDir;
     if (isolated) cleanups.push(() => rmSync(runDir, { recursive: true, force: true }));
     writeEnvFiles(sourceDir, {
@@ -225,7 +267,22 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secrets: { UPSTASH_REDIS_REST_TOKEN: gatewayToken },
       secretDefaults: { STRIPE_WEBHOOK_SECRET: localStripeWebhookSecret },
     });
-    const configPath = isolated ? writeIsolatedConfig(runDir, firebaseConfig, ports, path.relative(runDir, sourceDir)) : path.join(repoRoot, "firebase.json");
+    const emulatorPorts = { ...ports, functions: await freePort() };
+    const configPath = isolated
+      ? writeIsolatedConfig(runDir, firebaseConfig, emulatorPorts, path.relative(runDir, sourceDir))
+      : writeLocalConfig(firebaseConfig, emulatorPorts.functions);
+    const startingGate = startFunctionsGate({
+      port: ports.functions,
+      emulatorPort: emulatorPorts.functions,
+      inFlightPerFunction: options.inFlightPerFunction ?? defaultInFlightPerFunction,
+    });
+    cleanups.push(() =>
+      startingGate.then(
+        (g) => g.close(),
+        () => undefined,
+      ),
+    );
+    const functionsGate = await step(startingGate);
 
     mkdirSync(localDir, { recursive: true });
     // An isolated stack's log lives in its run directory, removed on stop (a failed start
@@ -252,6 +309,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         env: {
           ...emulatorEnv(),
           ...firestore.firebaseToolsEnv,
+          ...stackRun.env,
         },
         onLine: (line) => functionRuns.read(line),
         logFile: emulatorLogFile,
@@ -267,10 +325,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const hubUrl = `http://127.0.0.1:${ports.hub}`;
     const dashboardUrl = hosting ? await step(hostingUrl(hubUrl)) : undefined;
 
-    // (f) Firestore's triggers
+    // (g) Firestore's triggers
     firestore.connectTriggers(functionsEmulatorUrl, log);
 
-    // (g) demo data
+    // (h) demo data
     let users: Record<string, SeedUser> = {};
     const authEmulatorHost = `127.0.0.1:${ports.auth}`;
     if (options.seed ?? true) {
@@ -301,6 +359,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       functionRuns,
       firestore,
       processGroups: [emulators.processGroup],
+      run: stackRun,
+      functionsGate,
       emulatorsExited: emulators.exited,
       stop: stopAll,
     };
@@ -338,7 +398,8 @@ function describeStack(stack: LocalStack): string {
     "",
     `Local stack for ${stack.projectId} (Ctrl-C stops everything):`,
     ...(stack.dashboardUrl ? [`  Dashboard            ${stack.dashboardUrl}   (cacheStats drawn; sign in as bob@example.com, the admin)`] : []),
-    `  Functions emulator   ${stack.functionsEmulatorUrl}`,
+    `  Functions emulator   ${stack.functionsEmulatorUrl}   (at most ${stack.functionsGate.inFlightPerFunction} requests per function at once, the rest queue;`,
+    `                       firebase-tools' table shows the emulator itself, behind that queue, on ${stack.functionsGate.emulatorPort})`,
     `  Functions base URL   ${stack.functionsBaseUrl}/<name>`,
     ...Object.entries(stack.callables).map(([name, url]) => `    callable  ${name.padEnd(32)} ${url}`),
     ...Object.entries(stack.httpFunctions).map(([name, url]) => `    https     ${name.padEnd(32)} ${url}`),
@@ -365,12 +426,29 @@ function describeStack(stack: LocalStack): string {
   return lines.join("\n");
 }
 
+/** What ends `npm start`: Ctrl-C, `kill`, and the terminal closing (SIGHUP). */
+const stopSignals = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
+
 async function main() {
   requireProductionNode();
-  // `npm start -- --inspect-functions`: debug the functions (one shared worker; firebase-tools prints the port).
-  const { values } = parseArgs({ options: { "inspect-functions": { type: "boolean", default: false } }, strict: true });
+  const { values } = parseArgs({
+    options: {
+      // Debug the functions (one shared worker; firebase-tools prints the port).
+      "inspect-functions": { type: "boolean", default: false },
+      // Requests one function may have in the emulator at once (its worker processes).
+      "in-flight-per-function": { type: "string", default: String(defaultInFlightPerFunction) },
+    },
+    strict: true,
+  });
+  const inFlightPerFunction = Number(values["in-flight-per-function"]);
+  if (!Number.isInteger(inFlightPerFunction) || inFlightPerFunction < 1) throw new Error("--in-flight-per-function must be a whole number ≥ 1");
   // Offline: the Google auth library would otherwise probe for a metadata server (and warn).
   process.env.METADATA_SERVER_DETECTION ??= "none";
+  // The launcher is a process of its run too: a later start that finds this stack's ports held ends it with the rest.
+  const stackRun = newStackRun();
+  Object.assign(process.env, stackRun.env);
+  // A closed terminal turns every write to it into EIO: the stop must go on regardless.
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => undefined);
   // Ctrl-C from the first moment: while starting, it stops what already runs (a signal with no
   // handler would end this process at once and leave firebase-tools' emulators running).
   const starting = new AbortController();
@@ -379,28 +457,27 @@ async function main() {
     console.log(`\n${signal}: stopping what has started ...`);
     starting.abort();
   };
-  process.on("SIGINT", interruptStart);
-  process.on("SIGTERM", interruptStart);
+  for (const signal of stopSignals) process.on(signal, interruptStart);
+  const isolated = process.env.LOCAL_STACK_ISOLATED === "1";
   let stack: LocalStack;
   try {
     stack = await startLocalStack({
       echoEmulatorOutput: true,
       inspectFunctions: values["inspect-functions"],
+      inFlightPerFunction,
       signal: starting.signal,
-      // Random ports and private files: the interrupt spec runs this next to a developer's own stack.
-      isolated: process.env.LOCAL_STACK_ISOLATED === "1",
+      run: stackRun,
+      // Random ports (or the given ones) and private files: the interrupt spec runs this next to a developer's own stack.
+      isolated,
+      ports: process.env.LOCAL_STACK_PORTS ? (JSON.parse(process.env.LOCAL_STACK_PORTS) as Ports) : undefined,
     });
   } catch (err) {
     if (starting.signal.aborted || err instanceof CommandInterrupted) process.exit(130);
     throw err;
   }
-  process.off("SIGINT", interruptStart);
-  process.off("SIGTERM", interruptStart);
+  for (const signal of stopSignals) process.off(signal, interruptStart);
   // Where `npm run demo` finds the running stack.
-  writeFileSync(
-    path.join(localDir, "stack.json"),
-    JSON.stringify({ functionsBaseUrl: stack.functionsBaseUrl, authEmulatorHost: stack.authEmulatorHost, dashboardUrl: stack.dashboardUrl }, null, 2) + "\n",
-  );
+  if (!isolated) writeStackInfo(stack);
   console.log(describeStack(stack));
   let stopping = false;
   void stack.emulatorsExited.then(() => {
@@ -413,8 +490,8 @@ async function main() {
     signals++;
     stopping = true;
     if (signals > 1) {
-      // A second Ctrl-C: no more waiting.
-      for (const group of stack.processGroups) killGroup(group, "SIGKILL");
+      // A second Ctrl-C: no more waiting (the reaper sweeps whatever this leaves).
+      for (const { pid } of processesOfRun(stack.run.id)) killPid(pid, "SIGKILL");
       process.exit(130);
     }
     console.log(`\n${signal}: stopping the local stack ...`);
@@ -426,8 +503,7 @@ async function main() {
       },
     );
   };
-  process.on("SIGINT", shutdown);
-  process.on("SIGTERM", shutdown);
+  for (const signal of stopSignals) process.on(signal, shutdown);
 }
 
 if (require.main === module) {

@@ -1,75 +1,93 @@
 /**
- * Ctrl-C at any moment of `npm start` leaves nothing running: the launcher (scripts/stack/start.ts,
- * its own process, as `npm start` runs it) is interrupted at each stage of its start and after
- * its banner, the way a terminal's Ctrl-C does it (SIGINT to its whole process group), and no
- * process of that run is left 30 s later. A run's processes are told apart from everything
- * else on the machine (this test run's own emulators included) by a variable in their
- * environment, which every child inherits.
+ * Every way `npm start` ends leaves nothing running, and the next start comes up on the same
+ * ports. The launcher (scripts/stack/start.ts, its own process, as `npm start` runs it) is
+ * ended the ways a developer ends it: Ctrl-C and a closed terminal (SIGINT, SIGHUP to its
+ * whole process group, as a terminal sends them), `kill` (SIGTERM to the launcher alone) and
+ * `kill -9` (SIGKILL: it runs no code, the reaper must act), after its banner and at each
+ * stage of its start. Each run is told apart from everything else on the machine (this test
+ * run's own stack included) by a variable in its environment, which every child inherits.
+ * All runs use one set of ports, so each start also shows that the run before it freed them.
  */
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { repoRoot } from "../../scripts/stack/emulator-config";
+import { Ports, randomPorts, repoRoot } from "../../scripts/stack/emulator-config";
+import { portHolders } from "../../scripts/stack/port-holders";
+import { processesWithEnv } from "../../scripts/stack/stack-processes";
 
-/** The processes whose environment carries `marker` (`NAME=value`), as their command lines. */
-function processesMarked(marker: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync("/proc").filter((entry) => /^\d+$/.test(entry))) {
-    try {
-      if (readFileSync(`/proc/${pid}/environ`, "utf8").split("\0").includes(marker)) {
-        found.push(`${pid} ${readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ").slice(0, 160)}`);
-      }
-    } catch {
-      // gone meanwhile, or not ours to read
-    }
-  }
-  return found;
+/** The issue's bound: nothing of the stack runs 10 s after the signal. */
+const cleanWithinMs = 10_000;
+
+interface Ending {
+  signal: NodeJS.Signals;
+  /** A terminal signals the whole foreground group; `kill <pid>` the launcher alone. */
+  to: "group" | "launcher";
 }
 
-/** Starts the launcher, waits for `stage` in its output, interrupts it; what is left 30 s later. */
-async function interruptAt(stage: string): Promise<{ exitCode: number | null; left: string[]; output: string }> {
-  const marker = `INTERRUPT_SPEC_RUN=${randomUUID()}`;
-  const [name, value] = marker.split("=") as [string, string];
+/**
+ * Starts the launcher on `ports`, waits for `stage` in its output, ends it with `ending`;
+ * returns what is left `cleanWithinMs` after the signal (then killed, so one failure does not
+ * break the next run).
+ */
+async function endAt(ports: Ports, stage: string, ending: Ending): Promise<{ exitCode: number | null; left: string[]; output: string }> {
+  const [name, value] = ["INTERRUPT_SPEC_RUN", randomUUID()];
   const child = spawn(path.join(repoRoot, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/stack/start.ts"], {
     cwd: repoRoot,
-    env: { ...process.env, [name]: value, LOCAL_STACK_ISOLATED: "1", PATH: `${path.join(repoRoot, "node_modules", ".bin")}:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      [name]: value,
+      LOCAL_STACK_ISOLATED: "1",
+      LOCAL_STACK_PORTS: JSON.stringify(ports),
+      PATH: `${path.join(repoRoot, "node_modules", ".bin")}:${process.env.PATH}`,
+    },
     detached: true, // its own process group, as a terminal's foreground job
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   for (const stream of [child.stdout, child.stderr]) stream.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 150_000;
   while (!output.includes(stage) && Date.now() < deadline && child.exitCode === null) await sleep(50);
   assert.ok(output.includes(stage), `the launcher never printed "${stage}":\n${output.slice(-2_000)}`);
-  process.kill(-child.pid!, "SIGINT");
-  const exitCode = await Promise.race([exited, sleep(30_000).then(() => "still running" as const)]);
-  assert.notEqual(exitCode, "still running", "the launcher stopped within 30 s of Ctrl-C");
-  let left = processesMarked(marker);
-  for (let waited = 0; left.length > 0 && waited < 30_000; waited += 500) {
-    await sleep(500);
-    left = processesMarked(marker);
+  const signalledAt = Date.now();
+  process.kill(ending.to === "group" ? -child.pid! : child.pid!, ending.signal);
+  const exitCode = await Promise.race([exited, sleep(cleanWithinMs).then(() => "still running" as const)]);
+  let left = processesWithEnv(name, value);
+  while (left.length > 0 && Date.now() - signalledAt < cleanWithinMs) {
+    await sleep(200);
+    left = processesWithEnv(name, value);
   }
-  if (left.length > 0) for (const line of left) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+  for (const line of left) process.kill(Number(line.split(" ")[0]), "SIGKILL");
+  assert.notEqual(exitCode, "still running", `the launcher ended within ${cleanWithinMs} ms of ${ending.signal}`);
   return { exitCode: exitCode as number | null, left, output };
 }
 
-describe("npm start: Ctrl-C at any moment leaves nothing running", function () {
+describe("npm start: every way it ends leaves nothing running, and the next start comes up on the same ports", function () {
   this.timeout(240_000);
+  let ports: Ports;
 
-  for (const [moment, stage, exitCode] of [
-    ["while building the functions", "building functions", 130],
-    ["while the emulators start", "starting emulators", 130],
-    ["while seeding (the emulators answer already)", "emulators ready", 130],
-    ["after the banner", "Local stack for", 0],
+  before(async () => {
+    ports = await randomPorts();
+  });
+
+  // Each start after the first shows that the run before it freed the ports: it gets to its banner, or to "emulators ready".
+  for (const [moment, stage, ending, exitCode] of [
+    ["kill -9 (SIGKILL) after the banner: the reaper ends the stack", "Local stack for", { signal: "SIGKILL", to: "launcher" }, null],
+    ["a closed terminal (SIGHUP) after the banner", "Local stack for", { signal: "SIGHUP", to: "group" }, 0],
+    ["kill (SIGTERM) after the banner", "Local stack for", { signal: "SIGTERM", to: "launcher" }, 0],
+    ["Ctrl-C after the banner", "Local stack for", { signal: "SIGINT", to: "group" }, 0],
+    ["Ctrl-C while seeding (the emulators answer already)", "emulators ready", { signal: "SIGINT", to: "group" }, 130],
+    ["Ctrl-C while building the functions", "building functions", { signal: "SIGINT", to: "group" }, 130],
+    ["Ctrl-C while the emulators start", "starting emulators", { signal: "SIGINT", to: "group" }, 130],
   ] as const) {
     it(moment, async () => {
-      const run = await interruptAt(stage);
-      assert.deepEqual(run.left, [], `left running 30 s after Ctrl-C:\n${run.left.join("\n")}`);
+      const run = await endAt(ports, stage, ending);
+      assert.deepEqual(run.left, [], `left running ${cleanWithinMs} ms after ${ending.signal}:\n${run.left.join("\n")}`);
       assert.equal(run.exitCode, exitCode, run.output.slice(-1_500));
+      const held = await portHolders(Object.entries(ports).map(([key, port]) => ({ name: key, port, required: true })));
+      assert.deepEqual(held, [], "every port of the stack is free");
     });
   }
 });

@@ -4,21 +4,22 @@
  * developer's `npm start`. Slow: the emulator alone takes 10-15 s to start on 2 cores.
  */
 import assert from "node:assert/strict";
-import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { createConnection } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
-import { deleteApp as deleteClientApp, initializeApp } from "firebase/app";
-import { connectAuthEmulator, createUserWithEmailAndPassword, getAuth } from "firebase/auth";
-import { connectFunctionsEmulator, FunctionsError, getFunctions, httpsCallable } from "firebase/functions";
 import Redis from "ioredis";
+import { basicPlanTranscriptionSeconds } from "../../functions/src/config";
 import { markerKey, scopes } from "../../functions/src/redis/markers";
+import { applyParamDefaults } from "../../scripts/stack/param-defaults";
 import { CallableError, callCallable, signInWithPassword } from "../../scripts/stack/emulator-client";
 import { chooseFirestoreEmulator } from "../../scripts/stack/firestore-emulator";
 import { firestoreOn } from "../../scripts/stack/firestore-on";
 import { firebaseAdminApp } from "../../scripts/stack/functions-deps";
 import { demoPassword } from "../../scripts/stack/seed";
 import { LocalStack, startLocalStack } from "../../scripts/stack/start";
+import { signUpLocalApp } from "../../scripts/stack/app-client";
+import { processesOfRun } from "../../scripts/stack/stack-processes";
+import { runUsageBurst } from "../../scripts/stack/usage-burst";
 
 /** Pids whose parent is this process (e.g. the global test stack's redis-server). */
 function childPids(): Set<number> {
@@ -59,6 +60,12 @@ function groupAlive(processGroup: number): boolean {
 
 const portOf = (urlOrHost: string) => Number(new URL(urlOrHost.includes("://") ? urlOrHost : `http://${urlOrHost}`).port);
 
+/** The basic plan's monthly seconds, as the stack's functions resolve the param (its declared default). */
+function basicLimitSecondsOf(): number {
+  applyParamDefaults();
+  return basicPlanTranscriptionSeconds.value();
+}
+
 const signIn = (stack: LocalStack, email: string) => signInWithPassword(stack.authEmulatorHost, email, demoPassword);
 
 /** ping, as listed among the stack's callables. */
@@ -72,6 +79,7 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
   this.timeout(180_000);
   let stack: LocalStack;
   let childrenBefore: Set<number>;
+  const basicLimitSeconds = basicLimitSecondsOf();
   const lines: string[] = [];
 
   before(async function () {
@@ -163,48 +171,54 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
     }
   });
 
-  it("an app on the Firebase JS SDK: 10 concurrent reports, each retried with its reportId after a client timeout, are stored and counted once", async () => {
-    const run = randomUUID().slice(0, 8);
-    const client = initializeApp({ projectId: stack.projectId, apiKey: "demo-api-key" }, `js-sdk-${run}`);
-    const { app, db } = firestoreOn(stack.firestoreHost, stack.projectId, `start-e2e-credits-${run}`);
+  it("takes a burst: 6 sessions of one user, a report a second each for 12 s through the Firebase JS SDK, all acknowledged, stored and counted once", async () => {
+    // First of all on recordTranscriptionUsage: its workers are cold, as in a fresh `npm start`.
+    const burst = await runUsageBurst(stack);
+    const gate = stack.functionsGate.stats()[`${stack.region}/recordTranscriptionUsage`];
+    console.log(
+      `      72 reports: ${burst.attempts} attempts, ${burst.duplicates} duplicates, p50 ${burst.latencyMs.p50} ms, p99 ${burst.latencyMs.p99} ms; at most ${gate?.maxQueued} waited at the gate`,
+    );
+    assert.deepEqual(burst.failures, [], "no report failed");
+    assert.equal(burst.acknowledged, 72);
+    assert.equal(burst.storedSeconds, 72 * 20, "each report stored once");
+    assert.equal(burst.getCreditsRemaining, basicLimitSeconds - 72 * 20, "getCredits: the fleet's figure counts each report once");
+    assert.equal(burst.recordUsageRemaining, burst.getCreditsRemaining, "recordTranscriptionUsage answers the same figure");
+  });
+
+  it("an app on the Firebase JS SDK: 10 concurrent reports, each timing out on the client first and resent with its reportId, are stored and counted once", async () => {
+    const app = await signUpLocalApp(stack, "reports");
+    const { app: adminApp, db } = firestoreOn(stack.firestoreHost, stack.projectId, `start-e2e-credits-${app.uid}`);
+    const forwardedBefore = stack.functionsGate.stats()[`${stack.region}/recordTranscriptionUsage`]?.forwarded ?? 0;
     try {
-      const auth = getAuth(client);
-      connectAuthEmulator(auth, `http://${stack.authEmulatorHost}`, { disableWarnings: true });
-      const { user } = await createUserWithEmailAndPassword(auth, `reports-${run}@example.com`, demoPassword);
-      const functions = getFunctions(client, stack.region);
-      const emulator = new URL(stack.functionsEmulatorUrl);
-      connectFunctionsEmulator(functions, emulator.hostname, Number(emulator.port));
-      // A short client timeout: the emulator spawns a worker per concurrent call, so the first
-      // calls outlive it, and their work still commits after the client gave up.
-      const record = httpsCallable<Record<string, unknown>, { remainingSeconds: number; duplicate?: true }>(functions, "recordTranscriptionUsage", {
-        timeout: 3_000,
-      });
-      let retries = 0;
-      // What an app does: resend the same report (same reportId) after a timeout or `unavailable`.
-      const report = async (data: Record<string, unknown>) => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            return (await record(data)).data;
-          } catch (error) {
-            const code = (error as FunctionsError).code;
-            if (attempt >= 20 || (code !== "functions/deadline-exceeded" && code !== "functions/unavailable")) throw error;
-            retries++;
-            await sleep(250 * attempt);
-          }
-        }
-      };
-      const sessionId = `js-sdk-${run}`;
-      const answers = await Promise.all(Array.from({ length: 10 }, (_, i) => report({ sessionId, reportId: `${sessionId}-${i}`, transcriptionSeconds: 30 })));
-      const duplicates = answers.filter((answer) => answer.duplicate === true).length;
-      console.log(`      10 reports: ${retries} client retries, ${duplicates} answered duplicate: true`);
-      const hours = await db.collection(`users/${user.uid}/hourly_usage`).get();
+      const sessionId = `js-sdk-${app.uid.slice(0, 8)}`;
+      // The first attempt's 1 ms timeout fails it on the client every time, while its delivery
+      // goes on to the function (the SDK does not cancel it): each report is sent at least twice.
+      const answers = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          app.call<{ remainingSeconds: number; duplicate?: true }>(
+            "recordTranscriptionUsage",
+            { sessionId, reportId: `${sessionId}-${i}`, transcriptionSeconds: 30 },
+            { firstTimeoutMs: 1 },
+          ),
+        ),
+      );
+      const attempts = answers.reduce((sum, answer) => sum + answer.attempts, 0);
+      const duplicates = answers.filter((answer) => answer.data.duplicate === true).length;
+      console.log(`      10 reports: ${attempts} deliveries, ${duplicates} answered duplicate: true`);
+      assert.ok(
+        answers.every((answer) => answer.attempts >= 2),
+        "every report timed out on the client once and was resent",
+      );
+      const forwarded = (stack.functionsGate.stats()[`${stack.region}/recordTranscriptionUsage`]?.forwarded ?? 0) - forwardedBefore;
+      assert.equal(forwarded, attempts, "every delivery, the timed-out ones included, reached the function");
+      const hours = await db.collection(`users/${app.uid}/hourly_usage`).get();
       const stored = hours.docs.reduce((sum, hour) => sum + Number(hour.get("transcription_seconds")), 0);
       assert.equal(stored, 300, "10 reports of 30 s, each stored once however often it was sent");
-      const getCredits = httpsCallable<Record<string, never>, { remainingSeconds: number }>(functions, "getCredits", { timeout: 30_000 });
-      assert.equal((await getCredits({})).data.remainingSeconds, 1_500, "the fleet's figure counts each report once");
+      const credits = await app.call<{ remainingSeconds: number }>("getCredits", {});
+      assert.equal(credits.data.remainingSeconds, basicLimitSeconds - 300, "the fleet's figure counts each report once");
     } finally {
-      await deleteClientApp(client);
-      await firebaseAdminApp().deleteApp(app);
+      await app.close();
+      await firebaseAdminApp().deleteApp(adminApp);
     }
   });
 
@@ -225,6 +239,7 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
 
     for (const [name, port] of Object.entries(ports)) assert.equal(await portOpen(port), false, `${name} port ${port} is closed`);
     for (const group of stack.processGroups) assert.equal(groupAlive(group), false, `process group ${group} is gone`);
+    assert.deepEqual(processesOfRun(stack.run.id), [], "no process of the stack's run is left (the Java emulator included)");
     const left = [...childPids()].filter((pid) => !childrenBefore.has(pid));
     assert.deepEqual(left, [], "no child process left");
   });

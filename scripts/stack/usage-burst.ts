@@ -124,6 +124,8 @@ export async function runUsageBurst(stack: BurstStack, options: BurstOptions = {
 }
 
 async function main() {
+  // Offline: the Google auth library would otherwise probe for a metadata server (and warn).
+  process.env.METADATA_SERVER_DETECTION ??= "none";
   const stack = readStackInfo();
   if (stack === undefined) throw new Error("no running local stack (.local/stack.json): run `npm start` first");
   console.log(`Burst: 6 sessions of one new user, a report every second each for 12 s, against ${stack.functionsEmulatorUrl} ...`);

@@ -23,6 +23,9 @@
  *   response.
  * - Listen, BeginTransaction, Rollback, ...: forwarded, not counted.
  *
+ * Reads are also counted by target (`byTarget`): the document a get read, or the collection
+ * and filters of a query, so a spec can tell which cache key a read filled.
+ *
  * `onCommitted` (optional) hears the documents each successful Commit wrote: the benchmark
  * checks with it that every write to a triggered document was one whose trigger it delivered.
  */
@@ -39,7 +42,14 @@ export interface BilledCounter {
 }
 
 /** Billable document reads: BatchGetDocuments, RunQuery, RunAggregationQuery. */
-export type ReadCounter = BilledCounter;
+export interface ReadCounter extends BilledCounter {
+  /**
+   * Billed reads by what was read: a document's path (`testers/u1`, found or missing), or a
+   * query's parent, collection and filters (`apps where uid == "u1"`; `count of ...` for an
+   * aggregation). Order, limit and cursors are left out: queries that differ only there share one name.
+   */
+  byTarget(): Record<string, number>;
+}
 /** Billable document writes (deletes included): Commit, BatchWrite. */
 export type WriteCounter = BilledCounter;
 
@@ -178,6 +188,87 @@ function appliedBatchWrites(response: Buffer): number {
   return fields(response).filter((f) => f.field === 2 && f.value instanceof Buffer && !field(f.value, 1)).length;
 }
 
+/** A document or parent name relative to the database's root: `testers/u1`, or "" for the root itself. */
+function relativePath(name: string): string {
+  return name.replace(/^projects\/[^/]+\/databases\/[^/]+\/documents\/?/, "");
+}
+
+// FieldFilter.Operator and UnaryFilter.Operator (google/firestore/v1/query.proto).
+const fieldOperators: Record<number, string> = {
+  1: "<",
+  2: "<=",
+  3: ">",
+  4: ">=",
+  5: "==",
+  6: "!=",
+  7: "array-contains",
+  8: "in",
+  9: "array-contains-any",
+  10: "not-in",
+};
+const unaryOperators: Record<number, string> = { 2: "is NaN", 3: "is null", 4: "is not NaN", 5: "is not null" };
+
+/** A google.firestore.v1.Value as a filter names it: strings quoted, numbers, booleans, null, arrays; other kinds as `?`. */
+function describeValue(value: Buffer): string {
+  const [kind] = fields(value);
+  if (kind === undefined) return "?";
+  const { field: number, value: content } = kind;
+  if (number === 1) return content === 1 ? "true" : "false";
+  if (number === 2 && typeof content === "number") return String(content);
+  if (number === 11) return "null";
+  if (number === 17 && content instanceof Buffer) return JSON.stringify(content.toString("utf8"));
+  if (number === 5 && content instanceof Buffer) return relativePath(content.toString("utf8"));
+  if (number === 9 && content instanceof Buffer) {
+    const items = fields(content).filter((f) => f.field === 1 && f.value instanceof Buffer);
+    return `[${items.map((f) => describeValue(f.value as Buffer)).join(", ")}]`;
+  }
+  return "?";
+}
+
+/** A google.firestore.v1.StructuredQuery.Filter: field filters, unary filters, and AND / OR of them. */
+function describeFilter(filter: Buffer): string {
+  const [kind] = fields(filter);
+  if (kind === undefined || !(kind.value instanceof Buffer)) return "?";
+  if (kind.field === 1) {
+    const op = field(kind.value, 1) === 2 ? " or " : " and ";
+    const parts = fields(kind.value).filter((f) => f.field === 2 && f.value instanceof Buffer);
+    const described = parts.map((f) => describeFilter(f.value as Buffer));
+    return described.length > 1 && op === " or " ? `(${described.join(op)})` : described.join(op);
+  }
+  const fieldPath = (reference: unknown) => (reference instanceof Buffer ? String(field(reference, 2) ?? "") : "");
+  if (kind.field === 2) {
+    const value = field(kind.value, 3);
+    return `${fieldPath(field(kind.value, 1))} ${fieldOperators[Number(field(kind.value, 2))] ?? "?"} ${value instanceof Buffer ? describeValue(value) : "?"}`;
+  }
+  if (kind.field === 3) return `${fieldPath(field(kind.value, 2))} ${unaryOperators[Number(field(kind.value, 1))] ?? "?"}`;
+  return "?";
+}
+
+/** What a StructuredQuery under `parent` reads: `apps where uid == "u1"`, `users/u1/hourly_usage where ...`, `**\/x` for a collection group. */
+function describeQuery(parent: string, query: Buffer): string {
+  const from = fields(query)
+    .filter((f) => f.field === 2 && f.value instanceof Buffer)
+    .map((f) => {
+      const selector = f.value as Buffer;
+      const collection = String(field(selector, 2) ?? "");
+      return field(selector, 3) === 1 ? `**/${collection}` : collection;
+    })
+    .join(", ");
+  const where = field(query, 3);
+  const base = [relativePath(parent), from].filter((part) => part !== "").join("/");
+  return where instanceof Buffer ? `${base} where ${describeFilter(where)}` : base;
+}
+
+/** The target of a RunQueryRequest (parent 1, structured_query 2) or a RunAggregationQueryRequest (parent 1, structured_aggregation_query 2 holding the query as 1). */
+function queryTarget(method: string, request: Buffer): string {
+  const parent = String(field(request, 1) ?? "");
+  const body = field(request, 2);
+  if (!(body instanceof Buffer)) return "?";
+  if (method === "RunQuery") return describeQuery(parent, body);
+  const query = field(body, 1);
+  return `count of ${query instanceof Buffer ? describeQuery(parent, query) : "?"}`;
+}
+
 /**
  * How many documents the aggregation `request` matches: its structured query (with its
  * transaction or read time, so it reads the same snapshot) as a COUNT, sent directly.
@@ -224,7 +315,11 @@ export async function startReadCountingProxy(options: {
   onCommitted?: (documents: readonly string[]) => void;
 }): Promise<ReadCountingProxy> {
   const counts: Record<string, number> = { BatchGetDocuments: 0, RunQuery: 0, RunAggregationQuery: 0 };
-  const add = (method: string, reads: number) => (counts[method] = (counts[method] ?? 0) + reads);
+  const targets = new Map<string, number>();
+  const add = (method: string, reads: number, target: string) => {
+    counts[method] = (counts[method] ?? 0) + reads;
+    targets.set(target, (targets.get(target) ?? 0) + reads);
+  };
   const writeCounts: Record<string, number> = { Commit: 0, BatchWrite: 0 };
   const addWrites = (method: string, writes: number) => (writeCounts[method] = (writeCounts[method] ?? 0) + writes);
 
@@ -249,18 +344,23 @@ export async function startReadCountingProxy(options: {
     const onward = emulator().request(headers, { endStream: false });
     downstream.pipe(onward);
 
-    let readsCounted: Promise<void> = Promise.resolve();
-    if (method === "RunAggregationQuery") {
-      const requests: Buffer[] = [];
+    // A query's request names its target; the emulator answers only once it has the request.
+    const requests: Buffer[] = [];
+    if (method === "RunQuery" || method === "RunAggregationQuery") {
       downstream.on(
         "data",
         deframer(headers["grpc-encoding"], (message) => requests.push(message)),
       );
+    }
+    const queryRead = () => queryTarget(method, requests[0] ?? Buffer.alloc(0));
+
+    let readsCounted: Promise<void> = Promise.resolve();
+    if (method === "RunAggregationQuery") {
       readsCounted = new Promise((resolve) => {
         downstream.on("end", () => {
           countMatches(emulator(), headers, requests[0] ?? Buffer.alloc(0))
             .catch(() => 0) // a query the emulator rejects still costs the minimum
-            .then((matched) => add(method, Math.max(1, Math.ceil(matched / readsPerAggregationBatch))))
+            .then((matched) => add(method, Math.max(1, Math.ceil(matched / readsPerAggregationBatch)), queryRead()))
             .then(() => resolve());
         });
       });
@@ -318,19 +418,21 @@ export async function startReadCountingProxy(options: {
         let minimumCounted = false;
         const countMinimum = () => {
           // A query that returns no documents is billed one read.
-          if (method === "RunQuery" && documents === 0 && !minimumCounted) add(method, 1);
+          if (method === "RunQuery" && documents === 0 && !minimumCounted) add(method, 1, queryRead());
           minimumCounted = true;
         };
-        // RunQueryResponse.document and BatchGetDocumentsResponse.found are field 1, .missing 2;
-        // RunQueryResponse.done is field 6.
+        // RunQueryResponse.document and BatchGetDocumentsResponse.found are field 1 (a Document,
+        // its name field 1), BatchGetDocumentsResponse.missing is 2 (the name); RunQueryResponse.done is 6.
         const isRead = (f: Field) => f.field === 1 || (method === "BatchGetDocuments" && f.field === 2);
+        const documentRead = (f: Field) => relativePath(f.field === 2 ? (f.value as Buffer).toString("utf8") : String(field(f.value as Buffer, 1) ?? ""));
         onward.on(
           "data",
           deframer(responseHeaders["grpc-encoding"], (message) => {
             const parts = fields(message);
-            const reads = parts.filter(isRead).length;
-            if (reads > 0) add(method, reads);
-            documents += reads;
+            const reads = parts.filter(isRead);
+            if (method === "RunQuery" && reads.length > 0) add(method, reads.length, queryRead());
+            if (method === "BatchGetDocuments") for (const read of reads) add(method, 1, documentRead(read));
+            documents += reads.length;
             if (method === "RunQuery" && parts.some((f) => f.field === 6 && f.value === 1)) countMinimum();
           }),
         );
@@ -368,8 +470,10 @@ export async function startReadCountingProxy(options: {
     reads: {
       total: () => Object.values(counts).reduce((sum, n) => sum + n, 0),
       byMethod: () => ({ ...counts }),
+      byTarget: () => Object.fromEntries(targets),
       reset: () => {
         for (const method of Object.keys(counts)) counts[method] = 0;
+        targets.clear();
       },
     },
     writes: {

@@ -352,6 +352,122 @@ describe("CoherentCache + MarkerWatcher", () => {
     });
   });
 
+  describe("one fetch per key while the poll that reads its scope is under way", () => {
+    /**
+     * A cold instance as it meets a burst: the first poll reads only the first cache's scope,
+     * the scope of the next key waits for a second poll, and requests keep arriving. Marker
+     * reads and the fetch are held until the test answers them; one clock for the instance,
+     * the wall and Redis.
+     */
+    function setupCold() {
+      const clock = new ManualClock();
+      const markers = new Map<string, { version: number; writtenAtMs: number }>();
+      const polls: { scopes: string[]; answer: () => void }[] = [];
+      const read = (scopes: readonly string[]) =>
+        new Promise<(string | null)[]>((resolve) =>
+          polls.push({
+            scopes: [...scopes],
+            answer: () => resolve(scopes.map((s) => (markers.has(s) ? `${markers.get(s)!.version}:${markers.get(s)!.writtenAtMs}` : null))),
+          }),
+        );
+      const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
+      const cache = new CoherentCache<string>(
+        { name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true },
+        () => watcher,
+      );
+      let source = "v0";
+      let fetches = 0;
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      /** Reads the source when it begins (as a query does), answers when released. */
+      const fetch = async () => {
+        fetches++;
+        const value = source;
+        await released;
+        return value;
+      };
+      const settle = () => new Promise((resolve) => setImmediate(resolve));
+      const get = (status: LookupStatus = {}) => cache.get("k", ["s"], fetch, { status });
+      /** The first request: its first cache's poll reads "warm" only; its key's scope "s" waits for a second poll, which it starts (still running when this returns). */
+      const coldStart = async (status: LookupStatus) => {
+        void cache.get("warm", ["warm"], async () => "w");
+        const first = get(status);
+        polls[0]!.answer();
+        await settle();
+        assert.deepEqual(
+          polls.map((poll) => poll.scopes),
+          [["warm"], ["warm", "s"]],
+          "the second poll reads the key's scope",
+        );
+        return { first };
+      };
+      return {
+        clock,
+        cache,
+        polls,
+        get,
+        coldStart,
+        settle,
+        release: () => release(),
+        fetches: () => fetches,
+        bump: (scope: string) => markers.set(scope, { version: (markers.get(scope)?.version ?? 0) + 1, writtenAtMs: clock.now() }),
+        setSource: (v: string) => (source = v),
+      };
+    }
+
+    it("a request waiting for that poll joins the fetch another began under the unknown version meanwhile", async () => {
+      const t = setupCold();
+      const [waited, between] = [{} as LookupStatus, {} as LookupStatus];
+      const { first } = await t.coldStart(waited);
+      t.clock.advance(10);
+      const second = t.get(between); // not due: "s" waits for the poll under way, its fetch begins now
+      await t.settle();
+      t.polls[1]!.answer(); // no marker for "s"
+      await t.settle();
+      t.release();
+      assert.deepEqual([await first, await second], ["v0", "v0"]);
+      assert.equal(t.fetches(), 1, "one fetch for both");
+      assert.deepEqual(between, { markers: "pending", get: "fetch" });
+      assert.deepEqual(waited, { markers: "fresh", get: "inflight", adopted: true });
+      const later: LookupStatus = {};
+      assert.equal(await t.get(later), "v0");
+      assert.deepEqual(later, { markers: "fresh", get: "hit" }, "stored under the version the poll read");
+      assert.equal(t.cache.stats().adoptedEntries, 1);
+    });
+
+    it("the same when that fetch was already stored: its entry is kept, though the poll began before it", async () => {
+      const t = setupCold();
+      t.bump("s"); // a change long before the fetch below (by more than the clock margin)
+      t.clock.advance(1_500);
+      const waited: LookupStatus = {};
+      const { first } = await t.coldStart(waited);
+      t.clock.advance(10);
+      t.release();
+      assert.equal(await t.get(), "v0", "fetched and stored under the unknown version, after the poll under way began");
+      t.polls[1]!.answer();
+      assert.equal(await first, "v0");
+      assert.equal(t.fetches(), 1);
+      assert.deepEqual(waited, { markers: "fresh", get: "hit", adopted: true });
+    });
+
+    it("a bump after that fetch began is never served: the waiting request fetches again", async () => {
+      const t = setupCold();
+      const { first } = await t.coldStart({});
+      const second = t.get();
+      await t.settle();
+      t.clock.advance(10);
+      t.bump("s"); // the change commits after the fetch began, before the poll reads its marker
+      t.setSource("v1");
+      t.polls[1]!.answer();
+      await t.settle();
+      t.release();
+      assert.deepEqual([await first, await second], ["v1", "v0"]);
+      assert.equal(t.fetches(), 2);
+      assert.equal(await t.get(), "v1", "the change is what is stored");
+      assert.equal(t.cache.stats().adoptedEntries, 0);
+    });
+  });
+
   describe("incremental refresh from the markers' change logs", () => {
     /** Markers as redis/markers.ts writes them: `version:ms|[^]version=id,...` (new marker: version = ms). */
     class LoggedMarkers {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../functions/src/common/clock";
-import { LocalCache } from "../../functions/src/cache/local-cache";
+import { Fetched, LocalCache, LookupStatus } from "../../functions/src/cache/local-cache";
 import { estimateBytes } from "../../functions/src/cache/values";
 
 function deferred<T>() {
@@ -141,6 +141,72 @@ describe("LocalCache", () => {
       assert.equal(await second, "fresh");
       assert.equal(cache.get("k", "v2")?.value, "fresh");
       assert.equal(cache.get("k", "v1"), undefined, "an entry is only served under its own tag");
+    });
+
+    it("a caller whose `adopt` accepts a running fetch under another tag joins it, and its result is stored under the caller's tag", async () => {
+      const wallClockStartMs = 1_767_225_600_000;
+      const { cache } = newCache<string>({ wallClock: new ManualClock(wallClockStartMs) });
+      const gate = deferred<string>();
+      let fetches = 0;
+      const fetch = () => (fetches++, gate.promise);
+      const asked: Fetched[] = [];
+      const [first, second] = [{} as LookupStatus, {} as LookupStatus];
+      const starter = cache.getOrFetch("k", fetch, { tag: "?", status: first });
+      const joiner = cache.getOrFetch("k", fetch, { tag: "v1", status: second, adopt: (fetched) => (asked.push(fetched), true) });
+      gate.resolve("value");
+      assert.deepEqual([await starter, await joiner], ["value", "value"]);
+      assert.equal(fetches, 1);
+      assert.deepEqual(asked, [{ tag: "?", fetchedAtMs: 1_000, fetchedAtWallMs: wallClockStartMs }], "asked about the flight, with its tag and start");
+      assert.deepEqual([first, second], [{ get: "fetch" }, { get: "inflight", adopted: true }]);
+      assert.equal(cache.get("k", "v1")?.value, "value", "stored under the adopter's tag");
+      assert.equal(cache.get("k", "?"), undefined);
+      assert.equal(cache.stats().collapsedFetches, 1);
+    });
+
+    it("a caller whose `adopt` refuses fetches on its own, and its result is the one stored", async () => {
+      const { cache } = newCache<string>();
+      const gate = deferred<string>();
+      const starter = cache.getOrFetch("k", () => gate.promise, { tag: "?" });
+      const refuser = cache.getOrFetch("k", async () => "fresh", { tag: "v1", adopt: () => false });
+      gate.resolve("maybe stale");
+      assert.deepEqual([await starter, await refuser], ["maybe stale", "fresh"]);
+      assert.equal(cache.stats().fetches, 2);
+      assert.equal(cache.get("k", "v1")?.value, "fresh");
+    });
+
+    it("a fetch that will not be stored is not offered for adoption", async () => {
+      const { cache } = newCache<string>();
+      const gate = deferred<string>();
+      let asked = 0;
+      const notStored = cache.getOrFetch("k", () => gate.promise, { tag: "?", store: false });
+      const other = cache.getOrFetch("k", async () => "own", { tag: "v1", adopt: () => (asked++, true) });
+      gate.resolve("unchecked");
+      assert.deepEqual([await notStored, await other, asked], ["unchecked", "own", 0]);
+    });
+  });
+
+  describe("adopting a stored entry", () => {
+    it("an entry under another tag that `adopt` accepts is a hit, and carries the caller's tag from then on", async () => {
+      const { cache, clock } = newCache<string>();
+      await cache.getOrFetch("k", async () => "value", { tag: "?" });
+      clock.advance(10);
+      const status: LookupStatus = {};
+      const asked: Fetched[] = [];
+      assert.equal(await cache.getOrFetch("k", async () => "refetched", { tag: "v1", status, adopt: (fetched) => (asked.push(fetched), true) }), "value");
+      assert.deepEqual(status, { get: "hit", adopted: true });
+      assert.deepEqual(
+        asked.map(({ tag, fetchedAtMs }) => ({ tag, fetchedAtMs })),
+        [{ tag: "?", fetchedAtMs: 1_000 }],
+      );
+      assert.equal(cache.get("k", "v1")?.value, "value");
+      assert.equal(cache.get("k", "?"), undefined);
+      assert.deepEqual([cache.stats().hits, cache.stats().fetches], [2, 1]);
+    });
+
+    it("an entry `adopt` refuses is a miss", async () => {
+      const { cache } = newCache<string>();
+      await cache.getOrFetch("k", async () => "old", { tag: "?" });
+      assert.equal(await cache.getOrFetch("k", async () => "new", { tag: "v1", adopt: () => false }), "new");
     });
   });
 

@@ -130,6 +130,34 @@ describe("Firestore read-counting proxy", function () {
     assert.equal(proxy.reads.total(), 0);
   });
 
+  it("counts reads by target: each document got, each query by its collection and filters", async () => {
+    const id = col.id;
+    await db.getAll(col.doc("d0"), col.doc("d1"), col.doc("missing"));
+    await col.doc("d0").get();
+    await col.where("kind", "==", "five").where("n", ">=", 3).get();
+    await col.where("kind", "in", ["three", "none"]).get();
+    await col.where("kind", "==", "none").get();
+    await col.where("kind", "==", "three").count().get();
+    await db.collectionGroup(id).where("missing", "==", null).get();
+    await col.doc("d0").collection("sub").where("flag", "==", true).get();
+    assert.deepEqual(proxy.reads.byTarget(), {
+      [`${id}/d0`]: 2,
+      [`${id}/d1`]: 1,
+      [`${id}/missing`]: 1,
+      [`${id} where kind == "five" and n >= 3`]: 2,
+      [`${id} where kind in ["three", "none"]`]: 3,
+      [`${id} where kind == "none"`]: 1,
+      [`count of ${id} where kind == "three"`]: 1,
+      [`**/${id} where missing is null`]: 1,
+      [`${id}/d0/sub where flag == true`]: 1,
+    });
+    assert.equal(
+      Object.values(proxy.reads.byTarget()).reduce((sum, n) => sum + n, 0),
+      proxy.reads.total(),
+      "every read has a target",
+    );
+  });
+
   it("reset() zeroes every count", async () => {
     await col.doc("d0").get();
     await col.where("kind", "==", "five").get();
@@ -137,6 +165,7 @@ describe("Firestore read-counting proxy", function () {
     proxy.reads.reset();
     assert.equal(proxy.reads.total(), 0);
     assert.deepEqual(proxy.reads.byMethod(), noReads);
+    assert.deepEqual(proxy.reads.byTarget(), {});
   });
 
   describe("billed writes", () => {

@@ -7,7 +7,7 @@
  * long; when they cannot, an entry is served only while its fetch is at most
  * `unverifiedMaxAgeMs` old (the contract's short bound), or not at all (`securitySensitive`).
  */
-import { FetchOptions, LocalCache, LocalCacheOptions, LocalCacheStats, LookupStatus } from "./local-cache";
+import { Fetched, FetchOptions, LocalCache, LocalCacheOptions, LocalCacheStats, LookupStatus } from "./local-cache";
 import { MarkerWatcher } from "./marker-watcher";
 
 export interface CoherentCacheOptions extends LocalCacheOptions {
@@ -30,7 +30,7 @@ export interface CoherentCacheStats extends LocalCacheStats {
   securitySensitive: boolean;
   /** Misses answered by re-reading only the changed ids (see GetOptions.patch). */
   patchedFetches: number;
-  /** Entries fetched before their markers were read, kept once the next poll showed no change. */
+  /** Entries (or fetches still running) begun before their markers were read, kept once a poll showed no change since. */
   adoptedEntries: number;
   bypassedWhileMarkersUnreadable: number;
   servedWhileMarkersUnreadable: number;
@@ -43,7 +43,7 @@ export type Patch<V> = (previous: V, changedIds: readonly string[]) => Promise<V
 
 export type { LookupStatus };
 
-export interface GetOptions<V> extends Omit<FetchOptions, "tag" | "store" | "maxAgeMs"> {
+export interface GetOptions<V> extends Omit<FetchOptions, "tag" | "store" | "maxAgeMs" | "adopt"> {
   /**
    * When the entry is invalidated and every change since it was stored is in its markers'
    * logs, re-read only the changed ids instead of calling `fetch`.
@@ -93,19 +93,23 @@ export class CoherentCache<V> {
       const tag = view.known || this.local.has(key, view.tag, this.unverifiedMaxAgeMs) ? view.tag : unverifiedTagPrefix + view.tag;
       return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag, maxAgeMs: this.unverifiedMaxAgeMs });
     }
-    if (view.fresh && this.adoptProvisional(key, scopes, view.tag)) status.adopted = true;
-    return this.local.getOrFetch(key, patch === undefined ? fetch : this.patchOrFetch(key, scopes, fetch, patch, status), { ...fetchOptions, tag: view.tag });
+    const adopt = view.fresh ? (fetched: Fetched) => this.adoptable(scopes, fetched) : undefined;
+    return this.local.getOrFetch(key, patch === undefined ? fetch : this.patchOrFetch(key, scopes, fetch, patch, status), {
+      ...fetchOptions,
+      tag: view.tag,
+      adopt,
+    });
   }
 
   /**
-   * An entry fetched while some of its scopes were not read yet carries their version as
-   * unknown; once the poll has read them, it is served under the current versions if no bump
-   * can have happened since its fetch began (MarkerWatcher.adoptable), else it is a miss.
+   * What was fetched while some of its scopes were not read yet carries their version as
+   * unknown; once a poll has read them, it holds for the current versions if no bump can have
+   * happened that its fetch missed (MarkerWatcher.adoptable). A stored entry is then served,
+   * and a fetch still running is joined: one fetch per key however the callers' views of the
+   * markers differ while the poll that reads them is under way.
    */
-  private adoptProvisional(key: string, scopes: readonly string[], tag: string): boolean {
-    const stored = this.local.peek(key);
-    if (stored === undefined || stored.tag === tag || !this.watcher().adoptable(scopes, stored.tag, stored.fetchedAtMs, stored.fetchedAtWallMs)) return false;
-    this.local.retag(key, tag);
+  private adoptable(scopes: readonly string[], fetched: Fetched): boolean {
+    if (!this.watcher().adoptable(scopes, fetched.tag, fetched.fetchedAtWallMs)) return false;
     this.adopted++;
     return true;
   }

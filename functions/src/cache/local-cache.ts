@@ -3,8 +3,10 @@
  * plus our own single flight rather than lru-cache's `fetch()`. `fetch()` does share one
  * in-flight load per key, but not with the semantics we need:
  * - a flight belongs to a validity tag (the invalidation-marker versions it was fetched
- *   under): a caller asking with another tag must not join it, and a stored entry fetched
- *   under old markers is a miss, whatever bookkeeping happened in between;
+ *   under): a caller asking with another tag does not join it, and a stored entry fetched
+ *   under old markers is a miss, whatever bookkeeping happened in between; unless the caller
+ *   says the entry or flight holds for its tag too (`adopt`), and then both are one: a key has
+ *   at most one flight, and what would be served from its entry is served from its flight;
  * - a flight running when its key is invalidated still returns to its callers but is never
  *   stored (`fetch()` aborts it on delete: its callers get a rejection, or with
  *   `ignoreFetchAbort` the stale value is stored);
@@ -44,7 +46,7 @@ export interface LookupStatus {
   markers?: "fresh" | "pending" | "unreadable";
   /** The fetch re-read only the ids the markers' logs named. */
   patched?: true;
-  /** An entry fetched before its scopes were read was kept: the poll showed no change since. */
+  /** An entry or a running fetch, begun before its scopes were read, was kept: the poll showed no change since. */
   adopted?: true;
 }
 
@@ -62,6 +64,22 @@ export interface FetchOptions {
   store?: boolean;
   /** Filled with what this lookup did. */
   status?: LookupStatus;
+  /**
+   * Whether the data of a stored entry, or of a fetch still running, under another tag holds
+   * for this caller's tag too (asked only when nothing under `tag` serves). A true answer is
+   * always acted on: the caller is served from it (a hit, or joining the flight) and it
+   * carries `tag` from then on.
+   */
+  adopt?: (fetched: Fetched) => boolean;
+}
+
+/** What a stored entry or a running flight was fetched under, and when its fetch began. */
+export interface Fetched {
+  tag: string;
+  /** On the cache's clock. */
+  fetchedAtMs: number;
+  /** The same instant on the wall clock. */
+  fetchedAtWallMs: number;
 }
 
 export interface LocalCacheStats {
@@ -82,19 +100,18 @@ export interface LocalCacheStats {
   tooLarge: number;
 }
 
-interface Entry<V> {
+interface Entry<V> extends Fetched {
   value: V;
-  tag: string;
   bytes: number;
   /** When the fetch that produced the value started (the data is at least this fresh). */
   fetchedAtMs: number;
-  /** The same instant on the wall clock. */
-  fetchedAtWallMs: number;
 }
 
-interface Flight<V> {
+interface Flight<V> extends Fetched {
   promise: Promise<V>;
+  /** What the result is stored under: the starter's tag, or the tag of a caller that adopted the flight. */
   tag: string;
+  store: boolean;
 }
 
 const noTag = "";
@@ -171,12 +188,6 @@ export class LocalCache<V> {
     return entry !== undefined && entry.tag === tag && (maxAgeMs === undefined || this.clock.now() - entry.fetchedAtMs <= maxAgeMs);
   }
 
-  /** Stores the entry under another validity tag (its value, age and TTL unchanged). */
-  retag(key: string, tag: string): void {
-    const entry = this.lru.peek(key);
-    if (entry !== undefined) entry.tag = tag;
-  }
-
   /** Stores a value (frozen). Returns false when it is larger than the byte bound. */
   set(key: string, value: V, options: { tag?: string; ttlMs?: number; fetchedAtMs?: number; fetchedAtWallMs?: number } = {}): boolean {
     const bytes = key.length * 2 + estimateBytes(value);
@@ -193,13 +204,15 @@ export class LocalCache<V> {
 
   /**
    * The cached value, or the result of one `fetch` shared by every concurrent caller of the
-   * same key and tag. A failed fetch rejects all of them and stores nothing.
+   * same key that it holds for: the same tag, or one whose `adopt` accepts it. A failed fetch
+   * rejects all of them and stores nothing.
    */
   async getOrFetch(key: string, fetch: () => Promise<V>, options: FetchOptions = {}): Promise<V> {
     const tag = options.tag ?? noTag;
     const store = options.store ?? true;
     const status = options.status ?? {};
     if (store) {
+      this.adoptUnderTag(this.lru.peek(key), tag, options.adopt, status, (entry) => this.serves(entry, entry.tag, options.maxAgeMs));
       const hit = this.get(key, tag, options.maxAgeMs);
       if (hit) {
         status.get = "hit";
@@ -210,6 +223,9 @@ export class LocalCache<V> {
       status.notStored = true;
     }
     const running = this.flights.get(key);
+    // A flight that will not be stored (fail closed) read what could not be checked: it is
+    // shared with the callers of its own tag only.
+    this.adoptUnderTag(running, tag, options.adopt, status, (flight) => flight.store);
     if (running !== undefined && running.tag === tag) {
       this.counts.collapsedFetches++;
       status.get = "inflight";
@@ -219,17 +235,34 @@ export class LocalCache<V> {
     return this.startFlight(key, tag, fetch, store, options.ttlMs);
   }
 
+  /**
+   * Gives `fetched` (the key's stored entry or running flight) the caller's tag when it is
+   * under another one, `eligible`, and the caller's `adopt` says its data holds for `tag`.
+   * An adopted flight stores its result under `tag`: the tag every later caller asks with.
+   */
+  private adoptUnderTag<F extends Fetched>(
+    fetched: F | undefined,
+    tag: string,
+    adopt: FetchOptions["adopt"],
+    status: LookupStatus,
+    eligible: (fetched: F) => boolean,
+  ): void {
+    if (fetched === undefined || fetched.tag === tag || adopt === undefined || !eligible(fetched)) return;
+    if (!adopt({ tag: fetched.tag, fetchedAtMs: fetched.fetchedAtMs, fetchedAtWallMs: fetched.fetchedAtWallMs })) return;
+    fetched.tag = tag;
+    status.adopted = true;
+  }
+
   private startFlight(key: string, tag: string, fetch: () => Promise<V>, store: boolean, ttlMs?: number): Promise<V> {
     this.counts.fetches++;
-    const fetchedAtMs = this.clock.now();
-    const fetchedAtWallMs = this.wallClock.now();
-    const flight: Flight<V> = { tag, promise: undefined as unknown as Promise<V> };
+    const flight: Flight<V> = { tag, store, fetchedAtMs: this.clock.now(), fetchedAtWallMs: this.wallClock.now(), promise: undefined as unknown as Promise<V> };
     flight.promise = (async () => {
       try {
         const value = deepFreeze(await this.runFetch(fetch));
         // Still the current flight: nothing invalidated the key while we were fetching.
         if (this.flights.get(key) === flight) {
-          if (store) this.set(key, value, { tag, ttlMs, fetchedAtMs, fetchedAtWallMs });
+          const { fetchedAtMs, fetchedAtWallMs } = flight;
+          if (store) this.set(key, value, { tag: flight.tag, ttlMs, fetchedAtMs, fetchedAtWallMs });
         } else {
           this.counts.discardedFetches++;
         }

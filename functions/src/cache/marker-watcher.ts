@@ -6,11 +6,12 @@
  * round trip) on.
  *
  * A scope seen for the first time between polls is not read at once (that would be a Redis
- * command per new user per instance): its data is fetched and stored under an unknown
- * version, and the next poll reads the scope with the others. The entry is then adopted under
- * the version read only if no bump can have happened since its fetch began (the marker does
- * not exist, or its last write is older than the fetch): see `adoptable`. Otherwise it is a
- * miss, and the change is never served.
+ * command per new user per instance): its data is fetched under an unknown version, and a
+ * poll reads the scope with the others (the next one, or the one under way if the scope is
+ * already in it). The entry, or the fetch if it is still running, is then adopted under the
+ * version read only if no bump can have happened that the fetch missed (the marker does not
+ * exist, or its last write is older than the fetch): see `adoptable`. Otherwise it is a miss,
+ * and the change is never served.
  *
  * It also measures that promise where it matters, in production: for every change it sees
  * (a marker whose reading carries its write time, `version:writtenAtMs`), how long after the
@@ -180,21 +181,26 @@ export class MarkerWatcher {
   }
 
   /**
-   * Whether an entry stored under `tag` (a tag this watcher made, with unknown versions) by a
-   * fetch that started at `fetchedAtMs` (on `clock`; `fetchedAtWallMs` on the wall clock)
-   * holds for the current versions: every scope known then is unchanged, and every scope
-   * unknown then was read by a poll that started after the fetch and shows no bump since it
-   * began: no marker at all, or a last write older than the fetch by more than a poll interval
-   * (the margin for the two machines' clocks). A bump follows its commit, so a fetch that
-   * began after the bump read the change.
+   * Whether data fetched under `tag` (a tag this watcher made, with unknown versions) by a
+   * fetch that started at `fetchedAtWallMs` (on the wall clock) holds for the current versions:
+   * every scope known then is unchanged, and every scope unknown then reads as a version the
+   * fetch already reflects, whenever the poll read it (before the fetch began or while it ran):
+   * - no marker: no bump had happened when it was read, and a bump after that is a change the
+   *   next poll sees (a marker expires a day after its last bump, far beyond any poll);
+   * - or a last write older than the fetch by more than a poll interval (the margin for the
+   *   two machines' clocks): a bump follows its commit, so the fetch read that change, and a
+   *   later bump would be a later write.
+   * A poll that began before the fetch is as good as one after it: what matters is what the
+   * version read says about the fetch, not when it was read. So a fetch that a request starts
+   * while the poll reading its scope is under way is shared with the requests that wait for
+   * that poll, instead of being fetched again under the version it reads.
    */
-  adoptable(scopes: readonly string[], tag: string, fetchedAtMs: number, fetchedAtWallMs: number): boolean {
+  adoptable(scopes: readonly string[], tag: string, fetchedAtWallMs: number): boolean {
     const tagged = this.taggedVersions(scopes, tag);
     if (tagged === undefined || !tagged.includes(unknownVersion)) return false;
     return scopes.every((scope, i) => {
       const entry = this.versions.peek(scope)!;
       if (tagged[i] !== unknownVersion) return tagged[i] === String(entry.version);
-      if (entry.readStartedAtMs < fetchedAtMs) return false;
       if (entry.version === null) return true;
       if (entry.writtenAtMs === undefined || this.writeTimeToWallMs === undefined) return false;
       return this.writeTimeToWallMs(entry.writtenAtMs) + this.pollIntervalMs < fetchedAtWallMs;

@@ -38,7 +38,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { ChangePhase } from "./model";
+import type { ChangePhase } from "./checker";
 import { rng } from "./model";
 import { BenchPolicy, policiesToRun } from "./policies";
 import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";

@@ -72,16 +72,12 @@ import {
   Checker,
   createChecker,
   freshEverywhereMs,
-  ModelState,
-  rng,
-  seed,
-  SeedConfig,
   staleForMs,
-  uidOf,
   UsageAnswer,
   UsageReport,
   Verdict,
-} from "./model";
+} from "./checker";
+import { ModelState, rng, seed, SeedConfig, uidOf } from "./model";
 import { BenchPolicy, benchPolicyEnv, policiesToRun } from "./policies";
 import { RedisCommandCounts, RedisCommandTally, redisPurposes } from "./redis-commands";
 import {

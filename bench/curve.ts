@@ -42,7 +42,7 @@ import type { ChangePhase } from "./checker";
 import { rng } from "./model";
 import { BenchPolicy, policiesToRun } from "./policies";
 import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";
-import { costPerMillion } from "./report";
+import { costPerMillion } from "./pricing";
 import {
   BenchStack,
   benchConfig,

@@ -18,7 +18,8 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { benchConfig, resultsDir, RunOptions, runOnePolicy, startBenchStack, writeResultsJson } from "./run";
-import { IntervalPoint, renderIntervalTable, triggerProblems } from "./report";
+import { triggerProblems } from "./goals";
+import { IntervalPoint, renderIntervalTable } from "./interval-report";
 
 const intervals = (process.env.BENCH_INTERVALS ?? "250,500,1000,2000")
   .split(",")

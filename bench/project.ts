@@ -26,8 +26,8 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { costPerMillion, CostPerMillion, listPrices } from "./report";
 import type { CurvePolicyRun } from "./curve-report";
+import { costPerMillion, CostPerMillion, listPrices } from "./pricing";
 import { resultsDir } from "./run";
 
 /** Each assumption of the projection, with where it comes from. */

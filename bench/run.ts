@@ -40,7 +40,7 @@
  *
  * Writes bench/results/latest.{md,json} and bench/results/reads-per-minute.svg (or into
  * BENCH_RESULTS_DIR, for a trial run that must not touch the committed results). Exits 1 when
- * `ours` misses a goal (bench/report.ts `goals`, `goalFailures`): its cost per 1M requests (reads,
+ * `ours` misses a goal (bench/goals.ts `goals`, `goalFailures`): its cost per 1M requests (reads,
  * writes and Redis commands), its cut against the reference's cost, any answer staler than the
  * contract allows, a callable-driven change served old more than 1.5 s after its commit (or
  * never at all: the measurement would be broken), any wrong answer (a credit figure off by a
@@ -80,20 +80,10 @@ import {
 import { ModelState, rng, seed, SeedConfig, uidOf } from "./model";
 import { BenchPolicy, benchPolicyEnv, policiesToRun } from "./policies";
 import { RedisCommandCounts, RedisCommandTally, redisPurposes } from "./redis-commands";
-import {
-  costPerMillion,
-  FreshnessFigures,
-  goalFailures,
-  goals,
-  listPrices,
-  LowLoadResult,
-  percentile,
-  PolicyResult,
-  RedisFigures,
-  renderSvg,
-  renderTable,
-  TriggerFigures,
-} from "./report";
+import { FreshnessFigures, LowLoadResult, percentile, PolicyResult, RedisFigures, TriggerFigures } from "./figures";
+import { goalFailures, goals } from "./goals";
+import { costPerMillion, listPrices } from "./pricing";
+import { renderSvg, renderTable } from "./report";
 
 const envInt = (name: string, defaultValue: number) => {
   const raw = process.env[name];
@@ -396,7 +386,7 @@ async function main(): Promise<void> {
   const { failures, notes } = verdict;
   for (const note of notes) console.log(`note: ${note}`);
   if (failures.length > 0) {
-    console.error("\nFAIL: ours misses its goals (bench/report.ts `goals`):");
+    console.error("\nFAIL: ours misses its goals (bench/goals.ts `goals`):");
     for (const failure of failures) console.error(`  - ${failure}`);
     const ours = results.find((r) => r.policy === "ours");
     for (const detail of ours?.examples ?? []) console.error(`  ${detail}`);
@@ -431,7 +421,7 @@ function kindOf(name: string): string {
   return name === "getAvailableApps" ? "apps" : name === "getMentorNotificationFrequency" ? "mentor" : "credits";
 }
 
-/** The staleness figures of a phase's changes, by path (see report.ts `FreshnessFigures`). */
+/** The staleness figures of a phase's changes, by path (see figures.ts `FreshnessFigures`). */
 function freshnessOf(changes: readonly Change[], triggerChecks: ReadonlyMap<number, TriggerCheck>): FreshnessFigures {
   const stats = (values: number[]) => {
     const sorted = [...values].sort((a, b) => a - b);

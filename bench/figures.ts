@@ -3,9 +3,12 @@
  * commands by purpose, the floor, staleness by path, what the held triggers did, and the
  * low-load phase and the policy's result they make up.
  */
+import { Change, ChangePath, freshEverywhereMs, staleForMs } from "./checker";
+import { benchConfig } from "./config";
+import type { PhaseCounts, PolicyRun } from "./driver";
 import type { FloorFigures } from "./floor";
-import type { CostPerMillion } from "./pricing";
-import type { RedisCommandCounts, RedisPurpose } from "./redis-commands";
+import { CostPerMillion, costPerMillion } from "./pricing";
+import { RedisCommandCounts, RedisPurpose, redisPurposes } from "./redis-commands";
 
 /** Redis commands as Upstash bills them (bench/redis-commands.ts), with per-request figures. */
 export interface RedisFigures extends RedisCommandCounts {
@@ -168,4 +171,164 @@ export interface PolicyResult {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+/** The gateway's counts for a phase, with per-request figures. */
+export function redisFigures(counts: RedisCommandCounts, requests: number): RedisFigures {
+  const perRequestByPurpose = Object.fromEntries(
+    redisPurposes.map((purpose) => [purpose, counts.byPurpose[purpose] / requests]),
+  ) as RedisFigures["perRequestByPurpose"];
+  return { ...counts, perRequest: counts.total / requests, perRequestByPurpose };
+}
+
+/** The staleness figures of a phase's changes, by path (`FreshnessFigures`). */
+export function freshnessOf(changes: readonly Change[], triggerChecks: ReadonlyMap<number, TriggerCheck>): FreshnessFigures {
+  const stats = (values: number[]) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    return { p50Ms: percentile(sorted, 50), p99Ms: percentile(sorted, 99), maxMs: sorted.at(-1) ?? 0 };
+  };
+  const byPath = (path: ChangePath) => {
+    const ofPath = changes.filter((c) => c.path === path);
+    const freshEverywhere = ofPath.map((c) => freshEverywhereMs(c, c.atMs)).filter((ms): ms is number => ms !== undefined);
+    return {
+      changes: ofPath.length,
+      fromCommit: stats(ofPath.map((c) => staleForMs(c, c.atMs))),
+      fromMarker: stats(ofPath.map((c) => staleForMs(c, c.markerAtMs))),
+      freshEverywhere: { changes: freshEverywhere.length, ...stats(freshEverywhere) },
+    };
+  };
+  return {
+    byPath: { callable: byPath("callable"), elsewhere: byPath("elsewhere") },
+    violations: changes.reduce((sum, c) => sum + c.violations, 0),
+    timedOut: changes.filter((c) => c.timedOut).length,
+    unfinished: changes.filter((c) => !c.timedOut && !c.freshSeen.every(Boolean)).length,
+    changes: changes.map((c) => ({
+      id: c.id,
+      kind: c.kind,
+      path: c.path,
+      atMs: c.atMs,
+      markerAtMs: c.markerAtMs,
+      triggerAtMs: c.triggerAtMs,
+      subject: c.uid ?? c.appId ?? "",
+      handledBy: c.handledBy,
+      staleFromCommitMs: staleForMs(c, c.atMs),
+      staleFromMarkerMs: staleForMs(c, c.markerAtMs),
+      freshEverywhereFromCommitMs: freshEverywhereMs(c, c.atMs) ?? null,
+      lastOldMsPerInstanceFromCommit: c.lastOldMs.map((t) => (t < 0 ? null : t - c.atMs)),
+      firstNewMsPerInstanceFromCommit: c.freshAtMs.map((t) => (t < 0 ? null : t - c.atMs)),
+      violations: c.violations,
+      timedOut: c.timedOut,
+      trigger: triggerChecks.get(c.id) ?? null,
+    })),
+  };
+}
+
+/** What the held trigger of one change did (bench/held-triggers.ts), and its markers around it. */
+export interface TriggerCheck {
+  /** The change's markers moved at the commit (the callable's own bump). */
+  bumpedAtCommit: boolean;
+  /** The delayed delivery moved them. */
+  bumpedByTrigger: boolean;
+  /** Executions of the trigger since the previous delivery that the harness did not make (the emulator's own delivery). */
+  ranEarly: number;
+  /** Executions of the harness's delivery (1 expected; 0 when the trigger failed). */
+  runs: number;
+  /** Why the delivery failed. */
+  error?: string;
+}
+
+function triggerFigures(
+  changes: readonly Change[],
+  checks: ReadonlyMap<number, TriggerCheck>,
+  unheldWrites: string[],
+  unexpectedRuns: number,
+  delayMs: number,
+): TriggerFigures {
+  const of = (path: ChangePath) => changes.filter((c) => c.path === path).map((c) => checks.get(c.id));
+  const callable = of("callable");
+  const elsewhere = of("elsewhere");
+  const delivered = [...callable, ...elsewhere].filter((c): c is TriggerCheck => c !== undefined);
+  return {
+    delayMs,
+    changes: changes.length,
+    delivered: delivered.length,
+    callable: {
+      changes: callable.length,
+      bumpedAtCommit: callable.filter((c) => c?.bumpedAtCommit).length,
+      triggerBumpedNothing: callable.filter((c) => c !== undefined && !c.bumpedByTrigger).length,
+    },
+    elsewhere: {
+      changes: elsewhere.length,
+      notBumpedAtCommit: elsewhere.filter((c) => c !== undefined && !c.bumpedAtCommit).length,
+      triggerBumped: elsewhere.filter((c) => c?.bumpedByTrigger).length,
+    },
+    ranEarly: delivered.reduce((sum, c) => sum + c.ranEarly, 0),
+    notRunOnce: delivered.filter((c) => c.runs !== 1).length,
+    unexpectedRuns,
+    unheldWrites,
+  };
+}
+
+/** A phase counted on its own (`beginMeasuredPhase`): its answers' tally, its start, the floor before it. */
+export interface MeasuredPhase {
+  counts: PhaseCounts;
+  wallStartMs: number;
+  floorBefore: number;
+}
+
+/** Starts a phase counted on its own: the reads, writes and Redis counters reset, the floor so far noted. */
+export function beginMeasuredPhase(run: PolicyRun, label: string): MeasuredPhase {
+  run.reads.reset();
+  run.writes.reset();
+  run.bench.redisTally.reset();
+  return {
+    counts: { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label },
+    wallStartMs: Date.now(),
+    floorBefore: run.floor.figures().reads,
+  };
+}
+
+/** What a measured phase sent: its requests (`served`, of them `probes`), the changes' own calls, its changes. */
+export interface PhaseTraffic {
+  simulatedSeconds: number;
+  requestsPerSecondPerInstance: number;
+  served: number;
+  probes: number;
+  changeRequests: number;
+  requestsByName: Record<string, number>;
+  changes: readonly Change[];
+}
+
+/** Collects and prices a measured phase: per-request reads, writes and Redis commands by purpose, cost per 1M at `listPrices`, its floor, staleness and answers. */
+export function collectMeasuredPhase(run: PolicyRun, measured: MeasuredPhase, traffic: PhaseTraffic): LowLoadResult {
+  const { reads, writes, floor, triggerChecks } = run;
+  const phase = measured.counts;
+  const total = traffic.served + traffic.changeRequests;
+  const perRequest = reads.total() / total;
+  const writesPerRequest = writes.total() / total;
+  const redis = redisFigures(run.bench.redisTally.take(), total);
+  return {
+    simulatedSeconds: traffic.simulatedSeconds,
+    requestsPerSecondPerInstance: traffic.requestsPerSecondPerInstance,
+    requests: total,
+    probes: traffic.probes,
+    changeRequests: traffic.changeRequests,
+    requestsByName: traffic.requestsByName,
+    reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
+    writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
+    redis,
+    costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redis.perRequest),
+    floorReads: floor.figures().reads - measured.floorBefore,
+    freshness: freshnessOf(traffic.changes, triggerChecks),
+    violations: phase.violations,
+    wrongAnswers: phase.wrongAnswers,
+    wrongAnswersByKind: phase.wrongByKind,
+    errors: phase.errors,
+    wallMs: Date.now() - measured.wallStartMs,
+  };
+}
+
+/** What the held triggers of every change of the run did (bench/held-triggers.ts), after `finishRun`. */
+export function runTriggerFigures(run: PolicyRun, unexpectedRuns: number): TriggerFigures {
+  return triggerFigures(run.checker.changes, run.triggerChecks, run.bench.held.unheldWrites(), unexpectedRuns, benchConfig.triggerDelayMs);
 }

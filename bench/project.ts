@@ -28,7 +28,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CurvePolicyRun } from "./curve-report";
 import { costPerMillion, CostPerMillion, listPrices } from "./pricing";
-import { resultsDir } from "./run";
+import { resultsDir } from "./results-files";
 
 /** Each assumption of the projection, with where it comes from. */
 export const assumptions = {

@@ -3,8 +3,11 @@
  * the markdown table (bench/results/curve.md) and the hand-written log-log SVG of the cost of
  * 1M requests against requests/s per instance (bench/results/curve.svg).
  */
+import type { LowLoadResult, Percentiles, TriggerFigures } from "./figures";
 import type { FloorFigures } from "./floor";
-import { CostPerMillion, goals, listPrices, LowLoadResult, Percentiles, triggerProblems, TriggerFigures } from "./report";
+import { escapeXml, fmtS } from "./format";
+import { goals, triggerProblems } from "./goals";
+import { CostPerMillion, listPrices } from "./pricing";
 
 /** One policy at one rate: the measured phase, priced, and the floor of its calls. */
 export interface CurvePoint {
@@ -35,7 +38,6 @@ interface CurveReportContext {
 }
 
 const fmtUsd = (n: number) => `$${n >= 10 ? n.toFixed(2) : n >= 0.1 ? n.toFixed(3) : n.toFixed(4)}`;
-const fmtS = (ms: number) => (ms / 1000).toFixed(2);
 const fmtPct = (p: Percentiles) => `${fmtS(p.p50Ms)} / ${fmtS(p.p99Ms)} / ${fmtS(p.maxMs)}`;
 const fmtRate = (rate: number) => `${rate}`;
 
@@ -133,7 +135,6 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
 }
 
 const colors: Record<string, string> = { none: "#d62728", reference: "#ff7f0e", ours: "#2ca02c", floor: "#555555" };
-const escapeXml = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 
 /** Log-log chart: cost of 1M requests against requests/s per instance, one line per policy and the floor. */
 export function renderCurveSvg(runs: readonly CurvePolicyRun[], context: CurveReportContext): string {

@@ -1,8 +1,9 @@
 /**
  * `npm run bench:curve`: the load curve (issue #19). Each policy (none, reference, ours) at
- * several request rates per instance, on the stack and through the run machinery of
- * `npm run bench` (bench/run.ts: `withFreshInstances`, `setUpRun`, the checker, the held
- * triggers, `beginMeasuredPhase` / `collectMeasuredPhase` and their pricing).
+ * several request rates per instance, on the stack and through the driver of `npm run bench`
+ * (`withFreshInstances`, bench/bench-stack.ts; `setUpRun` and `drivePhase`, bench/driver.ts: the
+ * checker, the held triggers; `beginMeasuredPhase` / `collectMeasuredPhase` and their pricing,
+ * bench/figures.ts). Its own part is the arrivals (bench/workload.ts `rateTickCalls`).
  *
  * Per policy: the same start as `npm run bench` (seeded data, fresh instances on manual
  * clocks), a warm-up, then for each rate, lowest first: a short warm-up at that rate (not
@@ -38,33 +39,17 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { ChangePhase } from "./model";
+import { BenchStack, startBenchStack, withFreshInstances } from "./bench-stack";
+import type { ChangePhase } from "./checker";
+import { benchConfig, envNumber } from "./config";
+import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";
+import { drivePhase, finishRun, PhaseCounts, PolicyRun, setUpRun } from "./driver";
+import { beginMeasuredPhase, collectMeasuredPhase, PhaseTraffic, runTriggerFigures } from "./figures";
 import { rng } from "./model";
 import { BenchPolicy, policiesToRun } from "./policies";
-import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";
-import { costPerMillion } from "./report";
-import {
-  BenchStack,
-  benchConfig,
-  beginMeasuredPhase,
-  Call,
-  collectMeasuredPhase,
-  finishRun,
-  PhaseCounts,
-  PhaseTraffic,
-  PolicyRun,
-  resultsDir,
-  runTriggerFigures,
-  setUpRun,
-  startBenchStack,
-  withFreshInstances,
-  writeResultsJson,
-} from "./run";
-
-const envNumber = (name: string, defaultValue: number) => {
-  const raw = process.env[name];
-  return raw ? Number(raw) : defaultValue;
-};
+import { costPerMillion } from "./pricing";
+import { resultsDir, writeResultsJson } from "./results-files";
+import { RateStreams } from "./workload";
 
 export const curveConfig = {
   /** Requests per simulated second per instance, one point each (BENCH_CURVE_RATES). */
@@ -94,24 +79,6 @@ export function pointSeconds(ratePerInstance: number, instances: number): number
   return Math.max(curveConfig.minSeconds, Math.min(curveConfig.maxSeconds, byRequests));
 }
 
-/** A Poisson draw of mean `mean` (Knuth's method; the means here are at most a few tens). */
-function poisson(random: () => number, mean: number): number {
-  const limit = Math.exp(-mean);
-  let k = 0;
-  let product = random();
-  while (product > limit) {
-    k++;
-    product *= random();
-  }
-  return k;
-}
-
-interface CurveStreams {
-  arrivals: () => number;
-  mix: () => number;
-  turnover: () => number;
-}
-
 /**
  * Drives `seconds` of simulated time from `fromMs` at `ratePerInstance` (Poisson arrivals per
  * tick on each instance, the bench's mix), every answer through the checker into `counts`.
@@ -119,73 +86,32 @@ interface CurveStreams {
  */
 async function driveAtRate(
   run: PolicyRun,
-  streams: CurveStreams,
+  streams: RateStreams,
   options: { fromMs: number; seconds: number; ratePerInstance: number; counts: PhaseCounts; phase?: ChangePhase },
 ): Promise<PhaseTraffic> {
   const cfg = benchConfig;
   const { fromMs, seconds, ratePerInstance, counts, phase } = options;
-  const { instances, sessions, live, allUsers, checker } = run;
   const meanPerTick = (ratePerInstance * cfg.tickMs) / 1000;
   // A change made elsewhere is probed from about one request gap per instance before its marker write.
   const probeLeadMs = Math.max(cfg.tickMs, Math.ceil(1000 / ratePerInstance / cfg.tickMs) * cfg.tickMs);
   const changeCounts = { changes: 0 };
-  const requestsByName: Record<string, number> = {};
-  let served = 0;
-  let probes = 0;
-  const endMs = fromMs + seconds * 1000;
-  if (phase) run.scheduleChanges(phase, fromMs, endMs, changeCounts, probeLeadMs);
-  for (let atMs = fromMs + cfg.tickMs; atMs <= endMs; atMs += cfg.tickMs) {
-    await run.runAgendaThrough(atMs);
-    await run.advanceTo(atMs);
-    if (atMs % 60_000 === 0) {
-      // Session turnover, as in the main run: some sessions end, other users start theirs.
-      for (let k = 0; k < cfg.sessionTurnoverPerMinute; k++) {
-        const index = Math.floor(streams.turnover() * sessions.length);
-        const idle = allUsers.filter((uid) => !live.has(uid));
-        if (idle.length === 0) break;
-        const uid = idle[Math.floor(streams.turnover() * idle.length)]!;
-        live.delete(sessions[index]!.uid);
-        live.add(uid);
-        sessions[index] = run.newSession(uid);
-      }
-    }
-    const probed = phase ? run.probedChanges(atMs, phase) : [];
-    const calls: Call[] = [];
-    /** At most one usage report per user in a tick (a user's reports go one at a time, as in the main run). */
-    const reported = new Set<string>();
-    instances.forEach((_, instance) => {
-      const arrivals = poisson(streams.arrivals, meanPerTick);
-      for (let k = 0; k < arrivals; k++) {
-        const session = sessions[Math.floor(streams.mix() * sessions.length)]!;
-        const draw = streams.mix();
-        const probeOf = k === 0 ? probed.find((change) => !change.freshSeen[instance]) : undefined;
-        if (probeOf) {
-          probes++;
-          calls.push({ name: probeOf.probe.name, uid: probeOf.probe.uid, instance, data: {}, probeOf });
-        } else if (draw < curveConfig.usageShare && !reported.has(session.uid)) {
-          reported.add(session.uid);
-          calls.push(run.reportCall(session, instance));
-        } else {
-          const name = draw < curveConfig.usageShare + (1 - curveConfig.usageShare) / 2 ? "getAvailableApps" : "getMentorNotificationFrequency";
-          calls.push({ name, uid: session.uid, instance, data: {} });
-        }
-      }
-    });
-    for (const call of calls) requestsByName[call.name] = (requestsByName[call.name] ?? 0) + 1;
-    served += calls.length;
-    await Promise.all(calls.map((call) => run.invoke(call, atMs, counts)));
-  }
-  await run.runAgendaThrough(endMs);
-  const changes = phase ? checker.changes.filter((c) => c.phase === phase) : [];
-  for (const change of changes) change.done = true;
+  const driven = await drivePhase(run, {
+    fromMs,
+    endMs: fromMs + seconds * 1000,
+    stepMs: cfg.tickMs,
+    counts,
+    ...(phase ? { changes: { phase, counts: changeCounts, probeLeadMs } } : {}),
+    turnover: streams.turnover,
+    callsAt: (_atMs, probed) => run.workload.rateTickCalls(run.instances.length, meanPerTick, curveConfig.usageShare, probed, streams),
+  });
   return {
     simulatedSeconds: seconds,
     requestsPerSecondPerInstance: ratePerInstance,
-    served,
-    probes,
+    served: driven.served,
+    probes: driven.probes,
     changeRequests: changeCounts.changes,
-    requestsByName,
-    changes,
+    requestsByName: driven.requestsByName,
+    changes: driven.changes,
   };
 }
 
@@ -194,8 +120,8 @@ async function runCurvePolicy(bench: BenchStack, policy: BenchPolicy): Promise<C
   const cfg = benchConfig;
   const wallStart = Date.now();
   return withFreshInstances(bench, policy, cfg.pollIntervalMs, async (instances, state) => {
-    const run = setUpRun(policy, instances, state, bench, { simulatedMinutes: 0, lowLoadSimulatedSeconds: 0, pollIntervalMs: cfg.pollIntervalMs });
-    const streams: CurveStreams = {
+    const run = setUpRun(policy, instances, state, bench);
+    const streams: RateStreams = {
       arrivals: rng(curveConfig.seeds.arrivals),
       mix: rng(curveConfig.seeds.mix),
       turnover: rng(curveConfig.seeds.turnover),

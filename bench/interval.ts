@@ -17,8 +17,12 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { benchConfig, resultsDir, RunOptions, runOnePolicy, startBenchStack, writeResultsJson } from "./run";
-import { IntervalPoint, renderIntervalTable, triggerProblems } from "./report";
+import { startBenchStack } from "./bench-stack";
+import { benchConfig, RunOptions } from "./config";
+import { triggerProblems } from "./goals";
+import { IntervalPoint, renderIntervalTable } from "./interval-report";
+import { resultsDir, writeResultsJson } from "./results-files";
+import { runOnePolicy } from "./run";
 
 const intervals = (process.env.BENCH_INTERVALS ?? "250,500,1000,2000")
   .split(",")

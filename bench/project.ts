@@ -26,9 +26,9 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { costPerMillion, CostPerMillion, listPrices } from "./report";
 import type { CurvePolicyRun } from "./curve-report";
-import { resultsDir } from "./run";
+import { costPerMillion, CostPerMillion, listPrices } from "./pricing";
+import { resultsDir } from "./results-files";
 
 /** Each assumption of the projection, with where it comes from. */
 export const assumptions = {

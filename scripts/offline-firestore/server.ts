@@ -1,7 +1,7 @@
 /**
  * The offline stand-in Firestore: the gRPC API of `@firestore-emulator/server`, in-process,
  * on loopback. Used only where neither official emulator can run (firestore-emulator.ts
- * decides). Its known gaps are in the README; it has no Firestore triggers of its own (see
+ * decides). Its known gaps are in docs/local-stack.md; it has no Firestore triggers of its own (see
  * trigger-bridge.ts), no security rules and no REST API (so no `DELETE .../documents`:
  * use `clear()`).
  */

@@ -1,10 +1,11 @@
 /**
- * The benchmark's checker (bench/model.ts): what counts as stale, as a violation of the
+ * The benchmark's checker (bench/checker.ts): what counts as stale, as a violation of the
  * contract, and as a credit figure allowed by the fleet's 2 s lag. No servers: the checker is
  * plain bookkeeping over the model.
  */
 import assert from "node:assert/strict";
-import { Change, createChecker, freshEverywhereMs, ModelState, staleForMs } from "../../bench/model";
+import { Change, createChecker, freshEverywhereMs, staleForMs } from "../../bench/checker";
+import type { ModelState } from "../../bench/model";
 
 const boundMs = 2_000;
 const limitSeconds = 1_800;
@@ -43,7 +44,7 @@ function mentorChange(atMs: number, markerAtMs: number, path: Change["path"]): C
   };
 }
 
-describe("bench checker (bench/model.ts)", () => {
+describe("bench checker (bench/checker.ts)", () => {
   it("a callable-driven change: its old state is a violation more than 2 s after the commit", () => {
     const checker = createChecker(state(), boundMs);
     const change = mentorChange(10_000, 10_000, "callable");

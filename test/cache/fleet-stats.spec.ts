@@ -8,9 +8,10 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import { snapshotTtlMs, statsStreamKey } from "../../functions/src/cache/fleet-stats";
+import { snapshotTtlMs } from "../../functions/src/cache/fleet-stats";
 import { FleetView } from "../../functions/src/cache/fleet-view";
 import { firestore } from "../../functions/src/firestore";
+import { statsStreamKey } from "../../functions/src/redis/keys";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";
 import { Instance, startInstance } from "../../scripts/harness/instance";
 import { markerVersion } from "../support/redis";

@@ -5,9 +5,9 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { utcMonthOf } from "../../functions/src/common/utc-month";
 import { creditsTtlMs } from "../../functions/src/credits/credit-cache";
 import { usageScope } from "../../functions/src/credits/ledger";
-import { utcMonthOf } from "../../functions/src/credits/time";
 import { commitReport, UsageResult, usageReportsCollection } from "../../functions/src/credits/usage";
 import { markerKey } from "../../functions/src/redis/markers";
 import { CallableError, Instance } from "../../scripts/harness/instance";

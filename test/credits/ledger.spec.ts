@@ -4,9 +4,9 @@
  */
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import { UtcMonth } from "../../functions/src/common/utc-month";
 import { CountedReport, redisUsageLedger, ThresholdAsk, usageLogWindowMs, usageScope } from "../../functions/src/credits/ledger";
 import { thresholdKey } from "../../functions/src/credits/threshold";
-import { UtcMonth } from "../../functions/src/credits/time";
 import { markerKey } from "../../functions/src/redis/markers";
 import { testRedis } from "../support/redis";
 

@@ -3,10 +3,8 @@
  * from commands built with the production key names, as the client sends them.
  */
 import assert from "node:assert/strict";
-import { enabledAppsKey, installsKey } from "../../functions/src/apps/enrichment-keys";
-import { statsStreamKey } from "../../functions/src/cache/fleet-stats";
-import { thresholdKey, usageLogKey, usageScope, usageStateKey } from "../../functions/src/credits/keys";
 import { instanceWorkPurposes, redisCommandPurpose, redisCommandPurposes } from "../../functions/src/redis/command-purposes";
+import { enabledAppsKey, installsKey, statsStreamKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "../../functions/src/redis/keys";
 import { appliedEventKeyPrefix, markerKey, markerReadKeys, markerTimeKey, scopes } from "../../functions/src/redis/markers";
 import { classify } from "../../bench/redis-commands";
 

@@ -14,11 +14,11 @@ import { LRUCache } from "lru-cache";
 import { createCache, instanceClock, markerGuardedTtlMs } from "../cache/instance";
 import { cacheNames } from "../cache/names";
 import { redis } from "../redis/client";
+import { enabledAppsKey, installsKey } from "../redis/keys";
 import { scopes } from "../redis/markers";
 import * as logs from "../logs";
 import { Throttle } from "../common/throttle";
 import { listHash } from "./catalog";
-import { enabledAppsKey, installsKey } from "./enrichment-keys";
 import { App, AvailableApp } from "./model";
 
 export { enabledAppsKey, installsKey };

@@ -21,13 +21,13 @@
 import { randomBytes } from "node:crypto";
 import type { Pipeline } from "@upstash/redis";
 import { redis } from "../redis/client";
+import { statsStreamKey } from "../redis/keys";
 import { Clock } from "../common/clock";
 import type { FunctionUsage, RedisUsage } from "./meter";
 import { CoherentCacheStats } from "./coherent-cache";
 import { FreshnessHistogram } from "./freshness";
 import { MarkerWatcherStats } from "./marker-watcher";
 
-export const statsStreamKey = "cachestats:snapshots";
 /** The contract: each instance publishes at most once a minute. */
 export const statsPublishIntervalMs = 60_000;
 /**

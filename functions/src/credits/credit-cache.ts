@@ -20,6 +20,7 @@ import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import { createCache, instanceClock, markerWatcher } from "../cache/instance";
 import { cacheNames } from "../cache/names";
+import { UtcMonth } from "../common/utc-month";
 import { firestore, getDocuments } from "../firestore";
 import * as logs from "../logs";
 import { scopes } from "../redis/markers";
@@ -27,7 +28,7 @@ import { Throttle } from "../common/throttle";
 import { FleetUsage, monthKey, usageLedger, usageScope } from "./ledger";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
 import { monthUsage } from "./remaining";
-import { UtcMonth, wallNowMs } from "./time";
+import { wallNowMs } from "./time";
 
 /** The contract's refresh, markers readable or not; also the bound on a report never counted. */
 export const creditsTtlMs = 15 * 60_000;

@@ -1,10 +1,11 @@
 /** `getCredits`: the caller's plan and remaining seconds: the fleet's figure, from the same cache as usage recording. */
 import { CallableRequest } from "firebase-functions/https";
 import { requireUid } from "../auth";
+import { utcMonthOf } from "../common/utc-month";
 import { requireNoData } from "../errors";
 import { currentCredits } from "./credit-cache";
 import { Plan } from "./plans";
-import { utcMonthOf, wallNowMs } from "./time";
+import { wallNowMs } from "./time";
 
 export async function getCreditsHandler(request: CallableRequest<unknown>): Promise<{ remainingSeconds: number | null; plan: Plan }> {
   const uid = requireUid(request);

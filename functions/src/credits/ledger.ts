@@ -23,9 +23,8 @@
  */
 import { luaScript } from "../redis/client";
 import { markerKey, markerTimeKey } from "../redis/markers";
-import { monthKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "./keys";
-import { thresholdKeyTtlSeconds } from "./threshold";
-import { UtcMonth } from "./time";
+import { monthKey, UtcMonth } from "../common/utc-month";
+import { thresholdKey, thresholdKeyTtlSeconds, usageLogKey, usageScope, usageStateKey } from "../redis/keys";
 
 /** How far back (by commit time) the recent-report log reaches. A rebuild must read within it. */
 export const usageLogWindowMs = 10 * 60_000;

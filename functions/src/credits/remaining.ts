@@ -9,8 +9,8 @@
  */
 import { AggregateField, Firestore, Query, Timestamp } from "firebase-admin/firestore";
 import { usageMeter } from "../cache/instance";
+import { UtcMonth } from "../common/utc-month";
 import { firestore } from "../firestore";
-import { UtcMonth } from "./time";
 
 export const usageField = "transcription_seconds";
 

@@ -11,11 +11,9 @@ import { instanceClock } from "../cache/instance";
 import * as logs from "../logs";
 import { redis } from "../redis/client";
 import { Throttle } from "../common/throttle";
-import { thresholdKey } from "./keys";
+import { thresholdKey, thresholdKeyTtlSeconds } from "../redis/keys";
 
 export const freemiumThresholdSeconds = 180;
-/** Longer than any live session; the key only has to outlive the session it belongs to. */
-export const thresholdKeyTtlSeconds = 2 * 24 * 60 * 60;
 
 export { thresholdKey };
 

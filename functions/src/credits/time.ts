@@ -1,6 +1,6 @@
 /**
- * Wall-clock time for the credits path (UTC month of usage, hour of a usage document, a paid
- * period's end). It follows the instance clock: Date.now() in production, and the same
+ * Wall-clock time for the credits path (now, for the UTC month of usage and a paid period's end;
+ * the hour of a usage document). It follows the instance clock: Date.now() in production, and the same
  * manual clock that TTLs read in tests, so moving that clock also moves the month.
  */
 import { systemClock } from "../common/clock";
@@ -9,16 +9,6 @@ import { instanceClock } from "../cache/instance";
 /** Now, in Unix ms: the real wall clock shifted by how far the instance clock was moved. */
 export function wallNowMs(): number {
   return Date.now() + (instanceClock.now() - systemClock.now());
-}
-
-export interface UtcMonth {
-  year: number;
-  /** 1..12 */
-  month: number;
-}
-
-export function utcMonthOf(date: Date): UtcMonth {
-  return { year: date.getUTCFullYear(), month: date.getUTCMonth() + 1 };
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");

@@ -17,6 +17,7 @@ import { FieldValue, Timestamp } from "firebase-admin/firestore";
 import { CallableRequest, HttpsError } from "firebase-functions/https";
 import { z } from "zod";
 import { requireUid } from "../auth";
+import { UtcMonth, utcMonthOf } from "../common/utc-month";
 import { parseData } from "../errors";
 import { firestore, meterSnapshots, meterWrites } from "../firestore";
 import * as logs from "../logs";
@@ -24,7 +25,7 @@ import { currentCredits, noteLedgerFailure, noteUsageWritten, UserCredits } from
 import { CountAnswer, CountedReport, monthKey, usageLedger } from "./ledger";
 import { timestampUs } from "./remaining";
 import { freemiumThresholdSeconds, thresholdReached } from "./threshold";
-import { hourlyUsageDocId, UtcMonth, utcMonthOf, wallNowMs } from "./time";
+import { hourlyUsageDocId, wallNowMs } from "./time";
 
 /** Longer than the once-a-minute cadence with room for a late or merged report, not more. */
 export const maxSecondsPerCall = 3600;

@@ -24,9 +24,8 @@
  * that waits on it, and the publish rides on a poll. The meter counts them to the instance,
  * never to the request that happened to start the poll.
  */
-import { enabledAppsKey, installsKey } from "../apps/enrichment-keys";
-import { statsStreamKey } from "../cache/fleet-stats";
-import { monthKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "../credits/keys";
+import { monthKey } from "../common/utc-month";
+import { enabledAppsKey, installsKey, statsStreamKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "./keys";
 import { appliedEventKeyPrefix, markerKey, markerKeyPrefix, markerTimeKey, markerTimeKeyPrefix } from "./markers";
 
 export const redisPurposeGroups = ["coherence", "credits", "enrichment", "other"] as const;

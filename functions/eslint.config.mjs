@@ -49,7 +49,7 @@ export default tseslint.config(
       // FIREBASE_DEBUG_MODE and FIREBASE_DEBUG_FEATURES: set only by the Functions emulator.
       "src/auth.ts",
       // FUNCTION_TARGET and K_SERVICE: the function an instance serves, set by Cloud Run functions.
-      "src/cache/fleet-stats.ts",
+      "src/telemetry/fleet-stats.ts",
     ],
     rules: { "no-restricted-properties": "off" },
   },

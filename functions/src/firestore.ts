@@ -31,7 +31,7 @@ export function firestore(): Firestore {
 }
 
 /**
- * `getAll`, metered (cache/meter.ts): every document is a billed read, a missing one counted
+ * `getAll`, metered (telemetry/meter.ts): every document is a billed read, a missing one counted
  * as not found too, to the collection it is in.
  */
 export async function getDocuments(refs: DocumentReference[], options?: ReadOptions): Promise<DocumentSnapshot[]> {

@@ -8,7 +8,7 @@ import { disableAppHandler, enableAppHandler, getAvailableAppsHandler } from "./
 import { addTesterHandler, grantTesterAppAccessHandler, removeTesterHandler, revokeTesterAppAccessHandler } from "./apps/testers-admin";
 import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
 import { meteredAs } from "./cache/instance";
-import { cacheStatsHandler } from "./cache/stats-endpoint";
+import { cacheStatsHandler } from "./telemetry/stats-endpoint";
 import { appCheckEnforced, stripeWebhookSecret, upstashRedisRestToken } from "./config";
 import { getCreditsHandler } from "./credits/get-credits";
 import { recordTranscriptionUsageHandler } from "./credits/usage";

@@ -7,7 +7,7 @@
  */
 import { initializeApp } from "firebase/app";
 import { connectAuthEmulator, getAuth, onAuthStateChanged, signInWithEmailAndPassword, signOut, User } from "firebase/auth";
-import type { FleetView } from "../../functions/src/cache/fleet-view";
+import type { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { errorMessage } from "../../functions/src/error-message";
 import { firebaseSetup } from "./firebase-setup";
 import { fleetSections } from "./view";

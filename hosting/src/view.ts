@@ -1,10 +1,10 @@
 /**
- * Draws a `cacheStats` answer (functions/src/cache/fleet-view.ts) as four sections: freshness
+ * Draws a `cacheStats` answer (functions/src/telemetry/fleet-view.ts) as four sections: freshness
  * per scope family against the 2 s promise, hit rate per cache, reads and dollars per
  * function, and the live instances with their snapshot ages. Plain DOM and inline SVG.
  */
-import type { CacheTotals, FleetView, FunctionSpend } from "../../functions/src/cache/fleet-view";
-import type { FreshnessSummary } from "../../functions/src/cache/freshness";
+import type { CacheTotals, FleetView, FunctionSpend } from "../../functions/src/telemetry/fleet-view";
+import type { FreshnessSummary } from "../../functions/src/telemetry/freshness";
 
 type Child = Node | string;
 

@@ -6,8 +6,8 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { errorMessage } from "../../functions/src/error-message";
-import { fleetText } from "../../functions/src/cache/fleet-text";
-import type { FleetView } from "../../functions/src/cache/fleet-view";
+import { fleetText } from "../../functions/src/telemetry/fleet-text";
+import type { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { callCallable, signInWithPassword } from "./emulator-client";
 import { localStripePriceId } from "./local-stripe";
 import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "../harness/stripe-events";

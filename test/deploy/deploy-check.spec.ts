@@ -170,12 +170,12 @@ describe("deploy check (npm run deploy:check)", function () {
       /^no-restricted-imports: 'node:process' import is restricted/,
     );
     // fleet-stats may read the platform's variables, but declares no param
-    assertSomeMatch(await lint("cache/fleet-stats.ts", paramsImport), /^no-restricted-imports: 'firebase-functions\/params'/);
+    assertSomeMatch(await lint("telemetry/fleet-stats.ts", paramsImport), /^no-restricted-imports: 'firebase-functions\/params'/);
 
     // Allowed: config.ts declares params and reads process.env; auth.ts and fleet-stats.ts read the platform's variables.
     assert.deepEqual(await lint("config.ts", paramsImport + envReads), []);
     assert.deepEqual(await lint("auth.ts", 'export const debug = process.env.FIREBASE_DEBUG_MODE === "true";\n'), []);
-    assert.deepEqual(await lint("cache/fleet-stats.ts", "export const served = process.env.FUNCTION_TARGET || process.env.K_SERVICE;\n"), []);
+    assert.deepEqual(await lint("telemetry/fleet-stats.ts", "export const served = process.env.FUNCTION_TARGET || process.env.K_SERVICE;\n"), []);
   });
 
   it("fails when a param or secret is used but not declared, or a secret is not bound where it is read", () => {

@@ -17,7 +17,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 // puppeteer-core is an ES module: its types imported as one, the module itself with import().
 import type { Browser, HTTPResponse, Page } from "puppeteer-core" with { "resolution-mode": "import" };
-import type { FleetView } from "../../functions/src/cache/fleet-view";
+import type { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { chromiumOrInstall } from "../../scripts/harness/chromium";
 import { repoRoot } from "../../scripts/stack/emulator-config";
 import { callCallable, SignedIn, signInWithPassword } from "../../scripts/stack/emulator-client";

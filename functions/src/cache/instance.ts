@@ -10,15 +10,15 @@ import { Clock } from "../common/clock";
 import { observeRedisCommands, redisTimeoutMs } from "../redis/client";
 import { redisCommandPurpose } from "../redis/command-purposes";
 import { CoherentCache, CoherentCacheOptions } from "./coherent-cache";
-import { freshnessPromiseMs } from "./freshness";
+import { freshnessPromiseMs } from "../telemetry/freshness";
 import { MarkerWatcher } from "./marker-watcher";
-import { UsageMeter } from "./meter";
+import { UsageMeter } from "../telemetry/meter";
 import { redisMarkerReader } from "./redis-marker-reader";
 import { CacheFactory, CacheRuntime } from "./runtime";
-import { InstanceCacheStats } from "./telemetry";
+import { InstanceCacheStats } from "../telemetry/cache-telemetry";
 
 export type { CacheFactory, InstanceCacheStats };
-export { figuresFields } from "./telemetry";
+export { figuresFields } from "../telemetry/cache-telemetry";
 
 /**
  * The longest marker poll interval that keeps the contract's 2 s: a change is seen by every

@@ -6,7 +6,7 @@
 import * as logs from "../logs";
 import { redis } from "../redis/client";
 import { decodeMarkerReadings, markerReadKeys } from "../redis/markers";
-import { queuePublish } from "./fleet-stats";
+import { queuePublish } from "../telemetry/fleet-stats";
 import { MarkerReader } from "./marker-watcher";
 import type { CacheRuntime } from "./runtime";
 

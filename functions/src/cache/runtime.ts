@@ -7,7 +7,7 @@
 import { Clock, systemClock } from "../common/clock";
 import { CoherentCache, CoherentCacheOptions } from "./coherent-cache";
 import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
-import { CacheTelemetry, InstanceCacheStats, noWatcherYet } from "./telemetry";
+import { CacheTelemetry, InstanceCacheStats, noWatcherYet } from "../telemetry/cache-telemetry";
 
 /** Builds the cache behind each `createCache` (the benchmark swaps in other designs). */
 export type CacheFactory = <V>(options: CoherentCacheOptions, watcher: () => MarkerWatcher) => CoherentCache<V>;

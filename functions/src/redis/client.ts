@@ -54,7 +54,7 @@ export function redis(): Redis {
       keepAlive: true,
     });
     // Every request passes here, auto-pipelined ones included (a batch is sent in the context
-    // of the call that opened it: see cache/meter.ts for what that means for attribution).
+    // of the call that opened it: see telemetry/meter.ts for what that means for attribution).
     client.use((request, send) => {
       noteCommands(request);
       return send(request);

@@ -1,7 +1,7 @@
 /**
  * What each Redis command the product sends is for, from the command as Upstash receives it
  * (name, then arguments): the usage meter counts an instance's commands by purpose
- * (cache/meter.ts), and the benchmark classifies what its Upstash gateway saw with the same
+ * (telemetry/meter.ts), and the benchmark classifies what its Upstash gateway saw with the same
  * rules (bench/redis-commands.ts), so the two agree by construction.
  *
  * A command is put to a purpose by its first key (a script's first declared key), matched
@@ -16,7 +16,7 @@
  * - enrichment (apps/enrichment.ts): `enabledApps`, a user's enabled-apps set (SMEMBERS, the
  *   enable/disable scripts); `installs`, the install counters (MGET);
  * - other: `freemiumThreshold` (SET NX on the session's key, credits/threshold.ts);
- *   `statsPublish`, the XADD of an instance's snapshot (cache/fleet-stats.ts); `statsRead`,
+ *   `statsPublish`, the XADD of an instance's snapshot (telemetry/fleet-stats.ts); `statsRead`,
  *   cacheStats' XRANGE of them; `noKey`, a command without a key (cacheStats' TIME);
  *   `unrecognised`, anything else.
  *

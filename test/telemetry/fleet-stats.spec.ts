@@ -8,8 +8,8 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import { snapshotTtlMs } from "../../functions/src/cache/fleet-stats";
-import { FleetView } from "../../functions/src/cache/fleet-view";
+import { snapshotTtlMs } from "../../functions/src/telemetry/fleet-stats";
+import { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { firestore } from "../../functions/src/firestore";
 import { statsStreamKey } from "../../functions/src/redis/keys";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";

@@ -6,10 +6,10 @@
 import { Clock } from "../common/clock";
 import { Throttle } from "../common/throttle";
 import * as logs from "../logs";
-import { CoherentCacheStats } from "./coherent-cache";
+import { CoherentCacheStats } from "../cache/coherent-cache";
 import { instanceIdentity, InstanceIdentity, InstanceSnapshot, StatsPublisher } from "./fleet-stats";
 import { FreshnessRecorder, freshnessPromiseMs, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
-import { MarkerWatcherStats } from "./marker-watcher";
+import { MarkerWatcherStats } from "../cache/marker-watcher";
 import { FunctionUsage, RedisUsage, UsageMeter } from "./meter";
 
 /** How often an instance writes its metric-friendly figures line (logs.cacheFigures). */

@@ -3,7 +3,7 @@
  * cache, per function and for the fleet, with measured freshness first. Pure: the handler
  * reads the snapshots (fleet-stats.ts) and passes them here.
  */
-import { CoherentCacheStats } from "./coherent-cache";
+import { CoherentCacheStats } from "../cache/coherent-cache";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
 import { FreshnessHistogram, freshnessPromiseMs, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
 import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "./meter";

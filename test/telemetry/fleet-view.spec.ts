@@ -4,11 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { CoherentCacheStats } from "../../functions/src/cache/coherent-cache";
-import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs } from "../../functions/src/cache/fleet-stats";
-import { fleetText } from "../../functions/src/cache/fleet-text";
-import { fleetView } from "../../functions/src/cache/fleet-view";
-import { addSample, emptyHistogram, FreshnessHistogram } from "../../functions/src/cache/freshness";
-import { FunctionUsage, noRedisUsage, noUsage } from "../../functions/src/cache/meter";
+import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs } from "../../functions/src/telemetry/fleet-stats";
+import { fleetText } from "../../functions/src/telemetry/fleet-text";
+import { fleetView } from "../../functions/src/telemetry/fleet-view";
+import { addSample, emptyHistogram, FreshnessHistogram } from "../../functions/src/telemetry/freshness";
+import { FunctionUsage, noRedisUsage, noUsage } from "../../functions/src/telemetry/meter";
 
 const nowMs = 1_800_000_000_000;
 const prices = { firestoreReadUsdPer100k: 0.06, firestoreWriteUsdPer100k: 0.18, redisUsdPer100kCommands: 0.2 };

@@ -5,7 +5,7 @@ import { readPublishedSnapshots } from "./fleet-stats";
 import { firestoreReadUsdPer100k, firestoreWriteUsdPer100k, upstashRedisUsdPer100kCommands } from "../config";
 import { fleetText } from "./fleet-text";
 import { fleetView, ListPrices } from "./fleet-view";
-import { cacheRuntime } from "./instance";
+import { cacheRuntime } from "../cache/instance";
 
 /** The list prices of the spend estimate, from their params (a malformed one counts as 0). */
 function listPrices(): ListPrices {

@@ -14,7 +14,7 @@ import {
   percentileMs,
   scopeFamily,
   summarize,
-} from "../../functions/src/cache/freshness";
+} from "../../functions/src/telemetry/freshness";
 import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
 import { decodeMarkerReading } from "../../functions/src/redis/markers";
 import { shortFormMarkers } from "../support/markers";

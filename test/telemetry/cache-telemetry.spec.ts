@@ -3,8 +3,8 @@
  * a log-based metric can extract (docs/operations.md), then the detail per family and cache.
  */
 import assert from "node:assert/strict";
-import { InstanceSnapshot } from "../../functions/src/cache/fleet-stats";
-import { addSample, emptyHistogram } from "../../functions/src/cache/freshness";
+import { InstanceSnapshot } from "../../functions/src/telemetry/fleet-stats";
+import { addSample, emptyHistogram } from "../../functions/src/telemetry/freshness";
 import { figuresFields } from "../../functions/src/cache/instance";
 
 describe("the cache figures log line", () => {

@@ -24,9 +24,9 @@ import { redis } from "../redis/client";
 import { statsStreamKey } from "../redis/keys";
 import { Clock } from "../common/clock";
 import type { FunctionUsage, RedisUsage } from "./meter";
-import { CoherentCacheStats } from "./coherent-cache";
+import { CoherentCacheStats } from "../cache/coherent-cache";
 import { FreshnessHistogram } from "./freshness";
-import { MarkerWatcherStats } from "./marker-watcher";
+import { MarkerWatcherStats } from "../cache/marker-watcher";
 
 /** The contract: each instance publishes at most once a minute. */
 export const statsPublishIntervalMs = 60_000;

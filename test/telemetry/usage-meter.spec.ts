@@ -1,5 +1,5 @@
 /**
- * The usage meter (functions/src/cache/meter.ts) against the read-counting proxy in front of
+ * The usage meter (functions/src/telemetry/meter.ts) against the read-counting proxy in front of
  * the Firestore emulator: for the same calls of each function, on one instance process, the
  * meter counts exactly the billed reads (and writes) the proxy saw.
  *
@@ -10,8 +10,8 @@
  */
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import type { FleetView } from "../../functions/src/cache/fleet-view";
-import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "../../functions/src/cache/meter";
+import type { FleetView } from "../../functions/src/telemetry/fleet-view";
+import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "../../functions/src/telemetry/meter";
 import { instanceWorkPurposes, RedisCommandPurpose, redisCommandPurpose } from "../../functions/src/redis/command-purposes";
 import { Instance, startInstance } from "../../scripts/harness/instance";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";

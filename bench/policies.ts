@@ -21,7 +21,7 @@
 // Only modules that create no cache are loaded with this one: the preload must hand over its
 // factory before any function module creates its caches (useCacheFactory throws after).
 import { CoherentCache, CoherentCacheOptions, GetOptions } from "../functions/src/cache/coherent-cache";
-import type { CacheFactory } from "../functions/src/cache/instance";
+import type { CacheFactory } from "../functions/src/cache/runtime";
 import type { UsageLedger } from "../functions/src/credits/ledger";
 import { MarkerWatcher } from "../functions/src/cache/marker-watcher";
 import { cacheNames } from "../functions/src/cache/names";

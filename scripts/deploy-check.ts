@@ -11,7 +11,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { maxMarkerPollIntervalMs, minMarkerPollIntervalMs } from "../functions/src/cache/instance";
+import { maxMarkerPollIntervalMs, minMarkerPollIntervalMs } from "../functions/src/cache/settings";
 import * as config from "../functions/src/config";
 import { markerPollIntervalMsParam } from "../functions/src/config";
 import { errorMessage } from "../functions/src/error-message";

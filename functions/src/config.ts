@@ -20,7 +20,7 @@ export const basicPlanTranscriptionSeconds = defineInt("BASIC_PLAN_TRANSCRIPTION
  * How often each instance re-reads the invalidation markers its caches depend on (one MGET per
  * interval, on the first request after it). Every instance reflects a change within this plus
  * one marker read (which gives up after 800 ms): at most 1,200 ms keeps the contract's 2 s,
- * and `npm run deploy:check` refuses more (cache/instance.ts `maxMarkerPollIntervalMs`).
+ * and `npm run deploy:check` refuses more (cache/settings.ts `maxMarkerPollIntervalMs`).
  * Shorter is fresher and costs more Redis commands at low traffic (docs/bench.md).
  */
 export const markerPollIntervalMsParam = defineInt("MARKER_POLL_INTERVAL_MS", {

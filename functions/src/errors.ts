@@ -5,7 +5,7 @@
 import { errors as upstashErrors } from "@upstash/redis";
 import { HttpsError } from "firebase-functions/https";
 import { z } from "zod";
-import { meteredAs } from "./cache/instance";
+import { meteredAs } from "./instance/runtime";
 import * as logs from "./logs";
 
 /** Parses callable `data`, or throws `invalid-argument` naming the first bad field. Writes nothing. */

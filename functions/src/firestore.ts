@@ -1,7 +1,7 @@
 import { getApps, initializeApp } from "firebase-admin/app";
 import { DocumentReference, DocumentSnapshot, Firestore, getFirestore, Query, QuerySnapshot, ReadOptions } from "firebase-admin/firestore";
 import { z } from "zod";
-import { usageMeter } from "./cache/instance";
+import { usageMeter } from "./instance/runtime";
 
 /** The longest document id we accept: Stripe documents its ids as at most 255 characters. */
 export const maxDocumentIdLength = 255;

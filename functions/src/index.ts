@@ -7,15 +7,15 @@ import { onCall, onRequest } from "firebase-functions/https";
 import { disableAppHandler, enableAppHandler, getAvailableAppsHandler } from "./apps/callables";
 import { addTesterHandler, grantTesterAppAccessHandler, removeTesterHandler, revokeTesterAppAccessHandler } from "./apps/testers-admin";
 import { onAppWrittenHandler, onTesterWrittenHandler } from "./apps/triggers";
-import { meteredAs } from "./cache/instance";
-import { cacheStatsHandler } from "./telemetry/stats-endpoint";
 import { appCheckEnforced, stripeWebhookSecret, upstashRedisRestToken } from "./config";
 import { getCreditsHandler } from "./credits/get-credits";
 import { recordTranscriptionUsageHandler } from "./credits/usage";
 import { atEdge } from "./errors";
+import { instanceRuntime, meteredAs } from "./instance/runtime";
 import { getMentorNotificationFrequencyHandler, setMentorNotificationFrequencyHandler } from "./notifications/mentor-frequency";
 import { pingHandler } from "./ping";
 import { stripeWebhookHandler } from "./stripe/webhook";
+import { cacheStatsHandler } from "./telemetry/stats-endpoint";
 import { onUserWrittenHandler } from "./users/user-written";
 
 // The Redis token is bound once, for every function (all but ping reach Redis). A function's own
@@ -28,7 +28,9 @@ const callable = { enforceAppCheck: appCheckEnforced() };
 const triggerOptions = { retry: true };
 
 export const ping = onCall(callable, pingHandler);
-export const cacheStats = onRequest(meteredAs("cacheStats", cacheStatsHandler));
+// cacheStats adds this instance's own figures, taken now, to what the fleet published.
+const ownTelemetry = () => instanceRuntime().telemetry;
+export const cacheStats = onRequest(meteredAs("cacheStats", cacheStatsHandler(ownTelemetry)));
 
 export const getMentorNotificationFrequency = onCall(callable, atEdge("getMentorNotificationFrequency", getMentorNotificationFrequencyHandler));
 export const setMentorNotificationFrequency = onCall(callable, atEdge("setMentorNotificationFrequency", setMentorNotificationFrequencyHandler));

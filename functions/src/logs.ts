@@ -22,7 +22,7 @@ function loggedError(error: unknown): string {
 }
 
 // ---------------------------------------------------------------------------------------
-// Cache coherence (cache/instance.ts, cache/coherent-cache.ts)
+// Cache coherence and its figures (telemetry/cache-telemetry.ts, instance/redis-marker-reader.ts, telemetry/stats-endpoint.ts)
 
 /** Markers could not be read (at most once a minute per instance while it lasts). */
 export function markersUnreadable(error: unknown, fields: { failedReadsSinceLastLine: number }): void {

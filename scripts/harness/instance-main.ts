@@ -8,9 +8,9 @@
 import express from "express";
 import type { AddressInfo } from "node:net";
 import { ManualClock, systemClock } from "../../functions/src/common/clock";
-import { instanceCacheStats, resetInstance, useClock } from "../../functions/src/cache/instance";
 import { errorMessage } from "../../functions/src/error-message";
 import * as deployed from "../../functions/src/index";
+import { instanceRuntime } from "../../functions/src/instance/runtime";
 import { applyParamDefaults } from "../stack/param-defaults";
 
 // What deploy and the Functions emulator do before a function runs: params resolved into the env.
@@ -41,7 +41,7 @@ app.use((req, res, next) => {
 });
 
 app.get("/__stats", (_req, res) => {
-  res.json(instanceCacheStats());
+  res.json(instanceRuntime().stats());
 });
 
 app.post("/__clock", (req, res) => {
@@ -50,14 +50,14 @@ app.post("/__clock", (req, res) => {
     // Whole milliseconds: a fractional start makes `start + 59_000 + 1_000 - start` come out
     // a hair under 60_000 about one time in seven, and a TTL check at exactly 60 s flaky.
     manualClock = new ManualClock(Math.ceil(systemClock.now()));
-    useClock(manualClock);
+    instanceRuntime().useClock(manualClock);
   }
   if (body.manual === false) {
     // The system clock is behind wherever a test moved the manual one: every time this
     // instance noted (poll times, fetch ages) would lie in its future. A monotonic clock never
     // goes back, so going back is a cold start (which also puts the system clock back).
     manualClock = undefined;
-    resetInstance();
+    instanceRuntime().reset();
   }
   if (typeof body.advanceMs === "number") {
     if (!manualClock) {

@@ -6,7 +6,7 @@
  */
 import { ChildProcess, fork } from "node:child_process";
 import path from "node:path";
-import type { InstanceCacheStats } from "../../functions/src/cache/instance";
+import type { InstanceCacheStats } from "../../functions/src/telemetry/cache-telemetry";
 import { emulatorDebugEnv, unsignedIdToken } from "./id-tokens";
 
 export interface CallAs {
@@ -31,7 +31,7 @@ export interface Instance {
   /** Raw HTTP to an onRequest function. */
   request(name: string, init: RequestInit): Promise<Response>;
   trigger(name: string, cloudEvent: unknown): Promise<void>;
-  /** This process's figures (functions/src/cache/instance.ts `instanceCacheStats`). */
+  /** This process's figures (functions/src/instance/runtime.ts `InstanceRuntime.stats`). */
   stats(): Promise<InstanceCacheStats>;
   useManualClock(): Promise<void>;
   useSystemClock(): Promise<void>;

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { maxMarkerPollIntervalMs } from "../../functions/src/cache/instance";
+import { maxMarkerPollIntervalMs } from "../../functions/src/cache/settings";
 import { Instance, startInstance } from "../../scripts/harness/instance";
 import { createApp, servedIds, testerDoc } from "../support/apps";
 import { stack, triggersSettled } from "../support/stack";

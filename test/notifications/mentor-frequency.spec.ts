@@ -6,7 +6,7 @@ import { scopes } from "../../functions/src/redis/markers";
 import { CallableError, Instance } from "../../scripts/harness/instance";
 import { useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
-import { markerGuardedTtlMs } from "../../functions/src/cache/instance";
+import { markerGuardedTtlMs } from "../../functions/src/cache/settings";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
 

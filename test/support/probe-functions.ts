@@ -3,7 +3,7 @@
  * deployed functions: one security-sensitive cache and one fail-open cache, each reading
  * `probes/{id}.value` from Firestore under the marker scope `probe:{id}`.
  */
-import { createCache } from "../../functions/src/cache/instance";
+import { createCache } from "../../functions/src/instance/runtime";
 import { firestore } from "../../functions/src/firestore";
 import { firebaseFunctionsHttps } from "../../scripts/stack/functions-deps";
 

@@ -3,9 +3,9 @@
  * a log-based metric can extract (docs/operations.md), then the detail per family and cache.
  */
 import assert from "node:assert/strict";
+import { figuresFields } from "../../functions/src/telemetry/cache-telemetry";
 import { InstanceSnapshot } from "../../functions/src/telemetry/fleet-stats";
 import { addSample, emptyHistogram } from "../../functions/src/telemetry/freshness";
-import { figuresFields } from "../../functions/src/cache/instance";
 
 describe("the cache figures log line", () => {
   it("carries the fields docs/operations.md filters and extracts", () => {

@@ -4,19 +4,11 @@
  * injected clock and an in-memory marker source so every timing and every skew is exact.
  */
 import assert from "node:assert/strict";
-import { ManualClock } from "../../functions/src/common/clock";
-import {
-  addSample,
-  emptyHistogram,
-  FreshnessRecorder,
-  freshnessPromiseMs,
-  mergeHistograms,
-  percentileMs,
-  scopeFamily,
-  summarize,
-} from "../../functions/src/telemetry/freshness";
 import { MarkerWatcher } from "../../functions/src/cache/marker-watcher";
+import { freshnessPromiseMs } from "../../functions/src/cache/settings";
+import { ManualClock } from "../../functions/src/common/clock";
 import { decodeMarkerReading } from "../../functions/src/redis/markers";
+import { addSample, emptyHistogram, FreshnessRecorder, mergeHistograms, percentileMs, scopeFamily, summarize } from "../../functions/src/telemetry/freshness";
 import { shortFormMarkers } from "../support/markers";
 
 describe("freshness histograms", () => {

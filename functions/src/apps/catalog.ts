@@ -30,9 +30,10 @@
  * change to a public app bumps.
  */
 import { createHash } from "node:crypto";
-import { createCache, markerGuardedTtlMs } from "../cache/instance";
 import { cacheNames } from "../cache/names";
+import { markerGuardedTtlMs } from "../cache/settings";
 import { firestore, getDocuments, runQuery } from "../firestore";
+import { createCache } from "../instance/runtime";
 import { scopes } from "../redis/markers";
 import { App, appFromSnapshot, appsCollection, isPublicApproved, storedTesterApps, testersCollection } from "./model";
 

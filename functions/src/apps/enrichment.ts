@@ -11,13 +11,14 @@
  *   per minute per instance (most callers share one list, the public one).
  */
 import { LRUCache } from "lru-cache";
-import { createCache, instanceClock, markerGuardedTtlMs } from "../cache/instance";
 import { cacheNames } from "../cache/names";
+import { markerGuardedTtlMs } from "../cache/settings";
+import { Throttle } from "../common/throttle";
+import { createCache, instanceRuntime } from "../instance/runtime";
+import * as logs from "../logs";
 import { redis } from "../redis/client";
 import { enabledAppsKey, installsKey } from "../redis/keys";
 import { scopes } from "../redis/markers";
-import * as logs from "../logs";
-import { Throttle } from "../common/throttle";
 import { listHash } from "./catalog";
 import { App, AvailableApp } from "./model";
 
@@ -44,7 +45,7 @@ const installCountsCache = createCache<number[]>({
   maxBytes: 16 * 1024 * 1024,
 });
 
-const enrichmentWarning = new Throttle(60_000, instanceClock);
+const enrichmentWarning = new Throttle(60_000, instanceRuntime().clock);
 
 /** Install counts seen last, served while Redis cannot be read (a count is public, not per user). */
 const lastKnownInstalls = new LRUCache<string, number>({ max: 50_000 });

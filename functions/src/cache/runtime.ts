@@ -1,83 +1,94 @@
 /**
- * What one function instance shares across requests (module scope survives warm starts): its
- * clock, its marker watcher (one MGET per poll interval for every cache), the registry of its
- * caches, and the telemetry it keeps on them (telemetry.ts). One runtime per module scope is
- * created lazily (cache/instance.ts); tests and the benchmark construct their own.
+ * What one function instance's caches share across requests (module scope survives warm
+ * starts): the clock they read, their marker watcher (one MGET per poll interval for every
+ * cache) and the registry of the caches. It knows nothing of who reports on it: what its caches
+ * and watcher do goes to `events` (instance/runtime.ts gives it the operators' telemetry), the
+ * engine's one seam to whatever watches it.
  */
 import { Clock, systemClock } from "../common/clock";
-import { CoherentCache, CoherentCacheOptions } from "./coherent-cache";
+import { CoherentCache, CoherentCacheOptions, CoherentCacheStats } from "./coherent-cache";
 import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
-import { CacheTelemetry, InstanceCacheStats, noWatcherYet } from "../telemetry/cache-telemetry";
 
 /** Builds the cache behind each `createCache` (the benchmark swaps in other designs). */
 export type CacheFactory = <V>(options: CoherentCacheOptions, watcher: () => MarkerWatcher) => CoherentCache<V>;
 
 const coherentCaches: CacheFactory = (options, watcher) => new CoherentCache(options, watcher);
 
+/** A cache's options as the module creating it gives them: the runtime adds its clock and its events. */
+export type RuntimeCacheOptions = Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass" | "onHit" | "runFetch">;
+
+/** What the caches and the marker watcher of a runtime tell whoever watches them. */
+export interface CacheEvents {
+  /** A lookup of `cacheName` served from the cache. */
+  onHit(cacheName: string): void;
+  /** Runs each fetch of `cacheName` (to count what it reads). */
+  runFetch<T>(cacheName: string, work: () => Promise<T>): Promise<T>;
+  /** A fail-closed read: markers cannot be read, so security-sensitive data bypassed the cache. */
+  onFailClosedBypass(cacheName: string): void;
+  onMarkersUnreadable(error: unknown): void;
+  onMarkersReadableAgain(unreadableMs: number): void;
+  /** A marker change the watcher saw, `delayMs` after its write (undefined: the write time is unknown). */
+  onChangeSeen(scope: string, delayMs: number | undefined): void;
+}
+
+const unheard: CacheEvents = {
+  onHit: () => undefined,
+  runFetch: (_cacheName, work) => work(),
+  onFailClosedBypass: () => undefined,
+  onMarkersUnreadable: () => undefined,
+  onMarkersReadableAgain: () => undefined,
+  onChangeSeen: () => undefined,
+};
+
+const noWatcherYet: MarkerWatcherStats = { markerChecks: 0, markerCheckErrors: 0, markerChangesSeen: 0, trackedScopes: 0, markersHealthy: false };
+
 export interface CacheRuntimeOptions {
-  /** Reads marker readings for the watcher (the Redis one publishes the stats snapshot too). */
-  readMarkers: (runtime: CacheRuntime) => MarkerReader;
+  /** Reads marker readings for the watcher. */
+  readMarkers: MarkerReader;
   /** The marker poll interval (ms); read when the watcher is first needed. */
   pollIntervalMs: () => number;
   /** A scope no request asked for in this long (ms) leaves the poll. */
   scopeIdleMs: number;
   /** Converts a marker's write time (Redis's clock) to this machine's wall clock. */
-  writeTimeToWallMs?: (runtime: CacheRuntime, writtenAtMs: number) => number;
+  writeTimeToWallMs?: (writtenAtMs: number) => number;
   /** Default: performance.now(). */
   clock?: Clock;
   /** Default: CoherentCache. */
   cacheFactory?: CacheFactory;
+  /** Who hears what happens, asked anew at each event (so a reset can replace it). Default: nobody. */
+  events?: () => CacheEvents;
 }
 
 export class CacheRuntime {
   private currentClock: Clock;
   /** The clock every cache of this runtime reads; `useClock` swaps what is behind it. */
   readonly clock: Clock = { now: () => this.currentClock.now() };
-  private currentTelemetry: CacheTelemetry;
   private readonly caches: CoherentCache<unknown>[] = [];
-  private cacheFactory: CacheFactory;
+  private readonly cacheFactory: CacheFactory;
   private watcher: MarkerWatcher | undefined;
 
   constructor(private readonly options: CacheRuntimeOptions) {
     this.currentClock = options.clock ?? systemClock;
     this.cacheFactory = options.cacheFactory ?? coherentCaches;
-    this.currentTelemetry = this.newTelemetry();
   }
 
-  /** Freshness, the stats publisher and the figure logs of this runtime. */
-  get telemetry(): CacheTelemetry {
-    return this.currentTelemetry;
-  }
-
-  private newTelemetry(): CacheTelemetry {
-    return new CacheTelemetry(this.clock, {
-      caches: () => this.caches.map((cache) => cache.stats()),
-      markers: () => this.markerStats(),
-    });
+  private events(): CacheEvents {
+    return this.options.events?.() ?? unheard;
   }
 
   useClock(clock: Clock): void {
     this.currentClock = clock;
   }
 
-  /**
-   * Replaces how caches are built. Caches are created when their modules load, so this must
-   * come first: it throws once any exists.
-   */
-  useCacheFactory(factory: CacheFactory): void {
-    if (this.caches.length > 0) throw new Error(`useCacheFactory: ${this.caches.length} caches were already created; call it before loading the functions`);
-    this.cacheFactory = factory;
-  }
-
   /** A cache on this runtime's clock and marker watcher. */
-  createCache<V>(options: Omit<CoherentCacheOptions, "clock" | "onFailClosedBypass" | "onHit" | "runFetch">): CoherentCache<V> {
+  createCache<V>(options: RuntimeCacheOptions): CoherentCache<V> {
     const cache = this.cacheFactory<V>(
       {
         ...options,
         clock: this.clock,
-        onFailClosedBypass: (name) => this.telemetry.onFailClosedBypass(name),
-        onHit: () => this.telemetry.meter.hit(options.name),
-        runFetch: (work) => this.telemetry.meter.fetch(options.name, work),
+        onFailClosedBypass: (name) => this.events().onFailClosedBypass(name),
+        onHit: () => this.events().onHit(options.name),
+        runFetch: (work) => this.events().runFetch(options.name, work),
       },
       () => this.markerWatcher(),
     );
@@ -87,34 +98,33 @@ export class CacheRuntime {
 
   markerWatcher(): MarkerWatcher {
     this.watcher ??= new MarkerWatcher({
-      read: this.options.readMarkers(this),
+      read: this.options.readMarkers,
       pollIntervalMs: this.options.pollIntervalMs(),
       scopeIdleMs: this.options.scopeIdleMs,
       clock: this.clock,
-      onReadError: (error) => this.telemetry.onMarkersUnreadable(error),
+      onReadError: (error) => this.events().onMarkersUnreadable(error),
       onReadRecovered: (unreadableMs) => {
         for (const cache of this.caches) cache.dropFailClosedEntries();
-        this.telemetry.onMarkersReadableAgain(unreadableMs);
+        this.events().onMarkersReadableAgain(unreadableMs);
       },
-      ...(this.options.writeTimeToWallMs ? { writeTimeToWallMs: (ms: number) => this.options.writeTimeToWallMs!(this, ms) } : {}),
-      onChangeSeen: (scope, delayMs) => this.telemetry.onChangeSeen(scope, delayMs),
+      ...(this.options.writeTimeToWallMs ? { writeTimeToWallMs: this.options.writeTimeToWallMs } : {}),
+      onChangeSeen: (scope, delayMs) => this.events().onChangeSeen(scope, delayMs),
     });
     return this.watcher;
+  }
+
+  cacheStats(): CoherentCacheStats[] {
+    return this.caches.map((cache) => cache.stats());
   }
 
   markerStats(): MarkerWatcherStats {
     return this.watcher?.stats() ?? noWatcherYet;
   }
 
-  stats(): InstanceCacheStats {
-    return this.telemetry.stats();
-  }
-
-  /** A cold start (tests): empty caches, a new watcher, no figures, the real clock. */
+  /** A cold start (tests): empty caches, a new watcher, the real clock. */
   reset(): void {
     for (const cache of this.caches) cache.local.clear();
     this.watcher = undefined;
-    this.currentTelemetry = this.newTelemetry();
     this.currentClock = systemClock;
   }
 }

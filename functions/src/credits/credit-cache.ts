@@ -18,13 +18,13 @@
  */
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
-import { createCache, instanceClock, markerWatcher } from "../cache/instance";
 import { cacheNames } from "../cache/names";
+import { Throttle } from "../common/throttle";
 import { UtcMonth } from "../common/utc-month";
 import { firestore, getDocuments } from "../firestore";
+import { createCache, instanceRuntime } from "../instance/runtime";
 import * as logs from "../logs";
 import { scopes } from "../redis/markers";
-import { Throttle } from "../common/throttle";
 import { FleetUsage, monthKey, usageLedger, usageScope } from "./ledger";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
 import { monthUsage } from "./remaining";
@@ -82,7 +82,7 @@ export interface LocalCreditState {
 const localStates = new LRUCache<string, LocalCreditState>({ max: 100_000 });
 let usageWritesCompleted = 0;
 // While Redis is down every report fails here: one line a minute per instance, not one per call.
-const ledgerWarning = new Throttle(60_000, instanceClock);
+const ledgerWarning = new Throttle(60_000, instanceRuntime().clock);
 
 /** Called after each usage write this instance completes; returns the write's sequence number. */
 export function noteUsageWritten(): number {
@@ -92,11 +92,11 @@ export function noteUsageWritten(): number {
 const cacheKey = (uid: string) => `credits:${uid}`;
 
 async function fetchCredits(uid: string, month: UtcMonth): Promise<CreditEntry> {
-  const fetchedAtMs = instanceClock.now();
+  const fetchedAtMs = instanceRuntime().clock.now();
   const writesSeenAtFetch = usageWritesCompleted;
   const ref = firestore().collection("users").doc(uid);
   const [snapshot] = await getDocuments([ref], { fieldMask: ["subscription"] });
-  const { plan, paidUntilS } = effectivePlan(snapshot?.get("subscription"), Math.floor(wallNowMs() / 1000), uid);
+  const { plan, paidUntilS } = effectivePlan(snapshot?.get("subscription"), Math.floor(wallNowMs(instanceRuntime().clock) / 1000), uid);
   const limitSeconds = planLimitSeconds(plan);
   const entry: CreditEntry = {
     plan,
@@ -156,7 +156,7 @@ function latest(...figures: (FleetUsage | null | undefined)[]): FleetUsage | und
 
 /** The fleet's figure as the last marker poll read it. */
 function polledUsage(uid: string, month: UtcMonth): FleetUsage | undefined {
-  const reading = markerWatcher().reading(usageScope(uid, month));
+  const reading = instanceRuntime().markerWatcher().reading(usageScope(uid, month));
   const usedSeconds = Number(reading?.version ?? NaN);
   if (reading?.writtenAtMs === undefined || !Number.isSafeInteger(usedSeconds) || usedSeconds < 0) return undefined;
   return { usedSeconds, changedAtMs: reading.writtenAtMs };
@@ -213,7 +213,7 @@ export class UserCredits {
    */
   fallBack(baseUsedSeconds?: number): void {
     this.state.fallbackUsedSeconds ??= baseUsedSeconds ?? this.usedSeconds();
-    this.state.ledgerFailedAtMs = instanceClock.now();
+    this.state.ledgerFailedAtMs = instanceRuntime().clock.now();
   }
 
   /**
@@ -230,12 +230,12 @@ export class UserCredits {
 
 function needsEarlyRefresh(credits: UserCredits, month: UtcMonth): boolean {
   const { entry, state } = credits;
-  const ageMs = instanceClock.now() - entry.fetchedAtMs;
+  const ageMs = instanceRuntime().clock.now() - entry.fetchedAtMs;
   if (entry.month !== monthKey(month)) return true;
   if (credits.remainingSeconds() === 0 && ageMs >= zeroRecheckMs) return true;
-  if (entry.paidUntilS !== null && wallNowMs() / 1000 >= entry.paidUntilS) return true;
+  if (entry.paidUntilS !== null && wallNowMs(instanceRuntime().clock) / 1000 >= entry.paidUntilS) return true;
   // Redis answered a poll since the ledger failed: rebuild now (at most once per poll interval while it flaps).
-  return state.ledgerFailedAtMs !== undefined && markerWatcher().readSince(state.ledgerFailedAtMs);
+  return state.ledgerFailedAtMs !== undefined && instanceRuntime().markerWatcher().readSince(state.ledgerFailedAtMs);
 }
 
 /**

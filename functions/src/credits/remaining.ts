@@ -8,9 +8,9 @@
  * at worst). test/credits/usage-sum.spec.ts measures both on `monthQuery`.
  */
 import { AggregateField, Firestore, Query, Timestamp } from "firebase-admin/firestore";
-import { usageMeter } from "../cache/instance";
 import { UtcMonth } from "../common/utc-month";
 import { firestore } from "../firestore";
+import { usageMeter } from "../instance/runtime";
 
 export const usageField = "transcription_seconds";
 

@@ -7,10 +7,10 @@
  * ledger that keeps no figure): `SET NX` on the same key, or once per session on this
  * instance while Redis is unreachable.
  */
-import { instanceClock } from "../cache/instance";
+import { Throttle } from "../common/throttle";
+import { instanceRuntime } from "../instance/runtime";
 import * as logs from "../logs";
 import { redis } from "../redis/client";
-import { Throttle } from "../common/throttle";
 import { thresholdKey, thresholdKeyTtlSeconds } from "../redis/keys";
 
 export const freemiumThresholdSeconds = 180;
@@ -18,7 +18,7 @@ export const freemiumThresholdSeconds = 180;
 export { thresholdKey };
 
 // While Redis is down every call fails here: one line a minute per instance, not one per call.
-const localDecisionWarning = new Throttle(60_000, instanceClock);
+const localDecisionWarning = new Throttle(60_000, instanceRuntime().clock);
 
 interface SessionMemory {
   /** Sessions known to have had their threshold (Redis said so, or fired here). */

@@ -1,14 +1,14 @@
 /**
- * Wall-clock time for the credits path (now, for the UTC month of usage and a paid period's end;
- * the hour of a usage document). It follows the instance clock: Date.now() in production, and the same
- * manual clock that TTLs read in tests, so moving that clock also moves the month.
+ * Wall-clock time for the credits path (now, for the UTC month of usage and a paid period's
+ * end; the hour of a usage document). Now follows the clock it is given, the instance runtime's
+ * in the functions: Date.now() in production, and in tests the same manual clock that TTLs
+ * read, so moving that clock also moves the month.
  */
-import { systemClock } from "../common/clock";
-import { instanceClock } from "../cache/instance";
+import { Clock, systemClock } from "../common/clock";
 
-/** Now, in Unix ms: the real wall clock shifted by how far the instance clock was moved. */
-export function wallNowMs(): number {
-  return Date.now() + (instanceClock.now() - systemClock.now());
+/** Now, in Unix ms: the real wall clock shifted by how far `clock` was moved from the system clock. */
+export function wallNowMs(clock: Clock): number {
+  return Date.now() + (clock.now() - systemClock.now());
 }
 
 const pad2 = (n: number) => String(n).padStart(2, "0");

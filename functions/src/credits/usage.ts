@@ -20,6 +20,7 @@ import { requireUid } from "../auth";
 import { UtcMonth, utcMonthOf } from "../common/utc-month";
 import { parseData } from "../errors";
 import { firestore, meterSnapshots, meterWrites } from "../firestore";
+import { instanceRuntime } from "../instance/runtime";
 import * as logs from "../logs";
 import { currentCredits, noteLedgerFailure, noteUsageWritten, UserCredits } from "./credit-cache";
 import { CountAnswer, CountedReport, monthKey, usageLedger } from "./ledger";
@@ -250,7 +251,7 @@ async function commitReportOrRefuse(uid: string, request: UsageRequest, at: Date
 export async function recordTranscriptionUsageHandler(request: CallableRequest<unknown>): Promise<UsageResult> {
   const uid = requireUid(request);
   const data = parseData(usageRequestSchema, request.data);
-  const at = new Date(wallNowMs());
+  const at = new Date(wallNowMs(instanceRuntime().clock));
   const report = data.transcriptionSeconds > 0 || (data.wordsTranscribed ?? 0) > 0 ? await commitReportOrRefuse(uid, data, at) : undefined;
   const duplicate = report?.duplicate === true;
   let credits = await currentCredits(uid, utcMonthOf(at), { rebuild: false });

@@ -124,7 +124,7 @@ end
  * One script, so the change mark, the counters and the times are written all or none: a
  * retry after a failure can never find the change marked but a counter not bumped.
  * The time is Redis's own (TIME at the write): one clock for every writer, against which
- * each reader measures its offset (cache/instance.ts).
+ * each reader measures its offset (instance/runtime.ts).
  */
 const bumpScript = luaScript(`${bumpMarkerLua}
 if ARGV[1] == '1' and not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[2]) then return 0 end

@@ -1,21 +1,23 @@
 /**
- * What one instance tells operators about its caches: the freshness it measures, the stats
- * snapshot it publishes for `cacheStats` at most once a minute (riding on a marker poll, see
- * fleet-stats.ts), and its log lines (logs.ts), each throttled to once a minute.
+ * What one instance tells operators about its caches: the freshness it measures, what its
+ * requests cost (the usage meter), the stats snapshot it publishes for `cacheStats` at most once
+ * a minute (riding on a marker poll, see fleet-stats.ts), and its log lines (logs.ts), each
+ * throttled to once a minute. It hears the engine through the events a cache runtime tells
+ * (cache/runtime.ts `CacheEvents`), and reads the engine's own figures through `TelemetrySource`.
  */
+import { CoherentCacheStats } from "../cache/coherent-cache";
+import { MarkerWatcherStats } from "../cache/marker-watcher";
+import { CacheEvents } from "../cache/runtime";
+import { freshnessPromiseMs } from "../cache/settings";
 import { Clock } from "../common/clock";
 import { Throttle } from "../common/throttle";
 import * as logs from "../logs";
-import { CoherentCacheStats } from "../cache/coherent-cache";
 import { instanceIdentity, InstanceIdentity, InstanceSnapshot, StatsPublisher } from "./fleet-stats";
-import { FreshnessRecorder, freshnessPromiseMs, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
-import { MarkerWatcherStats } from "../cache/marker-watcher";
+import { FreshnessRecorder, FreshnessSummary, mergeHistograms, scopeFamily, summarize } from "./freshness";
 import { FunctionUsage, RedisUsage, UsageMeter } from "./meter";
 
 /** How often an instance writes its metric-friendly figures line (logs.cacheFigures). */
 export const figuresLogIntervalMs = 5 * 60_000;
-
-export const noWatcherYet: MarkerWatcherStats = { markerChecks: 0, markerCheckErrors: 0, markerChangesSeen: 0, trackedScopes: 0, markersHealthy: false };
 
 export interface InstanceCacheStats {
   instance: InstanceIdentity;
@@ -35,7 +37,7 @@ export interface TelemetrySource {
   markers(): MarkerWatcherStats;
 }
 
-export class CacheTelemetry {
+export class CacheTelemetry implements CacheEvents {
   readonly freshness = new FreshnessRecorder();
   readonly meter = new UsageMeter(() => instanceIdentity().function);
   readonly publisher: StatsPublisher;
@@ -55,6 +57,14 @@ export class CacheTelemetry {
     this.markersUnreadableLog = new Throttle(60_000, clock);
     this.failClosedLog = new Throttle(60_000, clock);
     this.staleServingLog = new Throttle(60_000, clock);
+  }
+
+  onHit(cacheName: string): void {
+    this.meter.hit(cacheName);
+  }
+
+  runFetch<T>(cacheName: string, work: () => Promise<T>): Promise<T> {
+    return this.meter.fetch(cacheName, work);
   }
 
   /** A change seen by the watcher, `delayMs` after its marker write: a sample, and a line if late. */

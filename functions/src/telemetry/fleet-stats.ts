@@ -20,13 +20,13 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Pipeline } from "@upstash/redis";
+import { CoherentCacheStats } from "../cache/coherent-cache";
+import { MarkerWatcherStats } from "../cache/marker-watcher";
+import { Clock } from "../common/clock";
 import { redis } from "../redis/client";
 import { statsStreamKey } from "../redis/keys";
-import { Clock } from "../common/clock";
-import type { FunctionUsage, RedisUsage } from "./meter";
-import { CoherentCacheStats } from "../cache/coherent-cache";
 import { FreshnessHistogram } from "./freshness";
-import { MarkerWatcherStats } from "../cache/marker-watcher";
+import type { FunctionUsage, RedisUsage } from "./meter";
 
 /** The contract: each instance publishes at most once a minute. */
 export const statsPublishIntervalMs = 60_000;

@@ -4,8 +4,9 @@
  * reads the snapshots (fleet-stats.ts) and passes them here.
  */
 import { CoherentCacheStats } from "../cache/coherent-cache";
+import { freshnessPromiseMs } from "../cache/settings";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
-import { FreshnessHistogram, freshnessPromiseMs, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
+import { FreshnessHistogram, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
 import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "./meter";
 
 /** List prices the spend estimate uses (US dollars per 100,000). */

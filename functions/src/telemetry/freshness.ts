@@ -6,9 +6,7 @@
  * many instances add up exactly, which per-instance percentiles would not, so `cacheStats`
  * can give fleet-wide p50/p99 from the snapshots every instance publishes.
  */
-
-/** The contract's promise: every instance reflects a committed change within 2 s of its marker write. */
-export const freshnessPromiseMs = 2_000;
+import { freshnessPromiseMs } from "../cache/settings";
 
 /**
  * Upper bounds of the histogram buckets, in ms. Fine around the 2 s promise, coarse beyond.

@@ -1,11 +1,11 @@
 import type { Request, Response } from "firebase-functions/https";
 import { verifyIdToken } from "../auth";
-import * as logs from "../logs";
-import { readPublishedSnapshots } from "./fleet-stats";
 import { firestoreReadUsdPer100k, firestoreWriteUsdPer100k, upstashRedisUsdPer100kCommands } from "../config";
+import * as logs from "../logs";
+import type { CacheTelemetry } from "./cache-telemetry";
+import { readPublishedSnapshots } from "./fleet-stats";
 import { fleetText } from "./fleet-text";
 import { fleetView, ListPrices } from "./fleet-view";
-import { cacheRuntime } from "../cache/instance";
 
 /** The list prices of the spend estimate, from their params (a malformed one counts as 0). */
 function listPrices(): ListPrices {
@@ -26,9 +26,14 @@ function listPrices(): ListPrices {
  * with `?format=text` as the same figures in text tables (fleet-text.ts). Built from
  * the snapshots every instance of every function publishes; this instance's own figures
  * (if it served cached reads: not so in production, where cacheStats is its own service)
- * are taken now rather than read back. 503 when Redis cannot be read.
+ * are taken now rather than read back, from `own` (the instance's telemetry of the moment). 503
+ * when Redis cannot be read.
  */
-export async function cacheStatsHandler(req: Request, res: Response): Promise<void> {
+export function cacheStatsHandler(own: () => CacheTelemetry): (req: Request, res: Response) => Promise<void> {
+  return (req, res) => answerCacheStats(req, res, own);
+}
+
+async function answerCacheStats(req: Request, res: Response, own: () => CacheTelemetry): Promise<void> {
   if (req.method !== "GET") {
     res.set("Allow", "GET").status(405).json({ error: "method not allowed" });
     return;
@@ -58,7 +63,7 @@ export async function cacheStatsHandler(req: Request, res: Response): Promise<vo
     res.status(503).json({ error: "fleet figures unavailable (Redis); retry shortly" });
     return;
   }
-  const { telemetry } = cacheRuntime();
+  const telemetry = own();
   const view = fleetView(fleet.published, fleet.redisNowMs, telemetry.hasFigures() ? telemetry.snapshot() : undefined, listPrices());
   if (req.query.format === "text") res.type("text/plain; charset=utf-8").send(fleetText(view));
   else res.json(view);

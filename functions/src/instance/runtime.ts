@@ -1,0 +1,129 @@
+/**
+ * This module scope's runtime: one per function instance, surviving warm starts, created on
+ * first use. It joins the cache engine (cache/runtime.ts) to the operators' telemetry
+ * (telemetry/): the engine's marker watcher reads Redis through a reader that also publishes
+ * the stats snapshot (redis-marker-reader.ts), and converts Redis's write times with the offset
+ * that publisher measured; what the caches and the watcher do goes to the telemetry.
+ *
+ * Code outside the deployed functions (the benchmark, test harnesses) configures it once, before
+ * the functions load (`configureInstance`); the functions only ask for it (`instanceRuntime`).
+ */
+import { CacheFactory, CacheRuntime, RuntimeCacheOptions } from "../cache/runtime";
+import { CoherentCache } from "../cache/coherent-cache";
+import { MarkerWatcher } from "../cache/marker-watcher";
+import { markerGuardedTtlMs, markerPollIntervalMs } from "../cache/settings";
+import { Clock } from "../common/clock";
+import { observeRedisCommands } from "../redis/client";
+import { redisCommandPurpose } from "../redis/command-purposes";
+import { CacheTelemetry, InstanceCacheStats } from "../telemetry/cache-telemetry";
+import { UsageMeter } from "../telemetry/meter";
+import { redisMarkerReader } from "./redis-marker-reader";
+
+/** What outside code may give the runtime; each has a default that the deployed functions use. */
+export interface InstanceRuntimeOptions {
+  /** Default: performance.now(). */
+  clock?: Clock;
+  /** How caches are built. Default: CoherentCache (the benchmark measures other designs on the same handlers this way). */
+  cacheFactory?: CacheFactory;
+}
+
+export class InstanceRuntime {
+  private readonly caches: CacheRuntime;
+  private currentTelemetry: CacheTelemetry;
+
+  constructor(options: InstanceRuntimeOptions = {}) {
+    this.caches = new CacheRuntime({
+      readMarkers: redisMarkerReader(() => this.telemetry),
+      pollIntervalMs: markerPollIntervalMs,
+      scopeIdleMs: markerGuardedTtlMs,
+      // Redis's clock to this machine's: this instance's offset from Redis, as measured at its
+      // last stats publish (see MarkerWatcher.noteChange for what bounds the error left).
+      writeTimeToWallMs: (writtenAtMs) => writtenAtMs - this.telemetry.publisher.redisClockOffsetMs(),
+      clock: options.clock,
+      cacheFactory: options.cacheFactory,
+      events: () => this.telemetry,
+    });
+    this.currentTelemetry = this.newTelemetry();
+    // Every Redis command this module scope sends, counted by purpose where it is sent (meter.ts),
+    // in the meter of the moment (a reset replaces it).
+    observeRedisCommands((command) => this.meter.redisCommand(redisCommandPurpose(command)));
+  }
+
+  private newTelemetry(): CacheTelemetry {
+    return new CacheTelemetry(this.clock, {
+      caches: () => this.caches.cacheStats(),
+      markers: () => this.caches.markerStats(),
+    });
+  }
+
+  /** The clock every module-scope cache reads, and the credits path's time; `useClock` swaps what is behind it. */
+  get clock(): Clock {
+    return this.caches.clock;
+  }
+
+  useClock(clock: Clock): void {
+    this.caches.useClock(clock);
+  }
+
+  /** Freshness, the usage meter, the stats publisher and the figure logs of this instance. */
+  get telemetry(): CacheTelemetry {
+    return this.currentTelemetry;
+  }
+
+  /** This instance's Firestore and Redis usage meter (telemetry/meter.ts). */
+  get meter(): UsageMeter {
+    return this.telemetry.meter;
+  }
+
+  /** A module-scope cache on this instance's clock and marker watcher. */
+  createCache<V>(options: RuntimeCacheOptions): CoherentCache<V> {
+    return this.caches.createCache<V>(options);
+  }
+
+  markerWatcher(): MarkerWatcher {
+    return this.caches.markerWatcher();
+  }
+
+  stats(): InstanceCacheStats {
+    return this.telemetry.stats();
+  }
+
+  /** A cold start, for tests: empty caches, a new watcher, no figures, the real clock. */
+  reset(): void {
+    this.caches.reset();
+    this.currentTelemetry = this.newTelemetry();
+  }
+}
+
+let runtime: InstanceRuntime | undefined;
+
+/** This module scope's runtime, created on first use. */
+export function instanceRuntime(): InstanceRuntime {
+  runtime ??= new InstanceRuntime();
+  return runtime;
+}
+
+/**
+ * Creates this module scope's runtime with `options`, from outside the deployed code. Caches are
+ * created when their modules load, so this must run first: it throws once the runtime exists.
+ */
+export function configureInstance(options: InstanceRuntimeOptions): InstanceRuntime {
+  if (runtime) throw new Error("configureInstance: the instance runtime already exists; configure it before loading the functions");
+  runtime = new InstanceRuntime(options);
+  return runtime;
+}
+
+/** A module-scope cache on this instance's clock and marker watcher. */
+export function createCache<V>(options: RuntimeCacheOptions): CoherentCache<V> {
+  return instanceRuntime().createCache<V>(options);
+}
+
+/** This instance's usage meter. */
+export function usageMeter(): UsageMeter {
+  return instanceRuntime().meter;
+}
+
+/** `handler` with every call counted as a request of `functionName` (what it reads and writes, and its Redis commands, too). */
+export function meteredAs<A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
+  return (...args) => usageMeter().request(functionName, () => handler(...args));
+}

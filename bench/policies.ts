@@ -1,7 +1,7 @@
 /**
  * The designs `npm run bench` compares ours with, built from outside the deployed code: the
  * instance processes of the `none` and `reference` runs load bench/policy-preload.ts first,
- * which hands `useCacheFactory` (functions/src/cache/instance.ts) the factory below, so every
+ * which hands `configureInstance` (functions/src/instance/runtime.ts) the factory below, so every
  * `createCache` in the functions builds one of these instead of a CoherentCache. The `ours`
  * run loads nothing: it is the code as deployed.
  *
@@ -15,11 +15,11 @@
  *   every credits call (every reader refetches while it is set).
  *
  * Neither kept a fleet-wide usage figure: their instances are also handed `noFleetLedger`
- * (`useUsageLedger`, functions/src/credits/ledger.ts), so credits are what each instance knows
+ * (by the same `configureInstance`), so credits are what each instance knows
  * (its cached sum and the usage it recorded itself), as the reference served them.
  */
 // Only modules that create no cache are loaded with this one: the preload must hand over its
-// factory before any function module creates its caches (useCacheFactory throws after).
+// factory before any function module creates its caches (configureInstance throws after).
 import { CoherentCache, CoherentCacheOptions, GetOptions } from "../functions/src/cache/coherent-cache";
 import type { CacheFactory } from "../functions/src/cache/runtime";
 import type { UsageLedger } from "../functions/src/credits/ledger";
@@ -131,7 +131,7 @@ export function cacheFactoryFor(policy: Exclude<BenchPolicy, "ours">): CacheFact
 
 /**
  * The usage ledger of `none` and `reference`: it keeps no fleet figure. Handed to
- * `useUsageLedger` (functions/src/credits/ledger.ts) by bench/policy-preload.ts, so the credits
+ * `configureInstance` (functions/src/instance/runtime.ts) by bench/policy-preload.ts, so the credits
  * path finds no fleet figure (`count` and `rebuild` resolve undefined, without a Redis command)
  * and falls back to what the reference did: the instance's own cached sum (15 min TTL, the
  * credit-reset flag) minus the usage that instance recorded itself. Reports made on other

@@ -3,11 +3,9 @@
  * the functions: every cache the functions create is then built by that policy's factory, and
  * the credits path gets a ledger that keeps no fleet figure (`noFleetLedger`).
  */
-import { useUsageLedger } from "../functions/src/credits/ledger";
 import { configureInstance } from "../functions/src/instance/runtime";
 import { benchPolicyEnv, cacheFactoryFor, noFleetLedger, parsePolicy } from "./policies";
 
 const policy = parsePolicy(process.env[benchPolicyEnv]);
 if (policy === "ours") throw new Error("bench/policy-preload.ts: the ours run loads no preload (it runs the deployed code as it is)");
-configureInstance({ cacheFactory: cacheFactoryFor(policy) });
-useUsageLedger(noFleetLedger);
+configureInstance({ cacheFactory: cacheFactoryFor(policy), usageLedger: noFleetLedger });

@@ -25,7 +25,7 @@ import { firestore, getDocuments } from "../firestore";
 import { createCache, instanceRuntime } from "../instance/runtime";
 import * as logs from "../logs";
 import { scopes } from "../redis/markers";
-import { FleetUsage, monthKey, usageLedger, usageScope } from "./ledger";
+import { FleetUsage, monthKey, UsageLedger, usageScope } from "./ledger";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
 import { monthUsage } from "./remaining";
 import { wallNowMs } from "./time";
@@ -80,20 +80,24 @@ export interface LocalCreditState {
 }
 
 const localStates = new LRUCache<string, LocalCreditState>({ max: 100_000 });
-let usageWritesCompleted = 0;
 // While Redis is down every report fails here: one line a minute per instance, not one per call.
 const ledgerWarning = new Throttle(60_000, instanceRuntime().clock);
 
 /** Called after each usage write this instance completes; returns the write's sequence number. */
 export function noteUsageWritten(): number {
-  return ++usageWritesCompleted;
+  return instanceRuntime().noteUsageWritten();
+}
+
+/** The fleet's figure as this instance keeps it (the runtime's ledger: Redis's, unless replaced from outside). */
+export function usageLedger(): UsageLedger {
+  return instanceRuntime().usageLedger;
 }
 
 const cacheKey = (uid: string) => `credits:${uid}`;
 
 async function fetchCredits(uid: string, month: UtcMonth): Promise<CreditEntry> {
   const fetchedAtMs = instanceRuntime().clock.now();
-  const writesSeenAtFetch = usageWritesCompleted;
+  const writesSeenAtFetch = instanceRuntime().usageWritesCompleted;
   const ref = firestore().collection("users").doc(uid);
   const [snapshot] = await getDocuments([ref], { fieldMask: ["subscription"] });
   const { plan, paidUntilS } = effectivePlan(snapshot?.get("subscription"), Math.floor(wallNowMs(instanceRuntime().clock) / 1000), uid);

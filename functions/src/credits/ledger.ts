@@ -72,7 +72,10 @@ export interface FirestoreSum {
   readAtUs: number;
 }
 
-/** What the credits path needs from a fleet figure. Replaceable from outside (`useUsageLedger`). */
+/**
+ * What the credits path needs from a fleet figure: `redisUsageLedger` below, unless outside code
+ * gave the instance runtime another (instance/runtime.ts `configureInstance`).
+ */
 export interface UsageLedger {
   /**
    * Counts `report` (or, with `report` undefined, only decides the threshold), after
@@ -216,19 +219,3 @@ export const redisUsageLedger: UsageLedger = {
     return fleetUsageOf(reply);
   },
 };
-
-let ledger: UsageLedger | undefined;
-
-/** The ledger the credits path uses: the Redis one unless replaced (`useUsageLedger`). */
-export function usageLedger(): UsageLedger {
-  ledger ??= redisUsageLedger;
-  return ledger;
-}
-
-/**
- * Replaces the ledger from outside the deployed code (the benchmark runs the reference design,
- * which kept no fleet figure, on the same handlers this way, as `useCacheFactory` replaces caches).
- */
-export function useUsageLedger(replacement: UsageLedger): void {
-  ledger = replacement;
-}

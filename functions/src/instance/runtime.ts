@@ -5,15 +5,20 @@
  * the stats snapshot (redis-marker-reader.ts), and converts Redis's write times with the offset
  * that publisher measured; what the caches and the watcher do goes to the telemetry.
  *
- * Code outside the deployed functions (the benchmark, test harnesses) configures it once, before
- * the functions load (`configureInstance`); the functions only ask for it (`instanceRuntime`).
+ * It also holds what the instance keeps across requests beyond its caches, and everything code
+ * outside the deployed functions may replace: the clock, the cache factory, the usage ledger and
+ * the Redis command observer. They reach it one way, its constructor: that code (the benchmark's
+ * preload) calls `configureInstance` once, before the functions load; the functions only ask
+ * for the runtime (`instanceRuntime`). A test harness may later swap the clock (`useClock`) or
+ * start cold (`reset`).
  */
-import { CacheFactory, CacheRuntime, RuntimeCacheOptions } from "../cache/runtime";
 import { CoherentCache } from "../cache/coherent-cache";
 import { MarkerWatcher } from "../cache/marker-watcher";
+import { CacheFactory, CacheRuntime, RuntimeCacheOptions } from "../cache/runtime";
 import { markerGuardedTtlMs, markerPollIntervalMs } from "../cache/settings";
 import { Clock } from "../common/clock";
-import { observeRedisCommands } from "../redis/client";
+import { redisUsageLedger, UsageLedger } from "../credits/ledger";
+import { observeRedisCommands, RedisCommandObserver } from "../redis/client";
 import { redisCommandPurpose } from "../redis/command-purposes";
 import { CacheTelemetry, InstanceCacheStats } from "../telemetry/cache-telemetry";
 import { UsageMeter } from "../telemetry/meter";
@@ -25,11 +30,21 @@ export interface InstanceRuntimeOptions {
   clock?: Clock;
   /** How caches are built. Default: CoherentCache (the benchmark measures other designs on the same handlers this way). */
   cacheFactory?: CacheFactory;
+  /** The credits path's fleet figure. Default: the Redis ledger (the benchmark's reference keeps none). */
+  usageLedger?: UsageLedger;
+  /**
+   * Hears every Redis command this process sends, where it is sent (redis/client.ts). Default:
+   * counts it by purpose in the usage meter of the moment (a reset replaces the meter).
+   */
+  commandObserver?: RedisCommandObserver;
 }
 
 export class InstanceRuntime {
   private readonly caches: CacheRuntime;
   private currentTelemetry: CacheTelemetry;
+  readonly usageLedger: UsageLedger;
+  readonly commandObserver: RedisCommandObserver;
+  private usageWrites = 0;
 
   constructor(options: InstanceRuntimeOptions = {}) {
     this.caches = new CacheRuntime({
@@ -44,9 +59,10 @@ export class InstanceRuntime {
       events: () => this.telemetry,
     });
     this.currentTelemetry = this.newTelemetry();
-    // Every Redis command this module scope sends, counted by purpose where it is sent (meter.ts),
-    // in the meter of the moment (a reset replaces it).
-    observeRedisCommands((command) => this.meter.redisCommand(redisCommandPurpose(command)));
+    this.usageLedger = options.usageLedger ?? redisUsageLedger;
+    this.commandObserver = options.commandObserver ?? ((command) => this.meter.redisCommand(redisCommandPurpose(command)));
+    // For the life of the process: one runtime per module scope.
+    observeRedisCommands(this.commandObserver);
   }
 
   private newTelemetry(): CacheTelemetry {
@@ -82,6 +98,16 @@ export class InstanceRuntime {
 
   markerWatcher(): MarkerWatcher {
     return this.caches.markerWatcher();
+  }
+
+  /** Called after each usage write this instance completes; returns the write's sequence number. */
+  noteUsageWritten(): number {
+    return ++this.usageWrites;
+  }
+
+  /** Usage writes this instance has completed (what a credits fetch starting now includes). */
+  get usageWritesCompleted(): number {
+    return this.usageWrites;
   }
 
   stats(): InstanceCacheStats {

@@ -1,3 +1,4 @@
+import { channel } from "node:diagnostics_channel";
 import { Redis, type UpstashRequest } from "@upstash/redis";
 import { requiredString, upstashRedisRestToken, upstashRedisRestUrl } from "../config";
 
@@ -12,31 +13,40 @@ let client: Redis | undefined;
 /** Hears one command as it is sent: its name, then its arguments. */
 export type RedisCommandObserver = (command: readonly unknown[]) => void;
 
-let commandObserver: RedisCommandObserver | undefined;
+/**
+ * Every command this process sends, as Upstash bills them: each command of a pipeline, a
+ * script's EVALSHA and, when Redis lacked the script, its EVAL. Published where the request
+ * leaves the client, in the async context of the code that sent it, before the round trip. A
+ * diagnostics channel, so that this floor keeps no observer of its own: whoever listens holds
+ * its observer (the instance runtime, which counts them in its usage meter), and with no one
+ * listening a command costs one check.
+ */
+const commandsSent = channel("voice-cache:redis-command");
 
 /**
- * Hears every command this process sends, as Upstash bills them: each command of a pipeline,
- * a script's EVALSHA and, when Redis lacked the script, its EVAL. Called where the request
- * leaves the client, in the async context of the code that sent it, before the round trip
- * (cache/instance.ts counts them in the usage meter). One observer; it must be cheap.
+ * Hears every command this process sends (see `commandsSent`) until the returned function is
+ * called. `observer` must be cheap; what it throws is swallowed: counting must never fail a command.
  */
-export function observeRedisCommands(observer: RedisCommandObserver | undefined): void {
-  commandObserver = observer;
+export function observeRedisCommands(observer: RedisCommandObserver): () => void {
+  const listener = (command: unknown) => {
+    try {
+      observer(command as readonly unknown[]);
+    } catch {
+      // Swallowed here: a listener's throw would reach the process as an uncaught exception.
+    }
+  };
+  commandsSent.subscribe(listener);
+  return () => commandsSent.unsubscribe(listener);
 }
 
 /** The commands one REST request carries: a pipeline's or transaction's list, or one command. */
 function noteCommands(request: UpstashRequest): void {
-  const observer = commandObserver;
-  if (!observer || !Array.isArray(request.body)) return;
+  if (!commandsSent.hasSubscribers || !Array.isArray(request.body)) return;
   const route = request.path?.[0];
-  try {
-    if (route === "pipeline" || route === "multi-exec") {
-      for (const command of request.body as unknown[]) if (Array.isArray(command)) observer(command);
-    } else {
-      observer(request.body);
-    }
-  } catch {
-    // Counting must never fail a command.
+  if (route === "pipeline" || route === "multi-exec") {
+    for (const command of request.body as unknown[]) if (Array.isArray(command)) commandsSent.publish(command);
+  } else {
+    commandsSent.publish(request.body);
   }
 }
 

@@ -16,6 +16,18 @@ const processImports = ["process", "node:process"].map((name) => ({
   name,
   message: "Use the global process; its env is read only in the files eslint.config.mjs allows.",
 }));
+// src is built in floors, each importing only the ones below it: common/, redis/, the cache
+// engine (cache/), the operators' telemetry (telemetry/), this module scope's runtime (instance/),
+// then the features, the modules built on them and index.ts. An import upwards is how an import
+// circle, or an engine that knows what watches it, begins: lint refuses it in the lower floors.
+const featureImports = ["../apps/*", "../credits/*", "../notifications/*", "../stripe/*", "../users/*", "../firestore", "../errors", "../index"];
+const floors = [
+  { files: ["src/common/**"], above: ["../redis/*", "../cache/*", "../telemetry/*", "../instance/*", ...featureImports] },
+  { files: ["src/redis/**"], above: ["../cache/*", "../telemetry/*", "../instance/*", ...featureImports] },
+  // The classifier serves the telemetry: the engine has no use for it.
+  { files: ["src/cache/**"], above: ["../telemetry/*", "../instance/*", "../redis/command-purposes", ...featureImports] },
+  { files: ["src/telemetry/**"], above: ["../instance/*", ...featureImports] },
+];
 const processEnvMessage =
   "Read a param or secret from src/config.ts (param.value()) instead: process.env is read only in the files eslint.config.mjs allows.";
 
@@ -35,6 +47,19 @@ export default tseslint.config(
       ],
     },
   },
+  // A later block's rule replaces an earlier one's: each floor repeats the paths refused everywhere.
+  ...floors.map(({ files, above }) => ({
+    files,
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          paths: [...paramsImports, ...processImports],
+          patterns: [{ group: above, message: "A lower floor imports only the floors below it (eslint.config.mjs, floors)." }],
+        },
+      ],
+    },
+  })),
   {
     // The one file that declares params and secrets (defineString/defineInt/defineSecret...).
     files: ["src/config.ts"],

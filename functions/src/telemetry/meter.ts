@@ -12,14 +12,15 @@
  * average.
  *
  * Redis commands are counted too, by purpose (redis/command-purposes.ts), as Upstash bills
- * them: every command the client sends (redis/client.ts hands each to `redisCommand`, in the
- * sender's async context), so they agree with what Upstash counts. A request's commands go to
- * its function; the instance's own work goes to its own bucket (`instanceWork`): the marker
- * poll and the stats publish riding on it, which serve every request at once (whichever request
- * started the poll), and any command sent outside a request. The client auto-pipelines: commands
- * of concurrent requests sent in one batch are counted in the context of the call that opened
- * it. In production an instance serves one function, so that never moves a command between
- * functions; a process serving several (the test harness) can, under concurrent calls.
+ * them: every command the client sends (redis/client.ts publishes each in the sender's async
+ * context, and the instance runtime hands it to `redisCommand`), so they agree with what
+ * Upstash counts. A request's commands go to its function; the instance's own work goes to its
+ * own bucket (`instanceWork`): the marker poll and the stats publish riding on it, which serve
+ * every request at once (whichever request started the poll), and any command sent outside a
+ * request. The client auto-pipelines: commands of concurrent requests sent in one batch are
+ * counted in the context of the call that opened it. In production an instance serves one
+ * function, so that never moves a command between functions; a process serving several (the
+ * test harness) can, under concurrent calls.
  *
  * It costs a few map updates per request and command and no I/O: the figures ride on the
  * instance's stats snapshot, published at most once a minute (fleet-stats.ts).

@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { maxMarkerPollIntervalMs, minMarkerPollIntervalMs } from "../functions/src/cache/settings";
 import * as config from "../functions/src/config";
-import { markerPollIntervalMsParam } from "../functions/src/config";
+import { markerPollIntervalMsParam, minProductionStatsPublishIntervalMs, statsPublishIntervalMsParam } from "../functions/src/config";
 import { errorMessage } from "../functions/src/error-message";
 import { Manifest, ManifestEndpoint, RuntimeInfo, RuntimeRules, loadFirebaseTools, versionProblem } from "./deploy-check-firebase-tools";
 
@@ -266,19 +266,26 @@ function paramGuidance(manifest: Manifest, userEnvs: Record<string, string>, env
 
 /**
  * Param values the code accepts but the contract does not: the marker poll interval bounds every
- * freshness promise (one interval plus one marker read of up to 800 ms within 2 s).
+ * freshness promise (one interval plus one marker read of up to 800 ms within 2 s), and each
+ * instance publishes its figures at most once a minute.
  */
 export function checkParamValues(userEnvs: Record<string, string>): string[] {
-  const name = markerPollIntervalMsParam.name;
-  const raw = userEnvs[name];
-  if (raw === undefined) return [];
-  const ms = Number(raw);
-  if (!Number.isSafeInteger(ms) || ms < minMarkerPollIntervalMs || ms > maxMarkerPollIntervalMs) {
-    return [
-      `${name}=${raw} cannot keep the 2 s freshness promise: every instance sees a change within one poll interval plus one marker read, which gives up after 800 ms, so the interval must be a whole number of ms from ${minMarkerPollIntervalMs} to ${maxMarkerPollIntervalMs}`,
-    ];
+  const problems: string[] = [];
+  const pollRaw = userEnvs[markerPollIntervalMsParam.name];
+  const pollMs = Number(pollRaw);
+  if (pollRaw !== undefined && (!Number.isSafeInteger(pollMs) || pollMs < minMarkerPollIntervalMs || pollMs > maxMarkerPollIntervalMs)) {
+    problems.push(
+      `${markerPollIntervalMsParam.name}=${pollRaw} cannot keep the 2 s freshness promise: every instance sees a change within one poll interval plus one marker read, which gives up after 800 ms, so the interval must be a whole number of ms from ${minMarkerPollIntervalMs} to ${maxMarkerPollIntervalMs}`,
+    );
   }
-  return [];
+  const statsRaw = userEnvs[statsPublishIntervalMsParam.name];
+  const statsMs = Number(statsRaw);
+  if (statsRaw !== undefined && (!Number.isSafeInteger(statsMs) || statsMs < minProductionStatsPublishIntervalMs)) {
+    problems.push(
+      `${statsPublishIntervalMsParam.name}=${statsRaw}: the contract has each instance publish its cache figures at most once a minute (a Redis command each time), so the interval must be a whole number of ms, at least ${minProductionStatsPublishIntervalMs} (the local stack's few seconds are for the emulator only)`,
+    );
+  }
+  return problems;
 }
 
 /** All checks on collected inputs. No I/O: a spec can pass a modified config. */

@@ -28,6 +28,18 @@ export const markerPollIntervalMsParam = defineInt("MARKER_POLL_INTERVAL_MS", {
   description: "How often (ms) each instance re-reads its invalidation markers; freshness bound = this + one Redis round trip (max 1200 for the 2 s promise)",
 });
 /**
+ * How often each instance publishes its cache figures for `cacheStats` (one XADD riding on a
+ * marker poll). The contract: at most once a minute in production, the default, and
+ * `npm run deploy:check` refuses less. The local stack sets a few seconds, so the demo's own
+ * figures show at once.
+ */
+export const statsPublishIntervalMsParam = defineInt("STATS_PUBLISH_INTERVAL_MS", {
+  default: 60_000,
+  description: "How often (ms) each instance publishes its cache figures for cacheStats; the contract: at most once a minute (60000 or more)",
+});
+/** The contract's "at most once a minute" for the stats publish. */
+export const minProductionStatsPublishIntervalMs = 60_000;
+/**
  * List prices `cacheStats` estimates each function's daily spend with (US dollars per 100,000;
  * Firestore Standard edition, nam5 multi-region, as of 2026-11-25). Strings: params hold no
  * fractions otherwise.

@@ -103,14 +103,14 @@ async function main() {
   show("carol getCredits", await call("getCredits", {}, carol));
 
   console.log("\nThe fleet's cache figures (cacheStats, as bob)");
-  // Each function's instances publish their figures at most once a minute (riding on a marker
-  // poll), so the snapshots carrying this demo's calls arrive within about a minute: keep a
-  // little traffic going until they do.
-  process.stdout.write("  instances publish at most once a minute; waiting for this demo's figures ");
+  // Each function's instances publish their figures at most once an interval (riding on a
+  // marker poll; once a minute in production, every few seconds on `npm start`), so the
+  // snapshots carrying this demo's calls arrive within one: keep a little traffic going until they do.
+  process.stdout.write("  waiting for the snapshots carrying this demo's calls ");
   const deadline = Date.now() + 90_000;
   let stats = await fleet(bob);
   while (!demoFiguresIn(stats, startedAtMs, flipSeenAtMs) && Date.now() < deadline) {
-    await sleep(5_000);
+    await sleep(1_000);
     process.stdout.write(".");
     await call<Apps>("getAvailableApps", {}, alice);
     await call("getMentorNotificationFrequency", {}, alice);

@@ -226,6 +226,23 @@ describe("deploy check (npm run deploy:check)", function () {
     }
   });
 
+  it("refuses a stats publish interval under a minute (the contract's at most once a minute), which only the local stack uses", () => {
+    const withInterval = (value: string) => ({ ...inputs, userEnvs: { ...inputs.userEnvs, STATS_PUBLISH_INTERVAL_MS: value }, envFiles: ["functions/.env"] });
+    for (const bad of ["5000", "59999", "60000.5", "often"]) {
+      assertSomeMatch(
+        problemsOf(withInterval(bad)),
+        new RegExp(`^STATS_PUBLISH_INTERVAL_MS=${bad.replace(".", "\\.")}: .*at most once a minute.*at least 60000`),
+      );
+    }
+    for (const good of ["60000", "300000"]) {
+      assert.deepEqual(
+        checkDeploy(withInterval(good)).problems.filter((p) => p.includes("STATS_PUBLISH_INTERVAL_MS")),
+        [],
+        `${good} ms keeps the contract`,
+      );
+    }
+  });
+
   it("fails when a deploy .env file sets a secret's name", () => {
     const problems = problemsOf({
       ...inputs,

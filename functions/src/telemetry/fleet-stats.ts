@@ -5,7 +5,7 @@
  *
  * Cost: at most one Redis command per instance-minute, and no round trip of its own. The
  * snapshot rides on the instance's marker poll (the MGET it sends anyway, at most once a
- * second while it serves cached reads): at most once per `statsPublishIntervalMs` that poll
+ * second while it serves cached reads): at most once per `statsPublishIntervalMs()` that poll
  * goes out as a pipeline of [MGET, XADD] in the same HTTP request. An instance that serves
  * no cached read never polls, and has nothing to publish.
  *
@@ -23,13 +23,23 @@ import type { Pipeline } from "@upstash/redis";
 import { CoherentCacheStats } from "../cache/coherent-cache";
 import { MarkerWatcherStats } from "../cache/marker-watcher";
 import { Clock } from "../common/clock";
+import { statsPublishIntervalMsParam } from "../config";
 import { redis } from "../redis/client";
 import { statsStreamKey } from "../redis/keys";
 import { FreshnessHistogram } from "./freshness";
 import type { FunctionUsage, RedisUsage } from "./meter";
 
-/** The contract: each instance publishes at most once a minute. */
-export const statsPublishIntervalMs = 60_000;
+/**
+ * How often an instance publishes (the STATS_PUBLISH_INTERVAL_MS param: once a minute in
+ * production, as the contract says; a few seconds on the local stack). A process that loads
+ * the functions itself and sets no value gets the declared default.
+ */
+export function statsPublishIntervalMs(): number {
+  const raw = process.env[statsPublishIntervalMsParam.name];
+  const ms = raw === undefined || raw === "" ? Number(statsPublishIntervalMsParam.options.default) : statsPublishIntervalMsParam.value();
+  if (!Number.isSafeInteger(ms) || ms < 1_000) throw new Error(`${statsPublishIntervalMsParam.name} must be a whole number of ms, at least 1000, got ${raw}`);
+  return ms;
+}
 /**
  * A snapshot older than this is gone, and so is its instance as far as cacheStats counts
  * ("live" = published within the last 3 minutes: an instance in traffic publishes every
@@ -98,7 +108,7 @@ export class StatsPublisher {
 
   constructor(
     private readonly clock: Clock,
-    private readonly intervalMs = statsPublishIntervalMs,
+    private readonly intervalMs = statsPublishIntervalMs(),
   ) {}
 
   /** True (and counted as an attempt) at most once per interval; a failed attempt waits a full interval too. */

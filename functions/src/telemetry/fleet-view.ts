@@ -129,10 +129,10 @@ function emptySpend(): FunctionSpend {
 
 /**
  * The shortest span between two snapshots of one instance that the spend estimate takes as its
- * rate: one publish interval less some slack (an instance publishes at most once a minute, at a
- * marker poll).
+ * rate: one publish interval less some slack (an instance publishes at most once an interval,
+ * at a marker poll).
  */
-const minRateWindowMs = statsPublishIntervalMs / 2;
+const minRateWindowMs = () => statsPublishIntervalMs() / 2;
 
 /** What a day's spend is estimated from: counts, and the span they were counted over. */
 interface CostCounts {
@@ -162,7 +162,7 @@ const countsSince = (now: CostCounts, before: CostCounts): CostCounts => ({
 function costBasis(newest: InstanceSnapshot, oldest: InstanceSnapshot | undefined, uptimeMs: number) {
   const byFunction = new Map<string, CostCounts>();
   const spanMs = oldest === undefined ? 0 : newest.publishedAtMs - oldest.publishedAtMs;
-  const windowed = oldest !== undefined && oldest.startedAtMs === newest.startedAtMs && spanMs >= minRateWindowMs;
+  const windowed = oldest !== undefined && oldest.startedAtMs === newest.startedAtMs && spanMs >= minRateWindowMs();
   for (const [name, usage] of Object.entries(newest.usage ?? {})) {
     const now = costCounts(usage);
     byFunction.set(name, windowed ? countsSince(now, costCounts(oldest.usage?.[name])) : now);
@@ -347,7 +347,7 @@ export function fleetView(published: readonly PublishedSnapshot[], redisNowMs: n
       liveInstances: newest.size,
       functions: Object.keys(functions).length,
       liveWindowMs: snapshotTtlMs,
-      publishIntervalMs: statsPublishIntervalMs,
+      publishIntervalMs: statsPublishIntervalMs(),
       oldestSnapshotAgeMs: ages.length === 0 ? null : Math.max(...ages),
       newestSnapshotAgeMs: ages.length === 0 ? null : Math.min(...ages),
     },

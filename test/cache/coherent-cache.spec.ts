@@ -286,6 +286,20 @@ describe("CoherentCache + MarkerWatcher", () => {
     });
   });
 
+  /** Readings as Redis answers them with write times (`version:writtenAtMs`; null: no marker). */
+  const timedMarkerReadings = (markers: Map<string, { version: number; writtenAtMs: number }>, scopes: readonly string[]) =>
+    scopes.map((s) => (markers.has(s) ? `${markers.get(s)!.version}:${markers.get(s)!.writtenAtMs}` : null));
+
+  /** A fail-closed cache and its watcher on one clock for everything: the instance's, the wall's and Redis's. */
+  function cacheOnOneClock(clock: ManualClock, read: (scopes: readonly string[]) => Promise<(string | null)[]>) {
+    const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
+    const cache = new CoherentCache<string>(
+      { name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true },
+      () => watcher,
+    );
+    return { watcher, cache };
+  }
+
   describe("a scope first seen between polls", () => {
     /** Markers with write times on the test clock, as Redis stamps them (`version:writtenAtMs`). */
     function setupTimed() {
@@ -294,15 +308,10 @@ describe("CoherentCache + MarkerWatcher", () => {
       let reads = 0;
       const read = async (scopes: readonly string[]) => {
         reads++;
-        return scopes.map((s) => (markers.has(s) ? `${markers.get(s)!.version}:${markers.get(s)!.writtenAtMs}` : null));
+        return timedMarkerReadings(markers, scopes);
       };
       const bump = (scope: string) => markers.set(scope, { version: (markers.get(scope)?.version ?? 0) + 1, writtenAtMs: clock.now() });
-      // One clock for everything here: the instance's, the wall's and Redis's.
-      const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
-      const cache = new CoherentCache<string>(
-        { name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true },
-        () => watcher,
-      );
+      const { cache } = cacheOnOneClock(clock, read);
       let source = "v0";
       let fetches = 0;
       const fetch = async () => (fetches++, source);
@@ -367,14 +376,10 @@ describe("CoherentCache + MarkerWatcher", () => {
         new Promise<(string | null)[]>((resolve) =>
           polls.push({
             scopes: [...scopes],
-            answer: () => resolve(scopes.map((s) => (markers.has(s) ? `${markers.get(s)!.version}:${markers.get(s)!.writtenAtMs}` : null))),
+            answer: () => resolve(timedMarkerReadings(markers, scopes)),
           }),
         );
-      const watcher = new MarkerWatcher({ read: shortFormMarkers(read), clock, pollIntervalMs: 1000, writeTimeToWallMs: (ms) => ms, wallClock: clock });
-      const cache = new CoherentCache<string>(
-        { name: "t", ttlMs: 3_600_000, maxEntries: 100, maxBytes: 100_000, clock, wallClock: clock, securitySensitive: true },
-        () => watcher,
-      );
+      const { cache } = cacheOnOneClock(clock, read);
       let source = "v0";
       let fetches = 0;
       let release!: () => void;

@@ -24,7 +24,6 @@ export async function restartTestRedis(): Promise<void> {
       (await testRedis()
         .ping()
         .catch(() => "")) === "PONG",
-    10_000,
     "Redis behind the gateway",
   );
 }

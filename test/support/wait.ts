@@ -1,11 +1,29 @@
 import { setTimeout as sleep } from "node:timers/promises";
 
-/** Polls `probe` until it returns true or `timeoutMs` passes; returns the elapsed ms. */
-export async function waitUntil(probe: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number> {
+/**
+ * How long a spec waits for something that happens by itself (a trigger's marker bump, a
+ * server back after a restart): a bound a cold worker on a busy 2-core CI machine can meet,
+ * not a figure the spec asserts. How fast it happens is the benchmark's (docs/bench.md).
+ */
+export const conditionTimeoutMs = 30_000;
+
+const firstDelayMs = 20;
+const maxDelayMs = 500;
+
+/**
+ * Polls `probe` until it returns true, backing off exponentially with jitter between tries
+ * (as a good client does); throws once `timeoutMs` has passed (a generous default). The timeout is only a bound on
+ * the wait, never the assertion: how long the wait took is deliberately not returned.
+ */
+export async function waitUntil(probe: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void>;
+/** @deprecated The old order (and the elapsed ms), until every spec has moved to `(probe, what, timeoutMs?)`. */
+export async function waitUntil(probe: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number>;
+export async function waitUntil(probe: () => Promise<boolean> | boolean, second: string | number, third?: string | number): Promise<number | void> {
+  const [what, timeoutMs] = typeof second === "string" ? [second, Number(third ?? conditionTimeoutMs)] : [String(third), second];
   const startedAt = Date.now();
-  for (;;) {
+  for (let delayMs = firstDelayMs; ; delayMs = Math.min(delayMs * 2, maxDelayMs)) {
     if (await probe()) return Date.now() - startedAt;
     if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(20);
+    await sleep(delayMs / 2 + Math.random() * (delayMs / 2));
   }
 }

@@ -1,14 +1,12 @@
 import assert from "node:assert/strict";
-import { setTimeout as sleep } from "node:timers/promises";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
 import { CallableError, Instance } from "../../scripts/harness/instance";
-import { useInstancePair } from "../support/instance";
+import { nextPoll, onManualClocks, useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { markerGuardedTtlMs } from "../../functions/src/cache/settings";
 import { stack, triggersSettled } from "../support/stack";
-import { waitUntil } from "../support/wait";
 
 describe("mentor notification frequency", function () {
   this.timeout(60_000);
@@ -62,24 +60,24 @@ describe("mentor notification frequency", function () {
     assert.equal((await userDoc(uid).get()).get("mentor_notification_frequency"), 3);
   });
 
-  it("a set on instance A reaches instance B within 2 s of its answer (A bumps at the commit); the trigger bumps nothing more", async () => {
+  it("a set on instance A reaches instance B at B's next marker poll (A bumps at the commit); the trigger bumps nothing more", async () => {
+    // B on a manual clock: its next poll comes exactly one interval on (nextPoll), so "B follows
+    // within one poll interval (+ one marker read) of the bump" is checked as a mechanism on any
+    // machine; the wall-clock staleness against the 2 s promise is the benchmark's (docs/bench.md).
     const uid = newUid();
     await userDoc(uid).set({ mentor_notification_frequency: 1 });
     await triggersSettled();
-    assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 });
-    const markerBefore = await markerVersion(scopes.mentor(uid));
-    await a.call("setMentorNotificationFrequency", { frequency: 5 }, { uid });
-    const answeredAt = Date.now();
-    assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "bumped before the answer");
-    await waitUntil(
-      async () => (await b.call<{ frequency: number }>("getMentorNotificationFrequency", {}, { uid })).frequency === 5,
-      5_000,
-      "instance B to serve the new frequency",
-    );
-    const elapsedMs = Date.now() - answeredAt;
-    assert.ok(elapsedMs <= 2_000, `B served the old value for ${elapsedMs} ms after the set answered`);
-    await triggersSettled();
-    assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "one bump: the trigger named the same change");
+    await onManualClocks([b], async () => {
+      assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 });
+      const markerBefore = await markerVersion(scopes.mentor(uid));
+      await a.call("setMentorNotificationFrequency", { frequency: 5 }, { uid });
+      assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "bumped before the answer");
+      assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 }, "B has not polled since: its cached value");
+      await nextPoll(b);
+      assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 5 }, "B's next poll read the bump");
+      await triggersSettled();
+      assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "one bump: the trigger named the same change");
+    });
   });
 
   it("0 is a cache hit: a ghost user's second read costs no Firestore read", async () => {
@@ -95,11 +93,14 @@ describe("mentor notification frequency", function () {
     const uid = newUid();
     await userDoc(uid).set({ mentor_notification_frequency: 2 });
     await triggersSettled();
-    // The write's marker is then more than a poll interval older than the first fetch, so the
-    // entry fetched before the instance read that marker is kept (MarkerWatcher.adoptable).
-    await sleep(1_100);
     await a.useManualClock();
     try {
+      // A poll is due at the first call, so it reads the user's marker before the fetch and the
+      // entry is stored under its version. (Had it been fetched first, it would be kept only if
+      // the marker's write were more than a poll interval older than the fetch on the wall
+      // clock, MarkerWatcher.adoptable: a race with this machine's speed. coherent-cache.spec.ts
+      // covers adoption on injected clocks.)
+      await nextPoll(a);
       stack().reads.reset();
       // One call a minute stands for one a second: between calls the instance polls its markers.
       for (let minute = 0; minute < 60; minute++) {

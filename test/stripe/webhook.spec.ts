@@ -5,11 +5,10 @@ import { scopes } from "../../functions/src/redis/markers";
 import { newUid, seedUsage, userDoc } from "../support/credits";
 import { Instance } from "../../scripts/harness/instance";
 import { localStripePriceId } from "../../scripts/stack/local-stripe";
-import { useInstancePair } from "../support/instance";
+import { nextPoll, onManualClocks, useInstancePair } from "../support/instance";
 import { markerVersion, restartTestRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { checkoutCompletedEvent, newCustomerId, newEventId, nowS, sendEvent, signatureHeader, subscriptionEvent } from "../../scripts/harness/stripe-events";
-import { waitUntil } from "../support/wait";
 
 describe("stripeWebhook", function () {
   this.timeout(60_000);
@@ -209,24 +208,27 @@ describe("stripeWebhook", function () {
     assert.equal((await subscriptionOf(uid))?.status, "inactive");
   });
 
-  it("a basic user at 0 credits upgrades mid-session: instance B's next call has credits within 2 s of the marker", async () => {
+  it("a basic user at 0 credits upgrades mid-session: instance B's first call after its next marker poll has credits", async () => {
+    // B on a manual clock: its next poll comes exactly one interval on (nextPoll), so "B follows
+    // within one poll interval (+ one marker read) of the bump" is checked as a mechanism on any
+    // machine; the wall-clock staleness against the 2 s promise is the benchmark's (docs/bench.md).
     const uid = newUid("stripe");
     const customer = newCustomerId();
     await seedUsage(uid, 1800);
-    const before = await b.call<UsageResult>("recordTranscriptionUsage", { sessionId: "live", transcriptionSeconds: 30 }, { uid });
-    assert.deepEqual([before.remainingSeconds, before.hasCredits], [0, false]);
-    const markerBefore = await markerVersion(scopes.credits(uid));
-    assert.equal((await sendEvent(a, subscriptionEvent({ customer, uid }))).status, 200);
-    const bumped = await markerVersion(scopes.credits(uid));
-    assert.notEqual(bumped, markerBefore, "the webhook bumped the credits marker before its 200");
-    const elapsedMs = await waitUntil(
-      async () => (await b.call<UsageResult>("recordTranscriptionUsage", { sessionId: "live", transcriptionSeconds: 30 }, { uid })).hasCredits,
-      5_000,
-      "instance B to see the upgrade",
-    );
-    assert.ok(elapsedMs <= 2_000, `B denied credits for ${elapsedMs} ms after the marker write`);
-    await triggersSettled();
-    assert.equal(await markerVersion(scopes.credits(uid)), bumped, "one bump: the users/{uid} trigger named the same change (the Stripe event)");
+    const report = () => b.call<UsageResult>("recordTranscriptionUsage", { sessionId: "live", transcriptionSeconds: 30 }, { uid });
+    await onManualClocks([b], async () => {
+      const before = await report();
+      assert.deepEqual([before.remainingSeconds, before.hasCredits], [0, false]);
+      const markerBefore = await markerVersion(scopes.credits(uid));
+      assert.equal((await sendEvent(a, subscriptionEvent({ customer, uid }))).status, 200);
+      const bumped = await markerVersion(scopes.credits(uid));
+      assert.notEqual(bumped, markerBefore, "the webhook bumped the credits marker before its 200");
+      assert.equal((await report()).hasCredits, false, "B has not polled since: its cached basic plan");
+      await nextPoll(b);
+      assert.equal((await report()).hasCredits, true, "B's next poll read the bump");
+      await triggersSettled();
+      assert.equal(await markerVersion(scopes.credits(uid)), bumped, "one bump: the users/{uid} trigger named the same change (the Stripe event)");
+    });
   });
 
   it("Redis down: Firestore is written, the answer is 5xx, and the retry bumps the marker", async () => {

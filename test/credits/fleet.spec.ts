@@ -12,13 +12,10 @@ import { commitReport, UsageResult, usageReportsCollection } from "../../functio
 import { markerKey } from "../../functions/src/redis/markers";
 import { CallableError, Instance } from "../../scripts/harness/instance";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
-import { useInstancePair } from "../support/instance";
+import { nextPoll, onManualClocks, useInstancePair } from "../support/instance";
 import { restartTestRedis, testRedis } from "../support/redis";
 import { stack } from "../support/stack";
 import { waitUntil } from "../support/wait";
-
-/** The contract's bound: every instance reflects a committed report within this long. */
-const fleetBoundMs = 2_000;
 
 describe("credits across the fleet", function () {
   this.timeout(90_000);
@@ -32,29 +29,42 @@ describe("credits across the fleet", function () {
   const storedSeconds = async (uid: string) => (await usageCol(uid).get()).docs.reduce((sum, doc) => sum + Number(doc.get("transcription_seconds")), 0);
   const fleetFigure = async (uid: string) => testRedis().get<string>(markerKey(usageScope(uid, utcMonthOf(new Date()))));
 
-  /** Waits until both instances' getCredits answer `expected`; returns how long that took. */
-  const bothAnswer = (uid: string, expected: number, timeoutMs: number) =>
-    waitUntil(
-      async () => (await remainingOn(a, uid)) === expected && (await remainingOn(b, uid)) === expected,
-      timeoutMs,
-      `both instances to answer ${expected}`,
-    );
+  /**
+   * Waits until both instances' getCredits answer `expected` (instances on their system clocks,
+   * in tests whose point is not how soon: that is checked on manual clocks).
+   */
+  const bothAnswer = (uid: string, expected: number) =>
+    waitUntil(async () => (await remainingOn(a, uid)) === expected && (await remainingOn(b, uid)) === expected, `both instances to answer ${expected}`);
 
-  it("a session's reports alternate between instances: after each, both answer the same figure within 2 s, and the threshold fires once", async () => {
+  it("a session's reports alternate between instances: after each, the other answers the same figure at its next marker poll, and the threshold fires once", async () => {
+    // Both instances on manual clocks: a poll comes exactly one interval on (nextPoll), so "every
+    // instance reflects a report within one poll interval (+ one marker read)" is checked as a
+    // mechanism on any machine; the wall-clock figure against the 2 s promise is the
+    // benchmark's (docs/bench.md).
     const uid = newUid("fleet");
     await seedUsage(uid, 1_500); // 300 s left
-    const fired: boolean[] = [];
-    for (let i = 0; i < 6; i++) {
-      const on = i % 2 === 0 ? a : b;
-      const expected = 300 - 30 * (i + 1);
-      const answer = await record(on, uid, 30, `s1-${i}`);
-      assert.equal(answer.remainingSeconds, expected, `report ${i}: the reporting instance answers the fleet's figure`);
-      fired.push(answer.freemiumThresholdReached);
-      const tookMs = await bothAnswer(uid, expected, 5_000);
-      assert.ok(tookMs <= fleetBoundMs, `report ${i}: both instances agreed ${tookMs} ms after the answer`);
-    }
-    // 270, 240, 210, 180 (at or below the threshold: fires), 150, 120.
-    assert.deepEqual(fired, [false, false, false, true, false, false], "fired exactly once, on the report that reached 180 s");
+    await onManualClocks([a, b], async () => {
+      // Each instance has the user's entry, and a poll has read the user's usage marker.
+      for (let round = 0; round < 2; round++) {
+        if (round > 0) await nextPoll(a, b);
+        assert.deepEqual([await remainingOn(a, uid), await remainingOn(b, uid)], [300, 300]);
+      }
+      const fired: boolean[] = [];
+      for (let i = 0; i < 6; i++) {
+        const [on, other] = i % 2 === 0 ? [a, b] : [b, a];
+        const expected = 300 - 30 * (i + 1);
+        const answer = await record(on, uid, 30, `s1-${i}`);
+        assert.equal(answer.remainingSeconds, expected, `report ${i}: the reporting instance answers the fleet's figure`);
+        fired.push(answer.freemiumThresholdReached);
+        assert.equal(await remainingOn(on, uid), expected, `report ${i}: the reporting instance's next answer includes it at once`);
+        assert.equal(await remainingOn(other, uid), expected + 30, `report ${i}: the other instance has not polled since`);
+        await nextPoll(a, b);
+        assert.equal(await remainingOn(other, uid), expected, `report ${i}: the other instance's next poll read the fleet's figure`);
+        assert.equal(await remainingOn(on, uid), expected);
+      }
+      // 270, 240, 210, 180 (at or below the threshold: fires), 150, 120.
+      assert.deepEqual(fired, [false, false, false, true, false, false], "fired exactly once, on the report that reached 180 s");
+    });
   });
 
   it("20 concurrent deliveries of one report all answer; it is stored and counted once", async () => {
@@ -70,7 +80,7 @@ describe("credits across the fleet", function () {
     assert.equal(await storedSeconds(uid), 60, "stored once");
     assert.equal((await userDoc(uid).collection(usageReportsCollection).get()).size, 1, "one dedupe record");
     assert.equal(await fleetFigure(uid), "60", "counted once");
-    await bothAnswer(uid, 1_740, fleetBoundMs);
+    await bothAnswer(uid, 1_740);
   });
 
   it("10 distinct concurrent reports all add up, on both instances", async () => {
@@ -83,7 +93,7 @@ describe("credits across the fleet", function () {
     assert.equal(Math.min(...answers.map((r) => r.remainingSeconds ?? Infinity)), 1_700, "the last counted answers all ten");
     assert.equal(await storedSeconds(uid), 100);
     assert.equal(await fleetFigure(uid), "100");
-    await bothAnswer(uid, 1_700, fleetBoundMs);
+    await bothAnswer(uid, 1_700);
   });
 
   it("a duplicate answers the current figure with duplicate: true and never fires the threshold", async () => {
@@ -152,11 +162,15 @@ describe("credits across the fleet", function () {
   it("a report committed by a process that died before counting it is in every figure within the 15 min refresh; a retry counts it at once", async () => {
     const uid = newUid("fleet");
     const late = newUid("fleet");
-    await a.useManualClock();
-    try {
+    // Both clocks manual: the 15 min refresh, and the poll that carries a figure to the other
+    // instance, are exact without sleeping.
+    await onManualClocks([a, b], async () => {
       for (const user of [uid, late]) {
         assert.equal((await record(a, user, 60, "s1-0")).remainingSeconds, 1_740);
-        await bothAnswer(user, 1_740, fleetBoundMs);
+        // B's entry, then a poll on each that reads the user's usage marker.
+        await remainingOn(b, user);
+        await nextPoll(a, b);
+        assert.deepEqual([await remainingOn(a, user), await remainingOn(b, user)], [1_740, 1_740]);
         // The commit that a dying instance made, exactly as the handler makes it, and no count.
         await commitReport(user, { sessionId: "s1", reportId: "s1-1", transcriptionSeconds: 100 }, new Date());
         assert.equal(await storedSeconds(user), 160);
@@ -167,24 +181,23 @@ describe("credits across the fleet", function () {
       const retried = await record(b, late, 100, "s1-1");
       assert.deepEqual([retried.remainingSeconds, retried.duplicate], [1_640, true]);
       assert.equal(await remainingOn(b, late), 1_640);
-      await a.advanceClock(1_000); // A's clock is manual: one poll interval on it
+      await nextPoll(a);
       assert.equal(await remainingOn(a, late), 1_640, "A's next poll reads the completed count");
 
       // No retry: the bound is the refresh. A's entry is 15 min old on its clock: it re-reads
-      // Firestore and rebuilds the figure, and B follows within a poll.
+      // Firestore and rebuilds the figure, and B follows at its next poll.
       await a.advanceClock(creditsTtlMs);
       assert.equal(await remainingOn(a, uid), 1_640, "A's refresh rebuilt the figure from Firestore");
-      await waitUntil(async () => (await remainingOn(b, uid)) === 1_640, fleetBoundMs, "B to follow the rebuilt figure");
+      await nextPoll(b);
+      assert.equal(await remainingOn(b, uid), 1_640, "B's next poll read the rebuilt figure");
       assert.equal(await fleetFigure(uid), "160");
-    } finally {
-      await a.useSystemClock();
-    }
+    });
   });
 
   it("Redis lost and back: the figure is rebuilt from Firestore with every report once", async () => {
     const uid = newUid("fleet");
     assert.equal((await record(a, uid, 60, "s1-0")).remainingSeconds, 1_740);
-    await bothAnswer(uid, 1_740, fleetBoundMs);
+    await bothAnswer(uid, 1_740);
     await stack().redis.stop();
     try {
       // Each instance answers from what it knew plus its own reports (the reference's way).
@@ -197,11 +210,11 @@ describe("credits across the fleet", function () {
       await restartTestRedis();
     }
     // The restarted Redis is empty: every instance rebuilds the figure from Firestore.
-    await bothAnswer(uid, 1_620, 15_000);
+    await bothAnswer(uid, 1_620);
     assert.equal(await fleetFigure(uid), "180", "three reports, each once");
     const next = await record(b, uid, 60, "s1-3");
     assert.equal(next.remainingSeconds, 1_560);
-    await bothAnswer(uid, 1_560, fleetBoundMs);
+    await bothAnswer(uid, 1_560);
   });
 
   it("usage is stored per report id under the user, and the figure is keyed by month", async () => {

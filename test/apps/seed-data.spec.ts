@@ -27,7 +27,8 @@ interface AppsSeed {
 }
 
 describe("docs/apps-seed.json", function () {
-  this.timeout(30_000);
+  // The seed's writes and their triggers, then an instance's first calls, on a busy 2-core machine.
+  this.timeout(60_000);
   const seed = JSON.parse(readFileSync(path.join(__dirname, "../../docs/apps-seed.json"), "utf8")) as AppsSeed;
   const r = randomUUID().slice(0, 8);
   const uidOf = (user: string) => `seed-${user}-${r}`;
@@ -67,19 +68,15 @@ describe("docs/apps-seed.json", function () {
     for (const [user, expected] of Object.entries(seed.expected_getAvailableApps)) {
       const want = expected.map(idOf).sort();
       let got: string[] = [];
-      // The instance sees new markers within one poll (1 s).
-      await waitUntil(
-        async () => {
-          const { apps } = await instance.call<{ apps: { id: string }[] }>("getAvailableApps", {}, { uid: uidOf(user) });
-          got = apps
-            .map((app) => app.id)
-            .filter((id) => ours.has(id))
-            .sort();
-          return JSON.stringify(got) === JSON.stringify(want);
-        },
-        3_000,
-        `${user}'s apps`,
-      ).catch(() => assert.deepEqual(got, want, `${user}'s apps`));
+      // The instance sees new markers at its next poll: wait for it (how soon is not this spec's point).
+      await waitUntil(async () => {
+        const { apps } = await instance.call<{ apps: { id: string }[] }>("getAvailableApps", {}, { uid: uidOf(user) });
+        got = apps
+          .map((app) => app.id)
+          .filter((id) => ours.has(id))
+          .sort();
+        return JSON.stringify(got) === JSON.stringify(want);
+      }, `${user}'s apps`).catch(() => assert.deepEqual(got, want, `${user}'s apps`));
     }
   });
 

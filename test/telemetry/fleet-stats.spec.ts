@@ -14,6 +14,7 @@ import { firestore } from "../../functions/src/firestore";
 import { statsStreamKey } from "../../functions/src/redis/keys";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";
 import { Instance, startInstance } from "../../scripts/harness/instance";
+import { nextPoll, pollIntervalMs, specInstanceEnv } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
@@ -26,7 +27,7 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
   let redis: Redis;
 
   async function instanceOf(fn: string): Promise<Instance> {
-    const instance = await startInstance({ FUNCTION_TARGET: fn });
+    const instance = await startInstance(specInstanceEnv({ FUNCTION_TARGET: fn }));
     started.push(instance);
     return instance;
   }
@@ -108,17 +109,25 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
       });
     await triggersSettled();
     const servedIds = async () => (await apps.call<{ apps: { id: string }[] }>("getAvailableApps", {}, { uid: tester })).apps.map((app) => app.id);
+    // The apps instance on a manual clock: its marker polls come exactly when the spec moves it.
+    await apps.useManualClock();
+    await nextPoll(apps);
     assert.ok(!(await servedIds()).includes(appId), "not a tester yet");
+    await nextPoll(apps);
+    await servedIds(); // this poll reads the tester's marker (none yet)
 
-    // A tester change while the instance is busy (a call every 50 ms): its first answer with
-    // the tester app comes within one poll of the marker write.
+    // A tester change: the instance answers from its cached record until its next poll, whose
+    // reply is the first answer with the tester app, and it measures how long it could have
+    // answered from the old version since the marker write.
     const markerBefore = await markerVersion(`tester:${tester}`);
     await firestore()
       .collection("testers")
       .doc(tester)
       .set({ uid: tester, apps: [appId], added_at: new Date() });
-    await waitUntil(async () => (await servedIds()).includes(appId), 10_000, "the tester app to be served");
-    assert.notEqual(await markerVersion(`tester:${tester}`), markerBefore, "the trigger bumped the marker");
+    await waitUntil(async () => (await markerVersion(`tester:${tester}`)) !== markerBefore, "the trigger to bump the marker");
+    assert.ok(!(await servedIds()).includes(appId), "no poll since: the cached tester record");
+    await nextPoll(apps);
+    assert.ok((await servedIds()).includes(appId), "the next poll read the bump");
     const measured = (await apps.stats()).freshness.tester;
     assert.ok(measured && measured.samples >= 1, `the instance measured the change: ${JSON.stringify(measured)}`);
 
@@ -126,10 +135,7 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
     await mentor.useManualClock();
     await mentor.call("getMentorNotificationFrequency", {}, { uid: `fleet-${r}` });
     await mentor.call("getMentorNotificationFrequency", {}, { uid: `fleet-${r}` });
-    for (const instance of [apps, mentor]) {
-      await instance.useManualClock();
-      await instance.advanceClock(60_000);
-    }
+    for (const instance of [apps, mentor]) await instance.advanceClock(60_000);
     await apps.call("getAvailableApps", {}, { uid: tester });
     await mentor.call("getMentorNotificationFrequency", {}, { uid: `fleet-${r}` });
 
@@ -138,7 +144,10 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
     assert.equal(view.freshness.promiseMs, 2_000);
     const appsFreshness = view.functions.getAvailableApps?.freshness;
     assert.ok(appsFreshness && appsFreshness.samples >= 1, `getAvailableApps published its measurement: ${JSON.stringify(appsFreshness)}`);
-    assert.ok(appsFreshness.maxMs !== null && appsFreshness.maxMs <= 2_000, `within the 2 s promise: ${JSON.stringify(appsFreshness)}`);
+    // On the manual clock a sample is clamped between the poll that last read the old version and
+    // the one that read the new (MarkerWatcher.noteChange): at most the one interval the spec
+    // moved the clock. The wall-clock figure against the 2 s promise is the benchmark's (docs/bench.md).
+    assert.ok(appsFreshness.maxMs !== null && appsFreshness.maxMs <= pollIntervalMs, `within one poll interval: ${JSON.stringify(appsFreshness)}`);
     assert.ok((view.freshness.byFamily.tester?.samples ?? 0) >= 1);
 
     // (The previous test's instance is live too: its snapshot outlives it by up to 3 minutes.)

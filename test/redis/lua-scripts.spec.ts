@@ -17,6 +17,7 @@ import { Instance, startInstance } from "../../scripts/harness/instance";
 import { createApp } from "../support/apps";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
+import { waitUntil } from "../support/wait";
 
 interface ScriptRun {
   via: string;
@@ -28,19 +29,27 @@ interface ScriptRun {
 async function scriptsRunBy(work: () => Promise<unknown>): Promise<ScriptRun[]> {
   const monitor = await new Redis(stack().redis.url).monitor();
   const runs: ScriptRun[] = [];
+  const barrier = `lua-spec-barrier-${randomUUID()}`;
+  let barrierSeen = false;
   monitor.on("monitor", (_time: string, args: string[], source: string) => {
     const name = args[0]?.toLowerCase();
-    if (source !== "lua" && (name === "evalsha" || name === "eval")) {
+    if (name === "echo" && args[1] === barrier) {
+      barrierSeen = true;
+    } else if (source !== "lua" && (name === "evalsha" || name === "eval")) {
       runs.push({ via: name, declared: args.slice(3, 3 + Number(args[2])), commands: [] });
     } else if (source === "lua") {
       runs.at(-1)?.commands.push(args);
     }
   });
+  const client = new Redis(stack().redis.url);
   try {
     await work();
-    // MONITOR lines arrive asynchronously: let the last ones in.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // MONITOR lines arrive asynchronously, in the order Redis ran the commands: once a command
+    // sent after the work shows, every line of the work has arrived (no fixed pause to hope on).
+    await client.echo(barrier);
+    await waitUntil(() => barrierSeen, "MONITOR to show the barrier command");
   } finally {
+    client.disconnect();
     monitor.disconnect();
   }
   return runs;

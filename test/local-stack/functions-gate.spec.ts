@@ -57,11 +57,11 @@ describe("the Functions emulator's gate (npm start)", () => {
 
   it("lets at most 2 requests of one function through at once; the rest follow in order as each answers", async () => {
     const calls = Array.from({ length: 5 }, (_, i) => post("/demo/us-central1/recordTranscriptionUsage", String(i)));
-    await waitUntil(() => held.length === 2, 10_000, "two requests at the emulator");
+    await waitUntil(() => held.length === 2, "two requests at the emulator", 10_000);
     assert.equal(gate.stats()["us-central1/recordTranscriptionUsage"]?.maxQueued, 3);
     const reached: string[] = [];
     while (reached.length < 5) {
-      await waitUntil(() => held.length > 0, 10_000, "the next request at the emulator");
+      await waitUntil(() => held.length > 0, "the next request at the emulator", 10_000);
       assert.ok(held.length <= 2, `${held.length} requests of one function at the emulator`);
       reached.push(held[0]!.body);
       release(1);
@@ -75,24 +75,24 @@ describe("the Functions emulator's gate (npm start)", () => {
 
   it("queues each function on its own: a busy one does not hold up another", async () => {
     for (let i = 0; i < 3; i++) post("/demo/us-central1/getCredits", `c${i}`);
-    await waitUntil(() => held.length === 2, 10_000, "getCredits at its limit");
+    await waitUntil(() => held.length === 2, "getCredits at its limit", 10_000);
     const other = post("/demo/us-central1/getAvailableApps", "a");
-    await waitUntil(() => held.some((h) => h.body === "a"), 10_000, "getAvailableApps past the busy getCredits");
+    await waitUntil(() => held.some((h) => h.body === "a"), "getAvailableApps past the busy getCredits", 10_000);
     release(held.length);
     assert.equal((await other.answered).status, 200);
   });
 
   it("a request whose client gave up while it waited never reaches the emulator", async () => {
     const first = [post("/demo/us-central1/getCredits", "0"), post("/demo/us-central1/getCredits", "1")];
-    await waitUntil(() => held.length === 2, 10_000, "two at the emulator");
+    await waitUntil(() => held.length === 2, "two at the emulator", 10_000);
     const gaveUp = post("/demo/us-central1/getCredits", "gave-up");
     const kept = post("/demo/us-central1/getCredits", "kept");
-    await waitUntil(() => gate.stats()["us-central1/getCredits"]?.maxQueued === 2, 10_000, "two waiting");
+    await waitUntil(() => gate.stats()["us-central1/getCredits"]?.maxQueued === 2, "two waiting", 10_000);
     gaveUp.abort();
-    await waitUntil(() => gate.stats()["us-central1/getCredits"]?.abandoned === 1, 10_000, "the gate to drop it");
+    await waitUntil(() => gate.stats()["us-central1/getCredits"]?.abandoned === 1, "the gate to drop it", 10_000);
     release(2);
     await Promise.all(first.map((c) => c.answered));
-    await waitUntil(() => held.length === 1, 10_000, "the kept one at the emulator");
+    await waitUntil(() => held.length === 1, "the kept one at the emulator", 10_000);
     assert.equal(held[0]?.body, "kept");
     release(1);
     assert.equal((await kept.answered).text, "done kept");
@@ -107,7 +107,7 @@ describe("the Functions emulator's gate (npm start)", () => {
       const req = request(`${gate.url}/backends`, (res) => resolve(res.statusCode ?? 0));
       req.end();
     });
-    await waitUntil(() => held.some((h) => h.path === "/backends"), 10_000, "/backends at the emulator");
+    await waitUntil(() => held.some((h) => h.path === "/backends"), "/backends at the emulator", 10_000);
     release(held.length);
     assert.equal(await answered, 200);
   });

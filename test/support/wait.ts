@@ -15,14 +15,10 @@ const maxDelayMs = 500;
  * (as a good client does); throws once `timeoutMs` has passed (a generous default). The timeout is only a bound on
  * the wait, never the assertion: how long the wait took is deliberately not returned.
  */
-export async function waitUntil(probe: () => Promise<boolean> | boolean, what: string, timeoutMs?: number): Promise<void>;
-/** @deprecated The old order (and the elapsed ms), until every spec has moved to `(probe, what, timeoutMs?)`. */
-export async function waitUntil(probe: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<number>;
-export async function waitUntil(probe: () => Promise<boolean> | boolean, second: string | number, third?: string | number): Promise<number | void> {
-  const [what, timeoutMs] = typeof second === "string" ? [second, Number(third ?? conditionTimeoutMs)] : [String(third), second];
+export async function waitUntil(probe: () => Promise<boolean> | boolean, what: string, timeoutMs = conditionTimeoutMs): Promise<void> {
   const startedAt = Date.now();
   for (let delayMs = firstDelayMs; ; delayMs = Math.min(delayMs * 2, maxDelayMs)) {
-    if (await probe()) return Date.now() - startedAt;
+    if (await probe()) return;
     if (Date.now() - startedAt > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await sleep(delayMs / 2 + Math.random() * (delayMs / 2));
   }

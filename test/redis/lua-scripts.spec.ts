@@ -27,7 +27,9 @@ interface ScriptRun {
 
 /** Runs `work`, and returns every script it ran with the commands each ran inside. */
 async function scriptsRunBy(work: () => Promise<unknown>): Promise<ScriptRun[]> {
-  const monitor = await new Redis(stack().redis.url).monitor();
+  // MONITOR runs on a connection of its own (ioredis duplicates this one); this one sends the barrier.
+  const client = new Redis(stack().redis.url);
+  const monitor = await client.monitor();
   const runs: ScriptRun[] = [];
   const barrier = `lua-spec-barrier-${randomUUID()}`;
   let barrierSeen = false;
@@ -41,7 +43,6 @@ async function scriptsRunBy(work: () => Promise<unknown>): Promise<ScriptRun[]> 
       runs.at(-1)?.commands.push(args);
     }
   });
-  const client = new Redis(stack().redis.url);
   try {
     await work();
     // MONITOR lines arrive asynchronously, in the order Redis ran the commands: once a command

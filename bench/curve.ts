@@ -159,6 +159,7 @@ async function runCurvePolicy(bench: BenchStack, policy: BenchPolicy): Promise<C
         `  ${policy} at ${ratePerInstance} req/s per instance: ${result.requests} requests in ${seconds} simulated s, ` +
           `${result.reads.perRequest.toFixed(3)} reads, ${result.writes.perRequest.toFixed(4)} writes, ${result.redis.perRequest.toFixed(3)} Redis cmd per request, ` +
           `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (floor $${point.floor.costPerMillionUsd.total.toFixed(3)}), ` +
+          `whole bill $${result.wholeBillPerMillionUsd.total.toFixed(3)} per 1M (${result.functions.perMillionUsd.billedMsPerRequest.toFixed(1)} billed ms/request), ` +
           `callable-driven stale max ${callable.maxMs} ms, ${result.violations} beyond the bound, ${result.wrongAnswers} wrong, ${result.errors} errors ` +
           `(${(result.wallMs / 1000).toFixed(0)} s)`,
       );

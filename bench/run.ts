@@ -63,6 +63,7 @@ import { BenchPolicy, policiesToRun } from "./policies";
 import { costPerMillion } from "./pricing";
 import { renderSvg, renderTable } from "./report";
 import { resultsDir, writeResultsJson } from "./results-files";
+import { functionsFigures, wholeBillPerMillion } from "./whole-bill";
 import { probeCall, ticksPerMinute } from "./workload";
 
 /** One policy from the same start as every other (`withFreshInstances`): the main run and its low-load phase. */
@@ -75,6 +76,7 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
       `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ${result.writes.total} writes, ` +
         `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}, credits ${result.redis.perRequestByPurpose.credits.toFixed(4)}), ` +
         `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (reads $${result.costPerMillionUsd.reads.toFixed(3)} + writes $${result.costPerMillionUsd.writes.toFixed(3)} + Redis $${result.costPerMillionUsd.redis.toFixed(3)}), ` +
+        `whole bill $${result.wholeBillPerMillionUsd.total.toFixed(3)} per 1M (+ invocations $${result.wholeBillPerMillionUsd.invocations.toFixed(3)} + compute $${result.wholeBillPerMillionUsd.compute.toFixed(3)}), ` +
         `callable-driven stale from the commit p50/p99/max ${callable.p50Ms}/${callable.p99Ms}/${callable.maxMs} ms, ` +
         `${result.freshness.violations} freshness violations, ${result.wrongAnswers} wrong answers (${JSON.stringify(result.wrongAnswersByKind)}) (${(result.wallMs / 1000).toFixed(0)} s)` +
         (low
@@ -167,13 +169,15 @@ async function driveMainLoad(run: PolicyRun, options: RunOptions, wallStart: num
  * answers can add to a change's stale answers).
  */
 function collectMainRun(run: PolicyRun, wallStart: number) {
-  const { reads, writes, checker, requests, floor, triggerChecks, latencies } = run;
+  const { reads, writes, checker, requests, floor, triggerChecks, latencies, timed } = run;
   const { redisTally } = run.bench;
   const wallMs = Date.now() - wallStart;
   const mainReads = { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total };
   const mainWrites = { total: writes.total(), byMethod: writes.byMethod(), perRequest: writes.total() / requests.total };
   const mainFigures = { ...checker.figuresChecked };
   const mainRedis = redisFigures(redisTally.take(), requests.total);
+  // The main run starts the run: every request timed so far is its.
+  const functions = functionsFigures(timed);
   const mainFloor = floor.figures();
   const mainChanges = [...checker.changes];
   const freshness = freshnessOf(mainChanges, triggerChecks);
@@ -182,7 +186,7 @@ function collectMainRun(run: PolicyRun, wallStart: number) {
     const sorted = values.sort((a, b) => a - b);
     latency[name] = { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   }
-  return { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency };
+  return { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency, functions };
 }
 
 /**
@@ -217,7 +221,7 @@ async function driveLowLoad(run: PolicyRun, fromMs: number, seconds: number): Pr
   });
 }
 
-/** Price: the run's result, the main run's cost per 1M requests at `listPrices` (the low-load phase priced its own). */
+/** Price: the run's result, the main run's cost per 1M requests at `listPrices` and its whole bill (the low-load phase priced its own). */
 function priceRun(
   run: PolicyRun,
   options: RunOptions,
@@ -227,7 +231,8 @@ function priceRun(
   unexpectedRuns: number,
 ): PolicyResult {
   const { policy, requests, reportCounts, creditProbeCounts, changesByKind, mainPhase, examples } = run;
-  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency } = main;
+  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency, functions } = main;
+  const storage = costPerMillion(mainReads.perRequest, mainWrites.perRequest, mainRedis.perRequest);
   return {
     policy,
     pollIntervalMs: options.pollIntervalMs,
@@ -248,7 +253,9 @@ function priceRun(
     errors: mainPhase.errors,
     examples,
     redis: mainRedis,
-    costPerMillionUsd: costPerMillion(mainReads.perRequest, mainWrites.perRequest, mainRedis.perRequest),
+    costPerMillionUsd: storage,
+    functions,
+    wholeBillPerMillionUsd: wholeBillPerMillion(storage, functions.perMillionUsd),
     floor: { ...mainFloor, perRequest: mainFloor.reads / requests.total, readsOverFloor: mainReads.total / mainFloor.reads },
     lowLoad,
   };

@@ -8,6 +8,7 @@ import type { FloorFigures } from "./floor";
 import { escapeXml, fmtS } from "./format";
 import { goals, triggerProblems } from "./goals";
 import { CostPerMillion, listPrices } from "./pricing";
+import type { FunctionCost } from "./function-usage";
 import { computeModelText } from "./whole-bill";
 
 /** One policy at one rate: the measured phase, priced, and the floor of its calls. */
@@ -17,6 +18,8 @@ export interface CurvePoint {
   result: LowLoadResult;
   /** The fewest reads these calls could cost (bench/floor.ts), priced with the writes they made and no Redis. */
   floor: { reads: FloorFigures["reads"]; perRequest: number; costPerMillionUsd: CostPerMillion };
+  /** Each function's whole bill per 1M of its requests (bench/function-usage.ts: the instances' meter, and its compute). */
+  byFunction: Record<string, FunctionCost>;
 }
 
 /** One policy through every point of the curve. */
@@ -121,7 +124,8 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
   }
   lines.push("");
   lines.push(
-    "**Per function**: invocations + compute of 1M requests of each function (its requests on its own instances), with its billed instance ms and median handler ms per request.",
+    "**Per function**: the whole bill of 1M requests of each function, Firestore + Redis + invocations + compute = total; Firestore and Redis as the instances' usage meter splits them " +
+      "(their own Redis work, the marker polls, shared out by requests), invocations and compute on the function's own instances; then its billed instance ms and median handler ms per request, and its requests.",
   );
   lines.push("");
   const functionNames = [...new Set(runs.flatMap((r) => r.points.flatMap((p) => Object.keys(p.result.functions.byFunction))))].sort();
@@ -133,9 +137,13 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
       if (!point) continue;
       const cells = functionNames.map((name) => {
         const bill = point.result.functions.byFunction[name];
-        return bill
-          ? `${fmtUsd(bill.perMillionUsd.total)} (${bill.perMillionUsd.billedMsPerRequest.toFixed(1)} ms, p50 ${bill.handlerP50Ms.toFixed(1)} ms; ${bill.requests})`
-          : "–";
+        const cost = point.byFunction[name];
+        if (!bill || !cost) return "–";
+        const w = cost.wholeBillPerMillionUsd;
+        return (
+          `${fmtUsd(w.firestoreAndRedis)} + ${fmtUsd(w.invocations)} + ${fmtUsd(w.compute)} = ${fmtUsd(w.total)} ` +
+          `(${bill.perMillionUsd.billedMsPerRequest.toFixed(1)} ms, p50 ${bill.handlerP50Ms.toFixed(1)} ms; ${bill.requests})`
+        );
       });
       lines.push(`| ${fmtRate(rate)} | ${run.policy} | ${cells.join(" | ")} |`);
     }

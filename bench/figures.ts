@@ -9,6 +9,7 @@ import type { PhaseCounts, PolicyRun } from "./driver";
 import type { FloorFigures } from "./floor";
 import { CostPerMillion, costPerMillion } from "./pricing";
 import { RedisCommandCounts, RedisPurpose, redisPurposes } from "./redis-commands";
+import type { FunctionCost } from "./function-usage";
 import { FunctionsFigures, functionsFigures, WholeBillPerMillion, wholeBillPerMillion } from "./whole-bill";
 
 /** Redis commands as Upstash bills them (bench/redis-commands.ts), with per-request figures. */
@@ -174,6 +175,8 @@ export interface PolicyResult {
   functions: FunctionsFigures;
   /** Firestore + Redis beside invocations + compute: the whole bill of 1M requests. */
   wholeBillPerMillionUsd: WholeBillPerMillion;
+  /** Each function's whole bill per 1M of its requests, main run (bench/function-usage.ts). */
+  byFunction: Record<string, FunctionCost>;
   floor: FloorResult;
   lowLoad?: LowLoadResult;
 }

@@ -6,7 +6,7 @@ import type { LowLoadResult, Percentiles, PolicyResult } from "./figures";
 import { escapeXml, fmtInt, fmtMs, fmtRatio, fmtS, fmtUsd, mark } from "./format";
 import { goals } from "./goals";
 import { CostPerMillion, costCutVsReference, listPrices } from "./pricing";
-import { computeModelText, FunctionsFigures, WholeBillPerMillion } from "./whole-bill";
+import { computeModelText, WholeBillPerMillion } from "./whole-bill";
 
 /** What the table's header and the chart say of the run: the fields of the bench config they read. */
 export interface ReportConfig {
@@ -43,12 +43,13 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
   };
   const cost = (c: CostPerMillion) => `${fmtUsd(c.reads)} + ${fmtUsd(c.writes)} + ${fmtUsd(c.redis)} = ${fmtUsd(c.total)}`;
   const whole = (w: WholeBillPerMillion) => `${fmtUsd(w.firestoreAndRedis)} + ${fmtUsd(w.invocations)} + ${fmtUsd(w.compute)} = ${fmtUsd(w.total)}`;
-  const byFunction = (f: FunctionsFigures) =>
-    Object.entries(f.byFunction)
-      .map(
-        ([name, bill]) =>
-          `${name} ${fmtUsd(bill.perMillionUsd.total)} (${fmtMs(bill.perMillionUsd.billedMsPerRequest)} ms, p50 ${fmtMs(bill.handlerP50Ms)} ms)`,
-      )
+  const byFunction = (r: PolicyResult) =>
+    Object.entries(r.functions.byFunction)
+      .map(([name, bill]) => {
+        const storageUsd = r.byFunction[name]?.wholeBillPerMillionUsd.firestoreAndRedis ?? 0;
+        const total = storageUsd + bill.perMillionUsd.total;
+        return `${name} ${fmtUsd(storageUsd)} + ${fmtUsd(bill.perMillionUsd.total)} = ${fmtUsd(total)} (${fmtMs(bill.perMillionUsd.billedMsPerRequest)} ms, p50 ${fmtMs(bill.handlerP50Ms)} ms)`;
+      })
       .join("; ");
   const low = (cell: (l: LowLoadResult) => string) => (r: PolicyResult) => (r.lowLoad ? cell(r.lowLoad) : "–");
   const oursCut = ours ? cut(ours) : undefined;
@@ -102,7 +103,10 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
       (r) =>
         `${fmtMs(r.functions.perMillionUsd.billedMsPerRequest)} vs ${fmtMs(r.functions.all.handlerMs / Math.max(1, r.functions.all.requests))}; ${r.functions.all.maxInFlight}`,
     ),
-    row("invocations + compute of 1M requests of each function (billed ms / request, handler p50)", (r) => byFunction(r.functions)),
+    row(
+      "per function, the whole bill of 1M of its requests: Firestore + Redis (the instances' meter, their own Redis work shared by requests) + invocations and compute = total (billed ms / request, handler p50)",
+      (r) => byFunction(r),
+    ),
     row("Firestore document reads (billed, counted by the proxy)", (r) => fmtInt(r.reads.total)),
     row("reads / request", (r) => r.reads.perRequest.toFixed(3)),
     row("Firestore document writes (billed: what commits applied, counted by the proxy)", (r) => fmtInt(r.writes.total)),

@@ -56,6 +56,7 @@ import type { Instance } from "../scripts/harness/instance";
 import { BenchStack, startBenchStack, withFreshInstances } from "./bench-stack";
 import { benchConfig, RunOptions } from "./config";
 import { beginMeasuredPhase, collectMeasuredPhase, freshnessOf, LowLoadResult, percentile, PolicyResult, redisFigures, runTriggerFigures } from "./figures";
+import { functionCosts, meterDelta, meterTotals } from "./function-usage";
 import { drivePhase, finishRun, PolicyRun, setUpRun } from "./driver";
 import { goalFailures, goals } from "./goals";
 import { ModelState, rng } from "./model";
@@ -95,11 +96,13 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
 async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions): Promise<PolicyResult> {
   const wallStart = Date.now();
   const run = setUpRun(policy, instances, state, bench);
+  const meterBefore = await meterTotals(instances);
   const mainRun = await driveMainLoad(run, options, wallStart);
   const main = collectMainRun(run, wallStart);
+  const mainMeter = meterDelta(meterBefore, await meterTotals(instances));
   const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await driveLowLoad(run, mainRun.endMs, options.lowLoadSimulatedSeconds) : undefined;
   const unexpectedRuns = await finishRun(run);
-  return priceRun(run, options, mainRun.readsPerBucket, main, lowLoad, unexpectedRuns);
+  return priceRun(run, options, mainRun.readsPerBucket, { ...main, byFunction: functionCosts(mainMeter, main.functions) }, lowLoad, unexpectedRuns);
 }
 
 /**
@@ -226,12 +229,12 @@ function priceRun(
   run: PolicyRun,
   options: RunOptions,
   readsPerBucket: number[],
-  main: ReturnType<typeof collectMainRun>,
+  main: ReturnType<typeof collectMainRun> & { byFunction: PolicyResult["byFunction"] },
   lowLoad: LowLoadResult | undefined,
   unexpectedRuns: number,
 ): PolicyResult {
   const { policy, requests, reportCounts, creditProbeCounts, changesByKind, mainPhase, examples } = run;
-  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency, functions } = main;
+  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency, functions, byFunction } = main;
   const storage = costPerMillion(mainReads.perRequest, mainWrites.perRequest, mainRedis.perRequest);
   return {
     policy,
@@ -256,6 +259,7 @@ function priceRun(
     costPerMillionUsd: storage,
     functions,
     wholeBillPerMillionUsd: wholeBillPerMillion(storage, functions.perMillionUsd),
+    byFunction,
     floor: { ...mainFloor, perRequest: mainFloor.reads / requests.total, readsOverFloor: mainReads.total / mainFloor.reads },
     lowLoad,
   };

@@ -7,7 +7,9 @@
  * - an instance is billed only while it is busy: the union of the [start, end) intervals of the
  *   requests it is serving, so requests in flight together share the time;
  * - each busy interval (a maximal stretch with at least one request in flight) is rounded up to
- *   the next 100 ms;
+ *   the next 100 ms; a busy interval that starts inside the previous one's rounded-up tail is
+ *   billed as part of it (that time is billed already: an instance is never billed more than
+ *   the time that passes, however its requests fall);
  * - billed seconds × (vCPU × price per vCPU-second + GiB × price per GiB-second);
  * - plus a price per invocation, whatever the request did.
  * The free tiers are ignored (`functionsPrices.freeTier` is recorded, not applied): they are per
@@ -70,6 +72,23 @@ export function busyIntervals(spans: readonly Pick<RequestSpan, "startMs" | "end
   return intervals;
 }
 
+/**
+ * The billed intervals of one instance: its busy intervals, each rounded up to `granularityMs`
+ * from its start; a busy interval starting before the previous billed interval ends joins it,
+ * and the joined interval is rounded up again from its start. Billed time never exceeds the
+ * time from the first start to the last end, plus one `granularityMs`.
+ */
+export function billedIntervals(busy: readonly [number, number][], granularityMs: number): [number, number][] {
+  const billed: [number, number][] = [];
+  const roundedEnd = (start: number, end: number) => start + Math.ceil((end - start) / granularityMs) * granularityMs;
+  for (const [start, end] of busy) {
+    const last = billed.at(-1);
+    if (last && start < last[1]) last[1] = roundedEnd(last[0], Math.max(end, last[1]));
+    else billed.push([start, roundedEnd(start, end)]);
+  }
+  return billed;
+}
+
 /** What one function's requests were billed for compute and invocations. */
 export interface ComputeBill {
   requests: number;
@@ -77,8 +96,9 @@ export interface ComputeBill {
   handlerMs: number;
   /** Sum of the busy intervals' lengths over every instance. */
   busyMs: number;
-  /** The busy intervals, each rounded up to `billingGranularityMs`, summed. */
+  /** The billed intervals (`billedIntervals`: busy intervals rounded up to `billingGranularityMs`), summed. */
   billedMs: number;
+  /** How many billed intervals. */
   busyIntervals: number;
   /** The most requests in flight on one instance at once (above `concurrency`, Cloud Run would have started another instance: not modelled). */
   maxInFlight: number;
@@ -110,9 +130,10 @@ export function computeBill(spans: readonly RequestSpan[], shape: FunctionShape 
   let intervals = 0;
   let maxInFlight = 0;
   for (const instanceSpans of byInstance.values()) {
-    for (const [start, end] of busyIntervals(instanceSpans)) {
-      busyMs += end - start;
-      billedMs += Math.ceil((end - start) / prices.billingGranularityMs) * prices.billingGranularityMs;
+    const busy = busyIntervals(instanceSpans);
+    for (const [start, end] of busy) busyMs += end - start;
+    for (const [start, end] of billedIntervals(busy, prices.billingGranularityMs)) {
+      billedMs += end - start;
       intervals++;
     }
     maxInFlight = Math.max(maxInFlight, maxInFlightOf(instanceSpans));

@@ -89,7 +89,7 @@ export function computeModelText(): string {
   const s = functionShape;
   return (
     `Invocations and compute (bench/compute-bill.ts): $${p.invocationsPerMillionUsd.toFixed(2)} per 1M requests; an instance is billed while busy, the union of the [start, end) of the requests in flight on it ` +
-    `(requests in flight together share it), each busy interval rounded up to ${p.billingGranularityMs} ms, at $${p.vcpuSecondUsd} per vCPU-second and $${p.gibSecondUsd} per GiB-second ` +
+    `(requests in flight together share it), each busy interval rounded up to ${p.billingGranularityMs} ms (one starting inside the previous one's rounded-up tail billed within it: never more than the time that passes), at $${p.vcpuSecondUsd} per vCPU-second and $${p.gibSecondUsd} per GiB-second ` +
     `(${p.source}), on the firebase-functions v2 default instance of ${s.memoryGiB * 1024} MiB and ${s.vcpu} vCPU, concurrency ${s.concurrency} (${s.source}). ` +
     `A request's time is its handler time as the driver measured it (wall ms from sending the call to its answer, local HTTP included); the bench sends a step's requests to an instance together, ` +
     `the bill spreads them evenly over the step (Poisson arrivals given their count are uniform over the interval). Each function is its own service: its requests share busy intervals only with its own. ` +

@@ -5,7 +5,7 @@
  * seconds, the instance's vCPU and GiB, and a price per invocation.
  */
 import assert from "node:assert/strict";
-import { busyIntervals, computeBill, functionsPerMillion, functionsPrices, functionShape, spreadOverStep } from "../../bench/compute-bill";
+import { billedIntervals, busyIntervals, computeBill, functionsPerMillion, functionsPrices, functionShape, spreadOverStep } from "../../bench/compute-bill";
 
 const span = (instance: number, startMs: number, endMs: number) => ({ instance, startMs, endMs });
 const close = (actual: number, expected: number) => assert.ok(Math.abs(actual - expected) < 1e-12, `${actual} ≠ ${expected}`);
@@ -68,6 +68,47 @@ describe("bench compute bill: billed time and dollars", () => {
     close(bill.busyMs, 72.6);
     assert.equal(bill.billedMs, 100);
     assert.equal(bill.maxInFlight, 3);
+  });
+
+  it("bills a request that starts inside the previous interval's rounded-up 100 ms within it: never more than the time that passes", () => {
+    // 5 ms requests every 50 ms for 1 s: 20 busy intervals, but the instance is billed 1 s, not 2 s.
+    const spans = Array.from({ length: 20 }, (_, k) => span(0, k * 50, k * 50 + 5));
+    const bill = computeBill(spans);
+    assert.equal(bill.busyMs, 100);
+    assert.equal(bill.billedMs, 1000);
+    // Billed 100 ms at a time: each one starting where the last ended (0, 100, ..., 900).
+    assert.equal(bill.busyIntervals, 10);
+  });
+
+  it("joins a busy interval starting in the previous billed tail and rounds the joined one from its start", () => {
+    assert.deepEqual(
+      billedIntervals(
+        [
+          [0, 30],
+          [90, 130],
+          [300, 310],
+        ],
+        100,
+      ),
+      [
+        [0, 200],
+        [300, 400],
+      ],
+    );
+    // Starting exactly where the billed tail ends is a new interval.
+    assert.deepEqual(
+      billedIntervals(
+        [
+          [0, 30],
+          [100, 110],
+        ],
+        100,
+      ),
+      [
+        [0, 100],
+        [100, 200],
+      ],
+    );
   });
 
   it("bills the same times on different instances apart (instances share nothing)", () => {

@@ -8,6 +8,8 @@ import type { FloorFigures } from "./floor";
 import { escapeXml, fmtS } from "./format";
 import { goals, triggerProblems } from "./goals";
 import { CostPerMillion, listPrices } from "./pricing";
+import type { FunctionCost } from "./function-usage";
+import { computeModelText } from "./whole-bill";
 
 /** One policy at one rate: the measured phase, priced, and the floor of its calls. */
 export interface CurvePoint {
@@ -16,6 +18,8 @@ export interface CurvePoint {
   result: LowLoadResult;
   /** The fewest reads these calls could cost (bench/floor.ts), priced with the writes they made and no Redis. */
   floor: { reads: FloorFigures["reads"]; perRequest: number; costPerMillionUsd: CostPerMillion };
+  /** Each function's whole bill per 1M of its requests (bench/function-usage.ts: the instances' meter, and its compute). */
+  byFunction: Record<string, FunctionCost>;
 }
 
 /** One policy through every point of the curve. */
@@ -95,9 +99,9 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
   lines.push(`Stack: ${environment.firestore}; ${environment.functions}; Node ${environment.node}.`);
   lines.push("");
   lines.push(
-    "| req/s per instance | policy | simulated s, requests | reads / request | writes / request | Redis / request (coherence / credits / enrichment / other) | cost of 1M requests: reads + writes + Redis = total | floor: reads / request, cost of 1M | callable-driven: old after the commit, p50 / p99 / max (s) | made elsewhere: old after the marker write, p50 / p99 / max (s) | answers > 2 s after the marker write / wrong / errors |",
+    "| req/s per instance | policy | simulated s, requests | reads / request | writes / request | Redis / request (coherence / credits / enrichment / other) | cost of 1M requests: reads + writes + Redis = total | floor: reads / request, cost of 1M | callable-driven: old after the commit, p50 / p99 / max (s) | made elsewhere: old after the marker write, p50 / p99 / max (s) | answers > 2 s after the marker write / wrong / errors | the whole bill of 1M requests: Firestore + Redis + invocations + compute = total (billed instance ms / request) |",
   );
-  lines.push("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+  lines.push("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
   const rates = [...new Set(runs.flatMap((r) => r.points.map((p) => p.ratePerInstance)))].sort((a, b) => a - b);
   for (const rate of rates) {
     for (const run of runs) {
@@ -106,14 +110,42 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
       const r = point.result;
       const by = r.redis.perRequestByPurpose;
       const c = r.costPerMillionUsd;
+      const w = r.wholeBillPerMillionUsd;
       const bold = run.policy === "ours" ? (s: string) => `**${s}**` : (s: string) => s;
       lines.push(
         `| ${fmtRate(rate)} | ${run.policy} | ${r.simulatedSeconds}, ${r.requests.toLocaleString("en-US")} | ${r.reads.perRequest.toFixed(3)} | ${r.writes.perRequest.toFixed(4)} | ` +
           `${r.redis.perRequest.toFixed(3)} (${by.coherence.toFixed(3)} / ${by.credits.toFixed(3)} / ${by.enrichment.toFixed(3)} / ${by.other.toFixed(3)}) | ` +
           `${fmtUsd(c.reads)} + ${fmtUsd(c.writes)} + ${fmtUsd(c.redis)} = ${bold(fmtUsd(c.total))} | ${point.floor.perRequest.toFixed(3)}, ${fmtUsd(point.floor.costPerMillionUsd.total)} | ` +
           `${fmtPct(r.freshness.byPath.callable.fromCommit)} (${r.freshness.byPath.callable.changes}) | ${fmtPct(r.freshness.byPath.elsewhere.fromMarker)} (${r.freshness.byPath.elsewhere.changes}) | ` +
-          `${r.violations} / ${r.wrongAnswers} / ${r.errors} |`,
+          `${r.violations} / ${r.wrongAnswers} / ${r.errors} | ` +
+          `${fmtUsd(w.firestoreAndRedis)} + ${fmtUsd(w.invocations)} + ${fmtUsd(w.compute)} = ${bold(fmtUsd(w.total))} (${r.functions.perMillionUsd.billedMsPerRequest.toFixed(1)}) |`,
       );
+    }
+  }
+  lines.push("");
+  lines.push(
+    "**Per function**: the whole bill of 1M requests of each function, Firestore + Redis + invocations + compute = total; Firestore and Redis as the instances' usage meter splits them " +
+      "(their own Redis work, the marker polls, shared out by requests), invocations and compute on the function's own instances; then its billed instance ms and median handler ms per request, and its requests.",
+  );
+  lines.push("");
+  const functionNames = [...new Set(runs.flatMap((r) => r.points.flatMap((p) => Object.keys(p.result.functions.byFunction))))].sort();
+  lines.push(`| req/s per instance | policy | ${functionNames.join(" | ")} |`);
+  lines.push(`|---:|---|${functionNames.map(() => "---:").join("|")}|`);
+  for (const rate of rates) {
+    for (const run of runs) {
+      const point = run.points.find((p) => p.ratePerInstance === rate);
+      if (!point) continue;
+      const cells = functionNames.map((name) => {
+        const bill = point.result.functions.byFunction[name];
+        const cost = point.byFunction[name];
+        if (!bill || !cost) return "–";
+        const w = cost.wholeBillPerMillionUsd;
+        return (
+          `${fmtUsd(w.firestoreAndRedis)} + ${fmtUsd(w.invocations)} + ${fmtUsd(w.compute)} = ${fmtUsd(w.total)} ` +
+          `(${bill.perMillionUsd.billedMsPerRequest.toFixed(1)} ms, p50 ${bill.handlerP50Ms.toFixed(1)} ms; ${bill.requests})`
+        );
+      });
+      lines.push(`| ${fmtRate(rate)} | ${run.policy} | ${cells.join(" | ")} |`);
     }
   }
   lines.push("");
@@ -129,7 +161,8 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
       `(each key read once per instance, each changed document once more per instance), priced with the writes they made and no Redis. ` +
       `Staleness is on the instance clock at the resolution of a tick; the number of changes is in brackets. ` +
       `The bound of ours' poll interval: a callable-driven change old at most ${fmtS(goals.maxCallableStalenessMs)} s after its commit, any change at most ${fmtS(goals.freshnessMs)} s after its marker write. ` +
-      `The reference's stale and wrong answers are what it measures (local TTLs, no fleet-wide credit figure).`,
+      `The reference's stale and wrong answers are what it measures (local TTLs, no fleet-wide credit figure). ` +
+      computeModelText(),
   );
   return lines.join("\n");
 }

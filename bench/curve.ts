@@ -21,7 +21,8 @@
  * All random streams are seeded: every policy gets the same requests.
  *
  * Per point: reads, writes and Redis commands per request (Redis by purpose,
- * bench/redis-commands.ts), the cost of 1M requests at `listPrices`, the floor's cost (bench/floor.ts:
+ * bench/redis-commands.ts), the cost of 1M requests at `listPrices`, the whole bill with
+ * invocations and compute (bench/whole-bill.ts), and per function (bench/function-usage.ts), the floor's cost (bench/floor.ts:
  * the fewest reads the calls could cost, with the writes they made), staleness (p50 / p99 /
  * max on the instance clock), answers beyond the contract's bound, wrong answers.
  *
@@ -44,6 +45,7 @@ import type { ChangePhase } from "./checker";
 import { benchConfig, envNumber } from "./config";
 import { CurvePoint, CurvePolicyRun, curveFailures, renderCurveSvg, renderCurveTable } from "./curve-report";
 import { drivePhase, finishRun, PhaseCounts, PolicyRun, setUpRun } from "./driver";
+import { functionCosts, meterDelta, meterTotals } from "./function-usage";
 import { beginMeasuredPhase, collectMeasuredPhase, PhaseTraffic, runTriggerFigures } from "./figures";
 import { rng } from "./model";
 import { BenchPolicy, policiesToRun } from "./policies";
@@ -136,6 +138,7 @@ async function runCurvePolicy(bench: BenchStack, policy: BenchPolicy): Promise<C
       await driveAtRate(run, streams, { fromMs: clockMs, seconds: curveConfig.warmUpSeconds, ratePerInstance, counts: warmUp });
       clockMs += curveConfig.warmUpSeconds * 1000;
       const seconds = pointSeconds(ratePerInstance, instances.length);
+      const meterBefore = await meterTotals(instances);
       const measured = beginMeasuredPhase(run, `${policy} at ${ratePerInstance}/s`);
       const traffic = await driveAtRate(run, streams, {
         fromMs: clockMs,
@@ -146,12 +149,14 @@ async function runCurvePolicy(bench: BenchStack, policy: BenchPolicy): Promise<C
       });
       clockMs += seconds * 1000;
       const result = collectMeasuredPhase(run, measured, traffic);
+      const meterAfter = await meterTotals(instances);
       const floorPerRequest = result.floorReads / result.requests;
       const point: CurvePoint = {
         policy,
         ratePerInstance,
         result,
         floor: { reads: result.floorReads, perRequest: floorPerRequest, costPerMillionUsd: costPerMillion(floorPerRequest, result.writes.perRequest, 0) },
+        byFunction: functionCosts(meterDelta(meterBefore, meterAfter), result.functions),
       };
       points.push(point);
       const callable = result.freshness.byPath.callable.fromCommit;
@@ -159,6 +164,7 @@ async function runCurvePolicy(bench: BenchStack, policy: BenchPolicy): Promise<C
         `  ${policy} at ${ratePerInstance} req/s per instance: ${result.requests} requests in ${seconds} simulated s, ` +
           `${result.reads.perRequest.toFixed(3)} reads, ${result.writes.perRequest.toFixed(4)} writes, ${result.redis.perRequest.toFixed(3)} Redis cmd per request, ` +
           `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (floor $${point.floor.costPerMillionUsd.total.toFixed(3)}), ` +
+          `whole bill $${result.wholeBillPerMillionUsd.total.toFixed(3)} per 1M (${result.functions.perMillionUsd.billedMsPerRequest.toFixed(1)} billed ms/request), ` +
           `callable-driven stale max ${callable.maxMs} ms, ${result.violations} beyond the bound, ${result.wrongAnswers} wrong, ${result.errors} errors ` +
           `(${(result.wallMs / 1000).toFixed(0)} s)`,
       );

@@ -18,6 +18,8 @@ import type { HeldChange } from "./held-triggers";
 import type { ModelState } from "./model";
 import { rng } from "./model";
 import type { BenchPolicy } from "./policies";
+import { spreadOverStep } from "./compute-bill";
+import type { TimedRequest } from "./whole-bill";
 import { Call, changeCycle, ChangeContext, markerScopesOf, pathOf, Workload } from "./workload";
 
 /** What one phase's answers came to (the main run's, then the low-load phase's). */
@@ -55,6 +57,8 @@ export function setUpRun(policy: BenchPolicy, instances: Instance[], state: Mode
   const changeRandom = rng(17);
   const checker: Checker = createChecker(state, cfg.freshnessBoundMs);
   const latencies: Record<string, number[]> = {};
+  /** Every request `invoke` sent, in the order sent, with its measured handler time: the compute bill's timeline (bench/whole-bill.ts). */
+  const timed: TimedRequest[] = [];
   const requests = { workload: 0, probes: 0, creditProbes: 0, changes: 0, total: 0 };
   const reportCounts = { sent: 0, retries: 0, duplicateAnswers: 0 };
   const creditProbeCounts = { sent: 0, answered: 0, figures: 0, lagged: 0, wrong: 0 };
@@ -117,6 +121,9 @@ export function setUpRun(policy: BenchPolicy, instances: Instance[], state: Mode
       retriesAt.set(retry.tick, list);
     }
     const startedAt = performance.now();
+    // Placed at the step's time; `drivePhase` spreads the step's requests over it once they are answered.
+    const timing: TimedRequest = { name: call.name, instance: call.instance, startMs: atMs, handlerMs: 0 };
+    timed.push(timing);
     let result: unknown;
     let verdict: Verdict | undefined;
     try {
@@ -126,6 +133,8 @@ export function setUpRun(policy: BenchPolicy, instances: Instance[], state: Mode
       phase.errors++;
       if (examples.length < 10) examples.push(`${phase.label}: ${call.name} as ${call.uid}: ${error instanceof CallableError ? error.message : String(error)}`);
     }
+    // A failed call is billed as well: its time counts whatever it answered.
+    timing.handlerMs = performance.now() - startedAt;
     if (result !== undefined) {
       if (phase.latency) (latencies[call.name] ??= []).push(performance.now() - startedAt);
       if (call.name === "getAvailableApps") {
@@ -298,6 +307,7 @@ export function setUpRun(policy: BenchPolicy, instances: Instance[], state: Mode
     workload,
     checker,
     latencies,
+    timed,
     requests,
     reportCounts,
     creditProbeCounts,
@@ -363,13 +373,25 @@ export async function drivePhase(run: PolicyRun, steps: PhaseSteps): Promise<Pha
       if (call.probeOf) probes++;
     }
     served += calls.length;
+    const timedFrom = run.timed.length;
     await Promise.all(calls.map((call) => run.invoke(call, atMs, counts)));
+    spreadStep(run.timed.slice(timedFrom), atMs, stepMs);
     steps.afterStep?.(atMs);
   }
   await run.runAgendaThrough(endMs);
   const phaseChanges = changes ? run.checker.changes.filter((c) => c.phase === changes.phase) : [];
   for (const change of phaseChanges) change.done = true;
   return { served, probes, requestsByName, changes: phaseChanges };
+}
+
+/**
+ * The step's requests on the bill's timeline: each instance's, in the order sent, spread evenly
+ * over the step from its time (`spreadOverStep`: the bench sends them at once, clients would not).
+ */
+function spreadStep(stepRequests: readonly TimedRequest[], atMs: number, stepMs: number): void {
+  const byInstance = new Map<number, TimedRequest[]>();
+  for (const request of stepRequests) byInstance.set(request.instance, [...(byInstance.get(request.instance) ?? []), request]);
+  for (const requests of byInstance.values()) requests.forEach((request, k) => (request.startMs = spreadOverStep(atMs, stepMs, k, requests.length)));
 }
 
 /** Finish: nothing left on the agenda, and the held triggers' account of the run (executions no delivery made). */

@@ -9,6 +9,8 @@ import type { PhaseCounts, PolicyRun } from "./driver";
 import type { FloorFigures } from "./floor";
 import { CostPerMillion, costPerMillion } from "./pricing";
 import { RedisCommandCounts, RedisPurpose, redisPurposes } from "./redis-commands";
+import type { FunctionCost } from "./function-usage";
+import { FunctionsFigures, functionsFigures, WholeBillPerMillion, wholeBillPerMillion } from "./whole-bill";
 
 /** Redis commands as Upstash bills them (bench/redis-commands.ts), with per-request figures. */
 export interface RedisFigures extends RedisCommandCounts {
@@ -113,7 +115,12 @@ export interface LowLoadResult {
   reads: BilledFigures;
   writes: BilledFigures;
   redis: RedisFigures;
+  /** Firestore reads + writes + Redis commands of 1M requests (the bench's cost line since it began). */
   costPerMillionUsd: CostPerMillion;
+  /** Invocations and compute of the phase's requests, per function and in all (bench/whole-bill.ts). */
+  functions: FunctionsFigures;
+  /** Firestore + Redis beside invocations + compute: the whole bill of 1M requests. */
+  wholeBillPerMillionUsd: WholeBillPerMillion;
   /** Floor reads added by this phase's calls (keys no instance had needed yet). */
   floorReads: number;
   /** The phase's own changes. */
@@ -162,7 +169,14 @@ export interface PolicyResult {
   errors: number;
   examples: string[];
   redis: RedisFigures;
+  /** Firestore reads + writes + Redis commands of 1M requests. */
   costPerMillionUsd: CostPerMillion;
+  /** Invocations and compute of the main run's requests, per function and in all (bench/whole-bill.ts). */
+  functions: FunctionsFigures;
+  /** Firestore + Redis beside invocations + compute: the whole bill of 1M requests. */
+  wholeBillPerMillionUsd: WholeBillPerMillion;
+  /** Each function's whole bill per 1M of its requests, main run (bench/function-usage.ts). */
+  byFunction: Record<string, FunctionCost>;
   floor: FloorResult;
   lowLoad?: LowLoadResult;
 }
@@ -274,6 +288,8 @@ export interface MeasuredPhase {
   counts: PhaseCounts;
   wallStartMs: number;
   floorBefore: number;
+  /** Where the phase's requests start in `run.timed`. */
+  timedFrom: number;
 }
 
 /** Starts a phase counted on its own: the reads, writes and Redis counters reset, the floor so far noted. */
@@ -285,6 +301,7 @@ export function beginMeasuredPhase(run: PolicyRun, label: string): MeasuredPhase
     counts: { wrongAnswers: 0, wrongByKind: {}, violations: 0, errors: 0, latency: false, label },
     wallStartMs: Date.now(),
     floorBefore: run.floor.figures().reads,
+    timedFrom: run.timed.length,
   };
 }
 
@@ -299,7 +316,7 @@ export interface PhaseTraffic {
   changes: readonly Change[];
 }
 
-/** Collects and prices a measured phase: per-request reads, writes and Redis commands by purpose, cost per 1M at `listPrices`, its floor, staleness and answers. */
+/** Collects and prices a measured phase: per-request reads, writes and Redis commands by purpose, cost per 1M at `listPrices`, the whole bill (invocations and compute beside it), its floor, staleness and answers. */
 export function collectMeasuredPhase(run: PolicyRun, measured: MeasuredPhase, traffic: PhaseTraffic): LowLoadResult {
   const { reads, writes, floor, triggerChecks } = run;
   const phase = measured.counts;
@@ -307,6 +324,8 @@ export function collectMeasuredPhase(run: PolicyRun, measured: MeasuredPhase, tr
   const perRequest = reads.total() / total;
   const writesPerRequest = writes.total() / total;
   const redis = redisFigures(run.bench.redisTally.take(), total);
+  const storage = costPerMillion(perRequest, writesPerRequest, redis.perRequest);
+  const functions = functionsFigures(run.timed.slice(measured.timedFrom));
   return {
     simulatedSeconds: traffic.simulatedSeconds,
     requestsPerSecondPerInstance: traffic.requestsPerSecondPerInstance,
@@ -317,7 +336,9 @@ export function collectMeasuredPhase(run: PolicyRun, measured: MeasuredPhase, tr
     reads: { total: reads.total(), byMethod: reads.byMethod(), perRequest },
     writes: { total: writes.total(), byMethod: writes.byMethod(), perRequest: writesPerRequest },
     redis,
-    costPerMillionUsd: costPerMillion(perRequest, writesPerRequest, redis.perRequest),
+    costPerMillionUsd: storage,
+    functions,
+    wholeBillPerMillionUsd: wholeBillPerMillion(storage, functions.perMillionUsd),
     floorReads: floor.figures().reads - measured.floorBefore,
     freshness: freshnessOf(traffic.changes, triggerChecks),
     violations: phase.violations,

@@ -28,6 +28,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { CurvePolicyRun } from "./curve-report";
 import { costPerMillion, CostPerMillion, listPrices } from "./pricing";
+import { projectSizes, renderSizes, upstashPlans } from "./project-sizes";
 import { resultsDir } from "./results-files";
 
 /** Each assumption of the projection, with where it comes from. */
@@ -79,11 +80,13 @@ export function globalOptionsOf(indexSource: string): { concurrency: number; max
   return options;
 }
 
-interface PerRequest {
+export interface PerRequest {
   reads: number;
   writes: number;
   redis: number;
   redisByPurpose: Record<string, number>;
+  /** Invocations + compute of 1M requests (bench/compute-bill.ts), as measured at the point. */
+  functionsPerMillionUsd: number;
 }
 
 /** A policy's per-request figures at `rate`: log-log between the measured rates around it, the end point's outside them. */
@@ -91,7 +94,15 @@ export function perRequestAt(run: CurvePolicyRun, rate: number): PerRequest {
   const points = [...run.points].sort((a, b) => a.ratePerInstance - b.ratePerInstance);
   const figures = (i: number): PerRequest => {
     const r = points[i]!.result;
-    return { reads: r.reads.perRequest, writes: r.writes.perRequest, redis: r.redis.perRequest, redisByPurpose: { ...r.redis.perRequestByPurpose } };
+    // A curve from before the whole bill (issue #28) has no `functions`: rerun `npm run bench:curve`.
+    if (r.functions === undefined) throw new Error(`curve.json (${run.policy}): no invocations and compute per point; run npm run bench:curve again`);
+    return {
+      reads: r.reads.perRequest,
+      writes: r.writes.perRequest,
+      redis: r.redis.perRequest,
+      redisByPurpose: { ...r.redis.perRequestByPurpose },
+      functionsPerMillionUsd: r.functions.perMillionUsd.total,
+    };
   };
   if (points.length === 0) throw new Error(`curve.json: no points for ${run.policy}`);
   if (rate <= points[0]!.ratePerInstance) return figures(0);
@@ -101,7 +112,13 @@ export function perRequestAt(run: CurvePolicyRun, rate: number): PerRequest {
   const t = Math.log(rate / points[upper - 1]!.ratePerInstance) / Math.log(points[upper]!.ratePerInstance / points[upper - 1]!.ratePerInstance);
   const between = (x: number, y: number) => (x > 0 && y > 0 ? Math.exp(Math.log(x) + t * (Math.log(y) - Math.log(x))) : x + t * (y - x));
   const redisByPurpose = Object.fromEntries(Object.keys(a.redisByPurpose).map((k) => [k, between(a.redisByPurpose[k]!, b.redisByPurpose[k] ?? 0)]));
-  return { reads: between(a.reads, b.reads), writes: between(a.writes, b.writes), redis: between(a.redis, b.redis), redisByPurpose };
+  return {
+    reads: between(a.reads, b.reads),
+    writes: between(a.writes, b.writes),
+    redis: between(a.redis, b.redis),
+    redisByPurpose,
+    functionsPerMillionUsd: between(a.functionsPerMillionUsd, b.functionsPerMillionUsd),
+  };
 }
 
 interface Month {
@@ -112,7 +129,11 @@ interface Month {
   writes: number;
   redisCommands: number;
   redisByPurpose: Record<string, number>;
+  /** Firestore reads + writes + Redis commands at list prices. */
   usd: CostPerMillion;
+  /** Invocations + compute (bench/compute-bill.ts), and the whole bill: `usd.total` + that. */
+  functionsUsd: number;
+  wholeUsd: number;
   /** Of all reads, the share cut against none (the seed's claim is about this figure). */
   cutOfAllReads: number;
 }
@@ -130,6 +151,8 @@ function monthOf(policy: string, requests: number, perRequest: PerRequest, other
     redisCommands: requests * perRequest.redis,
     redisByPurpose: Object.fromEntries(Object.entries(perRequest.redisByPurpose).map(([k, v]) => [k, requests * v])),
     usd: { total: perMillion.total * scale, reads: perMillion.reads * scale, writes: perMillion.writes * scale, redis: perMillion.redis * scale },
+    functionsUsd: perRequest.functionsPerMillionUsd * scale,
+    wholeUsd: perMillion.total * scale + perRequest.functionsPerMillionUsd * scale,
     cutOfAllReads: (noneHotReads - hotPathReads) / (noneHotReads + otherReads),
   };
 }
@@ -221,6 +244,10 @@ export function renderProjection(result: ReturnType<typeof project>, a: Assumpti
     return `${count(m.redisCommands)} (${parts.join(" / ")})`;
   });
   row("**dollars: reads + writes + Redis = total**", (m) => `${usd(m.usd.reads)} + ${usd(m.usd.writes)} + ${usd(m.usd.redis)} = **${usd(m.usd.total)}**`);
+  row(
+    "**the whole bill: Firestore + Redis (above) + invocations and compute = total** (Redis at pay-as-you-go)",
+    (m) => `${usd(m.usd.total)} + ${usd(m.functionsUsd)} = **${usd(m.wholeUsd)}**`,
+  );
   lines.push("");
   lines.push(
     `**The seed's claim beside ours.** The seed's fix (the bench's reference) cut ~${pct(a.seedCutOfAllReads.value)} of all reads (omi issue #5439): ` +
@@ -275,7 +302,8 @@ export function renderProjection(result: ReturnType<typeof project>, a: Assumpti
   lines.push(
     `- Dollars at the bench's list prices (${listPrices.asOf}): reads $${listPrices.firestoreReadsPer100k}, writes $${listPrices.firestoreWritesPer100k} per 100,000 (${listPrices.firestoreSource}), ` +
       `Upstash $${listPrices.upstashCommandsPer100k} per 100,000 commands (${listPrices.upstashSource}). omi's bill works out at $${d.omiNetUsdPer100kReads.toFixed(4)} per 100,000 reads net ` +
-      `(${a.netUsdPerMonth.source}): lower than this list price, so the dollars here overstate omi's for every policy alike. Compute and invocations are left out, as in the bench.`,
+      `(${a.netUsdPerMonth.source}): lower than this list price, so the dollars here overstate omi's for every policy alike. ` +
+      `Invocations and compute per request are read off the curve at the same rate as the rest (its model: bench/compute-bill.ts, docs/bench.md).`,
   );
   lines.push(`- A month is ${a.secondsPerMonth.value / 3600} hours (${a.secondsPerMonth.source}).`);
   return lines.join("\n");
@@ -292,12 +320,22 @@ function main(): void {
     maxInstances: { ...assumptions.maxInstances, value: options.maxInstances },
   };
   const result = project(curve.runs, a);
-  const text = renderProjection(result, a, curve.generatedAt);
+  const d = result.derived;
+  const sizes = projectSizes(
+    curve.runs,
+    { requestsPerMonth: d.requestsPerMonth, ratePerInstance: d.ratePerInstance, peakOverAverage: a.peakStreams.value / d.averageStreams },
+    a.maxInstances.value,
+  );
+  const text = renderSizes(sizes) + "\n\n" + renderProjection(result, a, curve.generatedAt);
   console.log(text);
   writeFileSync(path.join(dir, "projection.md"), text + "\n");
   writeFileSync(
     path.join(dir, "projection.json"),
-    JSON.stringify({ generatedAt: new Date().toISOString(), curveGeneratedAt: curve.generatedAt, listPrices, assumptions: a, ...result }, null, 2) + "\n",
+    JSON.stringify(
+      { generatedAt: new Date().toISOString(), curveGeneratedAt: curve.generatedAt, listPrices, upstashPlans, assumptions: a, ...result, sizes },
+      null,
+      2,
+    ) + "\n",
   );
   console.log(`\nwritten: ${path.relative(process.cwd(), dir) || "."}/projection.md, projection.json`);
 }

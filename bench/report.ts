@@ -6,6 +6,7 @@ import type { LowLoadResult, Percentiles, PolicyResult } from "./figures";
 import { escapeXml, fmtInt, fmtMs, fmtRatio, fmtS, fmtUsd, mark } from "./format";
 import { goals } from "./goals";
 import { CostPerMillion, costCutVsReference, listPrices } from "./pricing";
+import { computeModelText, WholeBillPerMillion } from "./whole-bill";
 
 /** What the table's header and the chart say of the run: the fields of the bench config they read. */
 export interface ReportConfig {
@@ -41,6 +42,15 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     return l ? `${fmtMs(l.p50)} / ${fmtMs(l.p99)}` : "–";
   };
   const cost = (c: CostPerMillion) => `${fmtUsd(c.reads)} + ${fmtUsd(c.writes)} + ${fmtUsd(c.redis)} = ${fmtUsd(c.total)}`;
+  const whole = (w: WholeBillPerMillion) => `${fmtUsd(w.firestoreAndRedis)} + ${fmtUsd(w.invocations)} + ${fmtUsd(w.compute)} = ${fmtUsd(w.total)}`;
+  const byFunction = (r: PolicyResult) =>
+    Object.entries(r.functions.byFunction)
+      .map(([name, bill]) => {
+        const storageUsd = r.byFunction[name]?.wholeBillPerMillionUsd.firestoreAndRedis ?? 0;
+        const total = storageUsd + bill.perMillionUsd.total;
+        return `${name} ${fmtUsd(storageUsd)} + ${fmtUsd(bill.perMillionUsd.total)} = ${fmtUsd(total)} (${fmtMs(bill.perMillionUsd.billedMsPerRequest)} ms, p50 ${fmtMs(bill.handlerP50Ms)} ms)`;
+      })
+      .join("; ");
   const low = (cell: (l: LowLoadResult) => string) => (r: PolicyResult) => (r.lowLoad ? cell(r.lowLoad) : "–");
   const oursCut = ours ? cut(ours) : undefined;
   const oursVsReference = ours ? costCutVsReference(results, ours) : undefined;
@@ -86,6 +96,16 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
           ? `≥ ${goals.minCostCutVsReference}×: not checked (no reference run)`
           : ""
         : `≥ ${goals.minCostCutVsReference}×: ${mark(oursVsReference >= goals.minCostCutVsReference)}`,
+    ),
+    row("**the whole bill of 1M requests: Firestore + Redis (above) + invocations + compute = total**", (r) => whole(r.wholeBillPerMillionUsd)),
+    row(
+      "compute: billed instance ms / request (busy intervals, each rounded up to 100 ms) vs handler ms / request; most requests in flight on an instance",
+      (r) =>
+        `${fmtMs(r.functions.perMillionUsd.billedMsPerRequest)} vs ${fmtMs(r.functions.all.handlerMs / Math.max(1, r.functions.all.requests))}; ${r.functions.all.maxInFlight}`,
+    ),
+    row(
+      "per function, the whole bill of 1M of its requests: Firestore + Redis (the instances' meter, their own Redis work shared by requests) + invocations and compute = total (billed ms / request, handler p50)",
+      (r) => byFunction(r),
     ),
     row("Firestore document reads (billed, counted by the proxy)", (r) => fmtInt(r.reads.total)),
     row("reads / request", (r) => r.reads.perRequest.toFixed(3)),
@@ -173,6 +193,10 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
       low((l) => cost(l.costPerMillionUsd)),
     ),
     row(
+      "**low load: the whole bill of 1M requests, Firestore + Redis + invocations + compute = total**",
+      low((l) => whole(l.wholeBillPerMillionUsd)),
+    ),
+    row(
       "low load: reads / request, writes / request, Redis commands / request (coherence / credits / enrichment / other)",
       low(
         (l) =>
@@ -195,7 +219,8 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
     ),
     "",
     `Cost: Firestore document reads at $${listPrices.firestoreReadsPer100k} and writes at $${listPrices.firestoreWritesPer100k} per 100,000 (${listPrices.firestoreSource}; a delete is priced as a write) and Upstash commands at ` +
-      `$${listPrices.upstashCommandsPer100k} per 100,000 (${listPrices.upstashSource}), list prices as of ${listPrices.asOf}; function invocations and compute are the same for every policy and left out. ` +
+      `$${listPrices.upstashCommandsPer100k} per 100,000 (${listPrices.upstashSource}), list prices as of ${listPrices.asOf}. ` +
+      `${computeModelText()} ` +
       `Writes are what each successful commit applied (one per document written, a field transform part of its write, a failed commit nothing), counted by the same proxy as reads. ` +
       `Redis commands are counted at the gateway as Upstash bills them (a pipeline of N commands is N, a script call is 1) and put to a purpose by their first key. ` +
       `Credits are checked to the second: a basic user's remaining seconds, on any instance, must be the limit less the seeded usage and every report, or the figure from before a report answered less than ${fmtS(cfg.freshnessBoundMs)} s earlier (instance clock); a report's own answer includes it; a repeated delivery (same reportId) must answer duplicate: true and count nothing. ` +

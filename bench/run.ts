@@ -56,6 +56,7 @@ import type { Instance } from "../scripts/harness/instance";
 import { BenchStack, startBenchStack, withFreshInstances } from "./bench-stack";
 import { benchConfig, RunOptions } from "./config";
 import { beginMeasuredPhase, collectMeasuredPhase, freshnessOf, LowLoadResult, percentile, PolicyResult, redisFigures, runTriggerFigures } from "./figures";
+import { functionCosts, meterDelta, meterTotals } from "./function-usage";
 import { drivePhase, finishRun, PolicyRun, setUpRun } from "./driver";
 import { goalFailures, goals } from "./goals";
 import { ModelState, rng } from "./model";
@@ -63,6 +64,7 @@ import { BenchPolicy, policiesToRun } from "./policies";
 import { costPerMillion } from "./pricing";
 import { renderSvg, renderTable } from "./report";
 import { resultsDir, writeResultsJson } from "./results-files";
+import { functionsFigures, wholeBillPerMillion } from "./whole-bill";
 import { probeCall, ticksPerMinute } from "./workload";
 
 /** One policy from the same start as every other (`withFreshInstances`): the main run and its low-load phase. */
@@ -75,6 +77,7 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
       `  ${policy}: ${result.requests.total} requests, ${result.reads.total} reads (floor ${result.floor.reads}), ${result.writes.total} writes, ` +
         `${result.redis.perRequest.toFixed(3)} Redis cmd/request (coherence ${result.redis.perRequestByPurpose.coherence.toFixed(4)}, credits ${result.redis.perRequestByPurpose.credits.toFixed(4)}), ` +
         `$${result.costPerMillionUsd.total.toFixed(3)} per 1M (reads $${result.costPerMillionUsd.reads.toFixed(3)} + writes $${result.costPerMillionUsd.writes.toFixed(3)} + Redis $${result.costPerMillionUsd.redis.toFixed(3)}), ` +
+        `whole bill $${result.wholeBillPerMillionUsd.total.toFixed(3)} per 1M (+ invocations $${result.wholeBillPerMillionUsd.invocations.toFixed(3)} + compute $${result.wholeBillPerMillionUsd.compute.toFixed(3)}), ` +
         `callable-driven stale from the commit p50/p99/max ${callable.p50Ms}/${callable.p99Ms}/${callable.maxMs} ms, ` +
         `${result.freshness.violations} freshness violations, ${result.wrongAnswers} wrong answers (${JSON.stringify(result.wrongAnswersByKind)}) (${(result.wallMs / 1000).toFixed(0)} s)` +
         (low
@@ -93,11 +96,13 @@ export async function runOnePolicy(bench: BenchStack, policy: BenchPolicy, optio
 async function runPolicy(policy: BenchPolicy, instances: Instance[], state: ModelState, bench: BenchStack, options: RunOptions): Promise<PolicyResult> {
   const wallStart = Date.now();
   const run = setUpRun(policy, instances, state, bench);
+  const meterBefore = await meterTotals(instances);
   const mainRun = await driveMainLoad(run, options, wallStart);
   const main = collectMainRun(run, wallStart);
+  const mainMeter = meterDelta(meterBefore, await meterTotals(instances));
   const lowLoad = options.lowLoadSimulatedSeconds > 0 ? await driveLowLoad(run, mainRun.endMs, options.lowLoadSimulatedSeconds) : undefined;
   const unexpectedRuns = await finishRun(run);
-  return priceRun(run, options, mainRun.readsPerBucket, main, lowLoad, unexpectedRuns);
+  return priceRun(run, options, mainRun.readsPerBucket, { ...main, byFunction: functionCosts(mainMeter, main.functions) }, lowLoad, unexpectedRuns);
 }
 
 /**
@@ -167,13 +172,15 @@ async function driveMainLoad(run: PolicyRun, options: RunOptions, wallStart: num
  * answers can add to a change's stale answers).
  */
 function collectMainRun(run: PolicyRun, wallStart: number) {
-  const { reads, writes, checker, requests, floor, triggerChecks, latencies } = run;
+  const { reads, writes, checker, requests, floor, triggerChecks, latencies, timed } = run;
   const { redisTally } = run.bench;
   const wallMs = Date.now() - wallStart;
   const mainReads = { total: reads.total(), byMethod: reads.byMethod(), perRequest: reads.total() / requests.total };
   const mainWrites = { total: writes.total(), byMethod: writes.byMethod(), perRequest: writes.total() / requests.total };
   const mainFigures = { ...checker.figuresChecked };
   const mainRedis = redisFigures(redisTally.take(), requests.total);
+  // The main run starts the run: every request timed so far is its.
+  const functions = functionsFigures(timed);
   const mainFloor = floor.figures();
   const mainChanges = [...checker.changes];
   const freshness = freshnessOf(mainChanges, triggerChecks);
@@ -182,7 +189,7 @@ function collectMainRun(run: PolicyRun, wallStart: number) {
     const sorted = values.sort((a, b) => a - b);
     latency[name] = { count: sorted.length, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
   }
-  return { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency };
+  return { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency, functions };
 }
 
 /**
@@ -217,17 +224,18 @@ async function driveLowLoad(run: PolicyRun, fromMs: number, seconds: number): Pr
   });
 }
 
-/** Price: the run's result, the main run's cost per 1M requests at `listPrices` (the low-load phase priced its own). */
+/** Price: the run's result, the main run's cost per 1M requests at `listPrices` and its whole bill (the low-load phase priced its own). */
 function priceRun(
   run: PolicyRun,
   options: RunOptions,
   readsPerBucket: number[],
-  main: ReturnType<typeof collectMainRun>,
+  main: ReturnType<typeof collectMainRun> & { byFunction: PolicyResult["byFunction"] },
   lowLoad: LowLoadResult | undefined,
   unexpectedRuns: number,
 ): PolicyResult {
   const { policy, requests, reportCounts, creditProbeCounts, changesByKind, mainPhase, examples } = run;
-  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency } = main;
+  const { wallMs, mainReads, mainWrites, mainFigures, mainRedis, mainFloor, freshness, latency, functions, byFunction } = main;
+  const storage = costPerMillion(mainReads.perRequest, mainWrites.perRequest, mainRedis.perRequest);
   return {
     policy,
     pollIntervalMs: options.pollIntervalMs,
@@ -248,7 +256,10 @@ function priceRun(
     errors: mainPhase.errors,
     examples,
     redis: mainRedis,
-    costPerMillionUsd: costPerMillion(mainReads.perRequest, mainWrites.perRequest, mainRedis.perRequest),
+    costPerMillionUsd: storage,
+    functions,
+    wholeBillPerMillionUsd: wholeBillPerMillion(storage, functions.perMillionUsd),
+    byFunction,
     floor: { ...mainFloor, perRequest: mainFloor.reads / requests.total, readsOverFloor: mainReads.total / mainFloor.reads },
     lowLoad,
   };

@@ -4,7 +4,7 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { freePort } from "./ports";
+import { stablePort } from "./ports";
 
 export const repoRoot = path.resolve(__dirname, "..", "..");
 export const functionsDir = path.join(repoRoot, "functions");
@@ -78,9 +78,10 @@ export function neededPorts(ports: Ports, config: FirebaseJson, isolated: boolea
   return (Object.keys(portNames) as (keyof Ports)[]).map((key) => ({ name: portNames[key], port: ports[key], required: named(key) }));
 }
 
+/** Random free ports for an isolated stack, below the kernel's ephemeral range (see stablePort). */
 export async function randomPorts(): Promise<Ports> {
   const ports = new Set<number>();
-  while (ports.size < 9) ports.add(await freePort());
+  while (ports.size < 9) ports.add(await stablePort(ports));
   const [functions = 0, auth = 0, firestore = 0, firestoreWebsocket = 0, hub = 0, logging = 0, eventarc = 0, tasks = 0, hosting = 0] = [...ports];
   return { functions, auth, firestore, firestoreWebsocket, hub, logging, eventarc, tasks, hosting };
 }

@@ -5,8 +5,8 @@
  * the port, instead of firebase-tools' "port taken" minutes later.
  */
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { createServer } from "node:net";
 import { repoRoot } from "./emulator-config";
+import { portTaken } from "./ports";
 import { commandLineOf, endProcesses, stackProcesses } from "./stack-processes";
 
 export interface NeededPort {
@@ -23,15 +23,6 @@ export interface PortHolder {
   /** Undefined when the socket's owner cannot be seen (another user's process). */
   pid?: number;
   command?: string;
-}
-
-/** Whether something listens on 127.0.0.1:`port` (a bind there fails). */
-export function portTaken(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once("error", () => resolve(true));
-    server.listen({ port, host: "127.0.0.1", exclusive: true }, () => server.close(() => resolve(false)));
-  });
 }
 
 /** Socket inode of every TCP socket listening on `port` (any address), from /proc/net/tcp{,6}. */

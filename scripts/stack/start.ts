@@ -54,7 +54,7 @@ import { openLocalFirestore } from "./firestore-emulator";
 import { FunctionRuns } from "./function-runs";
 import { localStripePricePlans, localStripeWebhookSecret } from "./local-stripe";
 import { claimStackPorts } from "./port-holders";
-import { freePort } from "./ports";
+import { freePort, stablePort } from "./ports";
 import { CommandInterrupted, killPid, run } from "./processes";
 import { requireProductionNode } from "./project-node";
 import { startReaper } from "./reaper";
@@ -274,7 +274,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       secrets: { UPSTASH_REDIS_REST_TOKEN: gatewayToken },
       secretDefaults: { STRIPE_WEBHOOK_SECRET: localStripeWebhookSecret },
     });
-    const emulatorPorts = { ...ports, functions: await freePort() };
+    const emulatorPorts = { ...ports, functions: await stablePort(new Set(Object.values(ports))) };
     const configPath = isolated
       ? writeIsolatedConfig(runDir, firebaseConfig, emulatorPorts, path.relative(runDir, sourceDir))
       : writeLocalConfig(firebaseConfig, emulatorPorts.functions);

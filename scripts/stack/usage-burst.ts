@@ -9,6 +9,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Firestore } from "firebase-admin/firestore";
 import { errorMessage } from "../../functions/src/error-message";
 import { signUpLocalApp } from "./app-client";
 import { firestoreOn } from "./firestore-on";
@@ -57,6 +58,12 @@ export interface BurstResult {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
+/** A user's transcription seconds as stored: the sum over their hourly usage documents. */
+export async function storedTranscriptionSeconds(db: Firestore, uid: string): Promise<number> {
+  const hours = await db.collection(`users/${uid}/hourly_usage`).get();
+  return hours.docs.reduce((sum, hour) => sum + Number(hour.get("transcription_seconds")), 0);
+}
+
 export async function runUsageBurst(stack: BurstStack, options: BurstOptions = {}): Promise<BurstResult> {
   const sessions = options.sessions ?? 6;
   const reportsPerSession = options.reportsPerSession ?? 12;
@@ -97,8 +104,7 @@ export async function runUsageBurst(stack: BurstStack, options: BurstOptions = {
     );
     await Promise.all(sent);
     const durationMs = Date.now() - startedAt;
-    const hours = await db.collection(`users/${app.uid}/hourly_usage`).get();
-    const storedSeconds = hours.docs.reduce((sum, hour) => sum + Number(hour.get("transcription_seconds")), 0);
+    const storedSeconds = await storedTranscriptionSeconds(db, app.uid);
     const credits = await app.call<{ remainingSeconds: number | null }>("getCredits", {});
     // Nothing to add (0 s, 0 words): it writes nothing and answers the figure.
     const figure = await app.call<{ remainingSeconds: number | null }>("recordTranscriptionUsage", { sessionId: "burst-check", transcriptionSeconds: 0 });

@@ -19,7 +19,7 @@ import { demoPassword } from "../../scripts/stack/seed";
 import { LocalStack, startLocalStack } from "../../scripts/stack/start";
 import { signUpLocalApp } from "../../scripts/stack/app-client";
 import { processesOfRun } from "../../scripts/stack/stack-processes";
-import { runUsageBurst } from "../../scripts/stack/usage-burst";
+import { runUsageBurst, storedTranscriptionSeconds } from "../../scripts/stack/usage-burst";
 
 /** Pids whose parent is this process (e.g. the global test stack's redis-server). */
 function childPids(): Set<number> {
@@ -211,9 +211,7 @@ describe("local stack launcher (startLocalStack, end to end)", function () {
       );
       const forwarded = (stack.functionsGate.stats()[`${stack.region}/recordTranscriptionUsage`]?.forwarded ?? 0) - forwardedBefore;
       assert.equal(forwarded, attempts, "every delivery, the timed-out ones included, reached the function");
-      const hours = await db.collection(`users/${app.uid}/hourly_usage`).get();
-      const stored = hours.docs.reduce((sum, hour) => sum + Number(hour.get("transcription_seconds")), 0);
-      assert.equal(stored, 300, "10 reports of 30 s, each stored once however often it was sent");
+      assert.equal(await storedTranscriptionSeconds(db, app.uid), 300, "10 reports of 30 s, each stored once however often it was sent");
       const credits = await app.call<{ remainingSeconds: number }>("getCredits", {});
       assert.equal(credits.data.remainingSeconds, basicLimitSeconds - 300, "the fleet's figure counts each report once");
     } finally {

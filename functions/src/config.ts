@@ -40,26 +40,29 @@ export const statsPublishIntervalMsParam = defineInt("STATS_PUBLISH_INTERVAL_MS"
 /** The contract's "at most once a minute" for the stats publish. */
 export const minProductionStatsPublishIntervalMs = 60_000;
 /**
- * List prices `cacheStats` estimates each function's daily spend with (US dollars per 100,000;
- * Firestore Standard edition, nam5 multi-region, as of 2026-11-25). Strings: params hold no
- * fractions otherwise.
+ * List prices (US dollars per 100,000; Firestore Standard edition, nam5 multi-region, as of
+ * 2026-11-25) that each instance weighs a marker poll against a read of the source with
+ * (prices.ts), and `cacheStats` estimates each function's daily spend with. Strings: params
+ * hold no fractions otherwise.
  */
 export const firestoreReadUsdPer100k = defineString("FIRESTORE_READ_USD_PER_100K", {
   default: "0.06",
-  description: "Firestore document read list price, US dollars per 100,000 (for cacheStats' spend estimate)",
+  description: "Firestore document read price, US dollars per 100,000 (weighed against a marker poll; cacheStats' spend estimate)",
 });
 export const firestoreWriteUsdPer100k = defineString("FIRESTORE_WRITE_USD_PER_100K", {
   default: "0.18",
-  description: "Firestore document write list price, US dollars per 100,000 (for cacheStats' spend estimate)",
+  description: "Firestore document write price, US dollars per 100,000 (cacheStats' spend estimate)",
 });
 /**
  * Upstash Redis pay-as-you-go: $0.20 per 100K commands (Upstash, "Pricing & Billing",
  * https://upstash.com/docs/redis/overall/billing, and https://upstash.com/pricing/redis, as of
- * 2026-12). A pipeline of N commands is N; a script is one, whatever it runs.
+ * 2026-12). A pipeline of N commands is N; a script is one, whatever it runs. On a fixed plan
+ * (no per-command charge) set it to 0: every instance then polls rather than read a document
+ * to spare a command.
  */
 export const upstashRedisUsdPer100kCommands = defineString("UPSTASH_REDIS_USD_PER_100K_COMMANDS", {
   default: "0.2",
-  description: "Upstash Redis pay-as-you-go list price, US dollars per 100,000 commands (for cacheStats' spend estimate)",
+  description: "Upstash Redis price per 100,000 commands: 0.2 pay-as-you-go, 0 on a fixed plan (weighed against a document read; cacheStats' spend estimate)",
 });
 export const stripeWebhookMaxBodyBytes = defineInt("STRIPE_WEBHOOK_MAX_BODY_BYTES", {
   default: 512 * 1024,

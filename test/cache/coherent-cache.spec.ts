@@ -363,10 +363,11 @@ describe("CoherentCache + MarkerWatcher", () => {
 
   describe("one fetch per key while the poll that reads its scope is under way", () => {
     /**
-     * A cold instance as it meets a burst: the first poll reads only the first cache's scope,
-     * the scope of the next key waits for a second poll, and requests keep arriving. Marker
-     * reads and the fetch are held until the test answers them; one clock for the instance,
-     * the wall and Redis.
+     * A cold instance as it meets a burst: a first poll reads only the first cache's scope;
+     * between polls a request for a new key fetches it under the unknown version of its scope;
+     * the next request is due and waits for the poll that reads that scope. Marker reads and
+     * the fetch are held until the test answers them; one clock for the instance, the wall and
+     * Redis.
      */
     function setupCold() {
       const clock = new ManualClock();
@@ -393,18 +394,28 @@ describe("CoherentCache + MarkerWatcher", () => {
       };
       const settle = () => new Promise((resolve) => setImmediate(resolve));
       const get = (status: LookupStatus = {}) => cache.get("k", ["s"], fetch, { status });
-      /** The first request: its first cache's poll reads "warm" only; its key's scope "s" waits for a second poll, which it starts (still running when this returns). */
-      const coldStart = async (status: LookupStatus) => {
-        void cache.get("warm", ["warm"], async () => "w");
-        const first = get(status);
+      /**
+       * The first poll reads "warm" alone; 10 ms later a request between polls starts the key's
+       * fetch under the unknown version of "s" (`between`); a poll interval later a request is
+       * due (`waiting`) and starts the poll that reads "s", still running when this returns.
+       */
+      const coldStart = async (betweenStatus: LookupStatus, waitingStatus: LookupStatus) => {
+        const warm = cache.get("warm", ["warm"], async () => "w");
+        await settle();
         polls[0]!.answer();
+        await warm;
+        clock.advance(10);
+        const between = get(betweenStatus);
+        await settle();
+        clock.advance(1_000);
+        const waiting = get(waitingStatus);
         await settle();
         assert.deepEqual(
           polls.map((poll) => poll.scopes),
           [["warm"], ["warm", "s"]],
           "the second poll reads the key's scope",
         );
-        return { first };
+        return { between, waiting };
       };
       return {
         clock,
@@ -420,56 +431,63 @@ describe("CoherentCache + MarkerWatcher", () => {
       };
     }
 
-    it("a request waiting for that poll joins the fetch another began under the unknown version meanwhile", async () => {
+    it("a request waiting for that poll joins the fetch another began under the unknown version before it", async () => {
       const t = setupCold();
-      const [waited, between] = [{} as LookupStatus, {} as LookupStatus];
-      const { first } = await t.coldStart(waited);
-      t.clock.advance(10);
-      const second = t.get(between); // not due: "s" waits for the poll under way, its fetch begins now
-      await t.settle();
+      const [betweenStatus, waitingStatus] = [{} as LookupStatus, {} as LookupStatus];
+      const { between, waiting } = await t.coldStart(betweenStatus, waitingStatus);
       t.polls[1]!.answer(); // no marker for "s"
       await t.settle();
       t.release();
-      assert.deepEqual([await first, await second], ["v0", "v0"]);
+      assert.deepEqual([await waiting, await between], ["v0", "v0"]);
       assert.equal(t.fetches(), 1, "one fetch for both");
-      assert.deepEqual(between, { markers: "pending", get: "fetch" });
-      assert.deepEqual(waited, { markers: "fresh", get: "inflight", adopted: true });
+      assert.deepEqual(betweenStatus, { markers: "pending", get: "fetch" });
+      assert.deepEqual(waitingStatus, { markers: "fresh", get: "inflight", adopted: true });
       const later: LookupStatus = {};
       assert.equal(await t.get(later), "v0");
       assert.deepEqual(later, { markers: "fresh", get: "hit" }, "stored under the version the poll read");
       assert.equal(t.cache.stats().adoptedEntries, 1);
     });
 
-    it("the same when that fetch was already stored: its entry is kept, though the poll began before it", async () => {
+    it("the same when that fetch was already stored: its entry is kept", async () => {
       const t = setupCold();
       t.bump("s"); // a change long before the fetch below (by more than the clock margin)
       t.clock.advance(1_500);
-      const waited: LookupStatus = {};
-      const { first } = await t.coldStart(waited);
-      t.clock.advance(10);
+      const waitingStatus: LookupStatus = {};
+      const { between, waiting } = await t.coldStart({}, waitingStatus);
       t.release();
-      assert.equal(await t.get(), "v0", "fetched and stored under the unknown version, after the poll under way began");
+      assert.equal(await between, "v0", "fetched and stored under the unknown version, before the poll");
       t.polls[1]!.answer();
-      assert.equal(await first, "v0");
+      assert.equal(await waiting, "v0");
       assert.equal(t.fetches(), 1);
-      assert.deepEqual(waited, { markers: "fresh", get: "hit", adopted: true });
+      assert.deepEqual(waitingStatus, { markers: "fresh", get: "hit", adopted: true });
     });
 
     it("a bump after that fetch began is never served: the waiting request fetches again", async () => {
       const t = setupCold();
-      const { first } = await t.coldStart({});
-      const second = t.get();
-      await t.settle();
-      t.clock.advance(10);
+      const { between, waiting } = await t.coldStart({}, {});
       t.bump("s"); // the change commits after the fetch began, before the poll reads its marker
       t.setSource("v1");
       t.polls[1]!.answer();
       await t.settle();
       t.release();
-      assert.deepEqual([await first, await second], ["v1", "v0"]);
+      assert.deepEqual([await waiting, await between], ["v1", "v0"]);
       assert.equal(t.fetches(), 2);
       assert.equal(await t.get(), "v1", "the change is what is stored");
       assert.equal(t.cache.stats().adoptedEntries, 0);
+    });
+
+    it("a request that joins a poll under way without its new scope polls no second time: it fetches under the unknown version", async () => {
+      const t = setupCold();
+      const { waiting } = await t.coldStart({}, {});
+      const joining: LookupStatus = {};
+      const other = t.cache.get("k2", ["s2"], async () => "x", { status: joining });
+      await t.settle();
+      t.polls[1]!.answer();
+      t.release();
+      assert.equal(await other, "x");
+      await waiting;
+      assert.equal(t.polls.length, 2, "no poll for s2 alone");
+      assert.deepEqual(joining, { markers: "pending", get: "fetch" });
     });
   });
 

@@ -33,6 +33,7 @@ describe("the cache figures log line", () => {
       securitySensitive: true,
       bypassedWhileMarkersUnreadable: 4,
       servedWhileMarkersUnreadable: 0,
+      readThroughLookups: 0,
     };
     const snapshot: InstanceSnapshot = {
       v: 1,

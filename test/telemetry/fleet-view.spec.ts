@@ -35,6 +35,7 @@ function cache(name: string, hits: number, misses: number, entries = 1): Coheren
     adoptedEntries: 0,
     bypassedWhileMarkersUnreadable: 0,
     servedWhileMarkersUnreadable: 0,
+    readThroughLookups: 0,
   };
 }
 

@@ -9,7 +9,7 @@ import { parseData, requireNoData } from "../errors";
 import { luaScript } from "../redis/client";
 import { bumpMarkerLua, markerKey, markerTimeKey, markerTtlSeconds, scopes } from "../redis/markers";
 import { visibleApps } from "./catalog";
-import { enabledAppsKey, enrich, forgetEnabledApps, installsKey } from "./enrichment";
+import { enabledAppsKey, enrich, expectEnrichment, forgetEnabledApps, installsKey } from "./enrichment";
 import { AvailableApp, idSchema } from "./model";
 
 const appRequest = z.object({ appId: idSchema }).strict();
@@ -38,6 +38,7 @@ return 0`);
 export async function getAvailableAppsHandler(request: CallableRequest<unknown>): Promise<{ apps: AvailableApp[] }> {
   const uid = requireUid(request);
   requireNoData(request.data);
+  expectEnrichment(uid);
   const apps = await visibleApps(uid);
   return { apps: await enrich(uid, apps) };
 }

@@ -2,13 +2,18 @@
  * Per-caller data that lives in Redis: which apps the caller enabled
  * (`users:{uid}:enabled_apps`, a set) and each app's install count (`apps:{appId}:installs`).
  *
- * Both are cached per instance, to the contract's freshness:
+ * Both are cached per instance, to the contract's freshness, and both ride on the marker poll,
+ * the one command an instance sends for a request anyway (redis/poll.ts):
  * - a user's enabled set changes only through enableApp/disableApp, whose script bumps the
  *   user's `enabled:{uid}` marker in the same step: the instance that handled the change drops
  *   its entry at once, the others follow the marker within a poll; while markers cannot be
- *   read an entry is served at most 30 s after its fetch;
- * - install counts are a popularity figure, allowed to lag by up to 60 s: one MGET per app list
- *   per minute per instance (most callers share one list, the public one).
+ *   read an entry is served at most 30 s after its fetch. The poll that reads the marker at a
+ *   version new to the instance reads the set in the same step, so the entry is built from it;
+ *   SMEMBERS only for a user first seen between polls;
+ * - install counts are a popularity figure, allowed to lag by up to 60 s. The poll carries the
+ *   counts an instance serves once they are 15 s old, and a list is built from those while they
+ *   are at most 30 s old, then kept 30 s; an MGET only for counts no poll has brought lately
+ *   (a new instance's first list, or one while Redis fails).
  */
 import { LRUCache } from "lru-cache";
 import { cacheNames } from "../cache/names";
@@ -28,6 +33,10 @@ export { enabledAppsKey, installsKey };
 export const enabledAppsUnverifiedMaxAgeMs = 30_000;
 /** The contract's bound on `installs`, markers readable or not. */
 export const installsMaxAgeMs = 60_000;
+/** A list of counts is kept this long, and built from polled counts at most this old: never more than `installsMaxAgeMs` in all. */
+const installsHalfLifeMs = installsMaxAgeMs / 2;
+/** A served count this old is asked of the next poll, so the polls keep every served count within `installsHalfLifeMs`. */
+export const installsRideAfterMs = 15_000;
 
 const enabledAppsCache = createCache<string[]>({
   name: cacheNames.enabledApps,
@@ -40,7 +49,7 @@ const enabledAppsCache = createCache<string[]>({
 /** Counts in the order of the app list the key names (`listHash` of its ids). */
 const installCountsCache = createCache<number[]>({
   name: cacheNames.installCounts,
-  ttlMs: installsMaxAgeMs,
+  ttlMs: installsHalfLifeMs,
   maxEntries: 10_000,
   maxBytes: 16 * 1024 * 1024,
 });
@@ -49,6 +58,10 @@ const enrichmentWarning = new Throttle(60_000, instanceRuntime().clock);
 
 /** Install counts seen last, served while Redis cannot be read (a count is public, not per user). */
 const lastKnownInstalls = new LRUCache<string, number>({ max: 50_000 });
+/** Counts the marker polls brought, by app, with when they were asked for (on the instance clock: the poll read them after). */
+const polledInstalls = new LRUCache<string, { count: number; askedAtMs: number }>({ max: 50_000 });
+/** Apps whose counts are asked of the next poll already. */
+const ridingInstalls = new Set<string>();
 
 // The cached public list is one frozen array shared by most callers: hash its ids once.
 const listKeys = new WeakMap<readonly App[], string>();
@@ -68,11 +81,17 @@ function parseCount(raw: unknown): number {
 }
 
 async function readEnabledApps(uid: string): Promise<string[]> {
+  // The poll that read the user's marker at the version this instance holds read the set with it.
+  const polled = instanceRuntime().markerWatcher().payload(scopes.enabledApps(uid));
+  if (polled !== undefined) return [...polled];
   const members = await redis().smembers(enabledAppsKey(uid));
   return members.map(String).sort();
 }
 
 async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
+  const nowMs = instanceRuntime().clock.now();
+  const polled = apps.map((app) => polledInstalls.get(app.id));
+  if (polled.every((count) => count !== undefined && nowMs - count.askedAtMs <= installsHalfLifeMs)) return polled.map((count) => count!.count);
   const raw = await redis().mget<unknown[]>(...apps.map((app) => installsKey(app.id)));
   return apps.map((app, i) => {
     const count = parseCount(raw[i]);
@@ -81,9 +100,46 @@ async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
   });
 }
 
+/**
+ * Asks the next marker poll for the counts of `apps` that are `installsRideAfterMs` old (or
+ * never polled), unless asked already; nothing when the instance is not polling (the list's
+ * next fetch reads them itself).
+ */
+function rideInstallCounts(apps: readonly App[]): void {
+  const nowMs = instanceRuntime().clock.now();
+  const due = apps.filter((app) => !ridingInstalls.has(app.id) && nowMs - (polledInstalls.get(app.id)?.askedAtMs ?? -Infinity) >= installsRideAfterMs);
+  if (due.length === 0) return;
+  const ride = instanceRuntime()
+    .markerWatcher()
+    .ride(due.map((app) => installsKey(app.id)));
+  if (ride === undefined) return;
+  for (const app of due) ridingInstalls.add(app.id);
+  ride
+    .then(
+      (values) =>
+        due.forEach((app, i) => {
+          const count = parseCount(values[i]);
+          polledInstalls.set(app.id, { count, askedAtMs: nowMs });
+          lastKnownInstalls.set(app.id, count);
+        }),
+      // The poll failed: the counts are asked again by a later request, or read by the list's fetch.
+      () => undefined,
+    )
+    .finally(() => due.forEach((app) => ridingInstalls.delete(app.id)));
+}
+
+/** Every lookup `getAvailableApps` makes for `uid` will need their enabled set: the poll under way or next reads it with their marker. */
+export function expectEnrichment(uid: string): void {
+  instanceRuntime()
+    .markerWatcher()
+    .expect([scopes.enabledApps(uid)]);
+}
+
 /** The caller changed their enabled set on this instance: drop it here at once (others follow the marker). */
 export function forgetEnabledApps(uid: string): void {
   enabledAppsCache.invalidate(uid);
+  // The set the last poll read with the marker is the one before this change.
+  instanceRuntime().markerWatcher().dropPayload(scopes.enabledApps(uid));
 }
 
 /** A new object per app and caller: the cached app is frozen and shared by every caller. */
@@ -120,6 +176,7 @@ export async function enrich(uid: string, apps: readonly App[]): Promise<Availab
       .get(listKey(apps), [], () => readInstallCounts(apps))
       .catch((error: unknown) => (warn(error), apps.map((app) => lastKnownInstalls.get(app.id) ?? 0))),
   ]);
+  rideInstallCounts(apps);
   const enabled = new Set(enabledIds);
   return apps.map((app, i) => toAvailable(app, enabled.has(app.id), counts[i] ?? 0));
 }

@@ -24,6 +24,13 @@ export interface CoherentCacheOptions extends LocalCacheOptions {
   securitySensitive?: boolean;
   /** Called on every fail-closed read (for the operators' log line; see cache/instance.ts). */
   onFailClosedBypass?: (cacheName: string) => void;
+  /**
+   * What one fetch costs at the source (US dollars: one document read, say). When a poll is due
+   * and costs this request more than that (MarkerWatcher.readThroughCheaper), the lookup reads
+   * the source instead: a value fetched within the last poll interval serves, as fresh as a
+   * poll would make it. Unset: every due lookup polls. Not for security-sensitive data.
+   */
+  readThroughUsd?: () => number;
 }
 
 export interface CoherentCacheStats extends LocalCacheStats {
@@ -34,9 +41,13 @@ export interface CoherentCacheStats extends LocalCacheStats {
   adoptedEntries: number;
   bypassedWhileMarkersUnreadable: number;
   servedWhileMarkersUnreadable: number;
+  /** Lookups that read the source (or a value it gave within the poll interval) instead of polling: it was cheaper. */
+  readThroughLookups: number;
 }
 
 const unverifiedTagPrefix = "unverified:";
+/** A value read through while a scope was not read yet: only read-through lookups ask for it (it has no version to serve under). */
+const readThroughTagPrefix = "read-through:";
 
 /** How to bring a stored value up to date from the ids its markers' change logs name. */
 export type Patch<V> = (previous: V, changedIds: readonly string[]) => Promise<V>;
@@ -60,6 +71,8 @@ export class CoherentCache<V> {
   private servedUnchecked = 0;
   private patched = 0;
   private adopted = 0;
+  private readThrough = 0;
+  private readonly readThroughUsd: (() => number) | undefined;
 
   constructor(
     options: CoherentCacheOptions,
@@ -69,6 +82,7 @@ export class CoherentCache<V> {
     this.unverifiedMaxAgeMs = options.unverifiedMaxAgeMs ?? options.ttlMs;
     this.securitySensitive = options.securitySensitive ?? false;
     this.onFailClosedBypass = options.onFailClosedBypass ?? (() => undefined);
+    this.readThroughUsd = options.securitySensitive === true ? undefined : options.readThroughUsd;
   }
 
   /**
@@ -78,7 +92,17 @@ export class CoherentCache<V> {
   async get(key: string, scopes: readonly string[], fetch: () => Promise<V>, options: GetOptions<V> = {}): Promise<V> {
     const { patch, ...fetchOptions } = options;
     const status: LookupStatus = (fetchOptions.status ??= {});
-    const view = await this.watcher().view(scopes);
+    const watcher = this.watcher();
+    if (this.readThroughUsd !== undefined && watcher.readThroughCheaper(this.readThroughUsd())) {
+      status.markers = "readThrough";
+      this.readThrough++;
+      const current = watcher.currentView(scopes);
+      // Read now, the value is at least as fresh as the versions held: it may serve under them
+      // (until a poll shows a change). A scope not read yet gives no version to serve under.
+      const tag = current.fresh ? current.tag : readThroughTagPrefix + current.tag;
+      return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag, maxAgeMs: watcher.intervalMs });
+    }
+    const view = await watcher.view(scopes);
     status.markers = !view.readable ? "unreadable" : view.known ? "fresh" : "pending";
     if (!view.readable) {
       if (this.securitySensitive) {
@@ -152,6 +176,7 @@ export class CoherentCache<V> {
       adoptedEntries: this.adopted,
       bypassedWhileMarkersUnreadable: this.bypassed,
       servedWhileMarkersUnreadable: this.servedUnchecked,
+      readThroughLookups: this.readThrough,
     };
   }
 }

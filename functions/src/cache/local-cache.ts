@@ -42,8 +42,11 @@ export interface LookupStatus {
   get?: "hit" | "fetch" | "inflight";
   /** The fetched value was not stored (fail closed). */
   notStored?: true;
-  /** The markers of the entry's scopes: read (`fresh`), a scope waits for the next poll (`pending`), or Redis failed (`unreadable`). */
-  markers?: "fresh" | "pending" | "unreadable";
+  /**
+   * The markers of the entry's scopes: read (`fresh`), a scope waits for the next poll
+   * (`pending`), Redis failed (`unreadable`), or not polled: reading the source was cheaper (`readThrough`).
+   */
+  markers?: "fresh" | "pending" | "unreadable" | "readThrough";
   /** The fetch re-read only the ids the markers' logs named. */
   patched?: true;
   /** An entry or a running fetch, begun before its scopes were read, was kept: the poll showed no change since. */

@@ -23,8 +23,28 @@ import { MarkerReading } from "../redis/markers";
 
 export type { MarkerReading };
 
-/** Reads the readings of `scopes`, in order (redis/markers.ts decodes them from Redis). */
-export type MarkerReader = (scopes: readonly string[]) => Promise<MarkerReading[]>;
+/** What a poll reads besides the markers themselves (see `MarkerReader`). */
+export interface PollExtras {
+  /**
+   * The version this watcher holds for each scope (undefined: not read yet). A scope that
+   * carries a payload (redis/poll.ts) has it read only when its version is not the one held.
+   */
+  heldVersions: readonly (string | null | undefined)[];
+  /** Plain keys to read in the same command, for `ride`. */
+  riderKeys: readonly string[];
+}
+
+/** A poll's answer: the readings of its scopes, in order, and the values of its rider keys. */
+export interface PollReply {
+  readings: MarkerReading[];
+  riderValues: readonly unknown[];
+}
+
+/**
+ * Reads the readings of `scopes`, in order (redis/poll.ts reads them from Redis, in one
+ * command with `extras`). A reader that returns only the readings reads no riders.
+ */
+export type MarkerReader = (scopes: readonly string[], extras: PollExtras) => Promise<MarkerReading[] | PollReply>;
 
 export interface MarkerWatcherOptions {
   read: MarkerReader;
@@ -56,6 +76,14 @@ export interface MarkerWatcherOptions {
    * from the old version (undefined when the reading carries no write time).
    */
   onChangeSeen?: (scope: string, delayMs: number | undefined) => void;
+  /**
+   * The price of one poll (US dollars; one Redis command). With it, a lookup whose source costs
+   * less than its share of a poll reads the source instead of polling (`readThroughCheaper`).
+   * Default: none (every due lookup polls).
+   */
+  pollUsd?: () => number;
+  /** This instance's requests per ms lately: how many requests one poll serves. Default: 0. */
+  requestsPerMs?: () => number;
 }
 
 export interface MarkerWatcherStats {
@@ -88,7 +116,20 @@ interface TrackedScope {
   firstVersion?: number;
   /** When the last poll that read this version started (on `clock`). */
   readStartedAtMs: number;
+  /** What the scope's payload held at this version, when a poll read it (redis/poll.ts). */
+  payload?: readonly string[];
 }
+
+interface Rider {
+  keys: readonly string[];
+  resolve: (values: unknown[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** Rider keys waiting for a poll, at most: beyond it `ride` declines (the caller reads them itself). */
+const maxRiderKeys = 5_000;
+/** A watcher whose last good poll is older than this is not polling: `ride` declines rather than wait on it. */
+const riderMaxPollAgeMs = 60_000;
 
 export class MarkerWatcher {
   private readonly read: MarkerReader;
@@ -100,6 +141,10 @@ export class MarkerWatcher {
   private readonly writeTimeToWallMs: ((writtenAtMs: number) => number) | undefined;
   private readonly wallClock: Clock;
   private readonly onChangeSeen: (scope: string, delayMs: number | undefined) => void;
+  private readonly pollUsd: (() => number) | undefined;
+  private readonly requestsPerMs: () => number;
+  private riders: Rider[] = [];
+  private riderKeyCount = 0;
   private readonly versions: LRUCache<string, TrackedScope>;
   private lastPollStartedAtMs = -Infinity;
   private lastPollOk = false;
@@ -122,6 +167,8 @@ export class MarkerWatcher {
     this.writeTimeToWallMs = options.writeTimeToWallMs;
     this.wallClock = options.wallClock ?? wallClock;
     this.onChangeSeen = options.onChangeSeen ?? (() => undefined);
+    this.pollUsd = options.pollUsd;
+    this.requestsPerMs = options.requestsPerMs ?? (() => 0);
     this.versions = new LRUCache({
       max: options.maxScopes ?? 20_000,
       // ttlResolution 0: every check reads the injected clock (the default caches it for 1 ms).
@@ -173,6 +220,59 @@ export class MarkerWatcher {
       return undefined;
     }
     return { version: entry.version, writtenAtMs: entry.writtenAtMs };
+  }
+
+  /**
+   * The payload a poll read atomically with `scope`'s version (redis/poll.ts: the enabled-apps
+   * set with its marker), for the version this watcher holds; undefined when it has none.
+   */
+  payload(scope: string): readonly string[] | undefined {
+    return this.versions.peek(scope)?.payload;
+  }
+
+  /** This instance changed what `scope`'s payload holds: the one read with the version held is old. */
+  dropPayload(scope: string): void {
+    const entry = this.versions.peek(scope);
+    if (entry !== undefined) entry.payload = undefined;
+  }
+
+  /**
+   * Whether a lookup whose source costs `readUsd` should read it instead of polling now: a poll
+   * is due (none under way, none within the interval) and this request's share of it, its price
+   * over the requests expected to share it (this one and those of the next interval), is more.
+   * An instance serving a request a minute pays a whole poll to spare one document read; one
+   * serving ten a second pays a tenth of one.
+   */
+  readThroughCheaper(readUsd: number): boolean {
+    if (this.pollUsd === undefined || this.poll !== undefined) return false;
+    if (this.clock.now() - this.lastPollStartedAtMs < this.pollIntervalMs) return false;
+    const requestsPerPoll = 1 + this.requestsPerMs() * this.pollIntervalMs;
+    return readUsd < this.pollUsd() / requestsPerPoll;
+  }
+
+  /** The poll interval (ms): a value read from the source serves as a poll would for this long. */
+  get intervalMs(): number {
+    return this.pollIntervalMs;
+  }
+
+  /**
+   * Asks the next poll to read `keys` too (plain values, such as counters), in its one command:
+   * Upstash bills a command, not a key, so what an instance refreshes on its own schedule rides
+   * for free. Resolves with their values, in order, when that poll answers; rejects when it
+   * fails. Undefined when the watcher is not polling lately (nothing would carry them) or too
+   * many keys wait already: the caller reads them itself.
+   */
+  ride(keys: readonly string[]): Promise<unknown[]> | undefined {
+    if (keys.length === 0) return Promise.resolve([]);
+    if (!this.lastPollOk || this.clock.now() - this.lastOkPollStartedAtMs > riderMaxPollAgeMs) return undefined;
+    if (this.riderKeyCount + keys.length > maxRiderKeys) return undefined;
+    this.riderKeyCount += keys.length;
+    return new Promise((resolve, reject) => this.riders.push({ keys, resolve, reject }));
+  }
+
+  /** `scopes` will be asked for soon: the next poll (or the one starting now) reads the new ones. */
+  expect(scopes: readonly string[]): void {
+    for (const scope of scopes) if (!this.versions.has(scope)) this.pendingScopes.add(scope);
   }
 
   /** Whether a poll that started at or after `clockMs` (on `clock`) read the markers: Redis answered since. */
@@ -245,26 +345,40 @@ export class MarkerWatcher {
   }
 
   private async refresh(scopes: readonly string[]): Promise<void> {
-    // New scopes wait in `pending` for the next poll to start, so requests that arrive while
-    // a poll is running are covered by the one after it, together.
-    for (const scope of scopes) if (!this.versions.has(scope)) this.pendingScopes.add(scope);
-    for (let round = 0; round < 5; round++) {
-      const joined = this.poll !== undefined;
-      this.poll ??= this.pollNow().finally(() => (this.poll = undefined));
-      await this.poll;
-      if (!joined || !this.lastPollOk || scopes.every((scope) => this.versions.has(scope))) return;
-    }
+    // New scopes wait in `pending` for the poll to take them. A request that joins a poll
+    // already under way without its new scopes does not start another: they stay pending, and
+    // are fetched under an unknown version and adopted by the next poll, as between polls (a
+    // second poll at once would cost a command to spare nothing: a new scope's data is fetched
+    // either way).
+    this.expect(scopes);
+    this.poll ??= this.pollNow().finally(() => (this.poll = undefined));
+    await this.poll;
   }
 
   private async pollNow(): Promise<void> {
     const startedAtMs = this.clock.now();
+    // Lookups of one request start together (Promise.all): let them all name their scopes
+    // before the poll takes the pending ones.
+    await Promise.resolve();
     const scopes = [...new Set([...this.versions.keys(), ...this.pendingScopes])];
     this.pendingScopes.clear();
+    const riders = this.riders;
+    this.riders = [];
+    this.riderKeyCount = 0;
+    const riderKeys = [...new Set(riders.flatMap((rider) => rider.keys))];
     try {
-      for (let start = 0; start < scopes.length; start += this.batchSize) {
+      for (let start = 0; start < scopes.length || (start === 0 && riderKeys.length > 0); start += this.batchSize) {
         const batch = scopes.slice(start, start + this.batchSize);
+        const carried = start === 0 ? riderKeys : [];
         this.counts.markerChecks++;
-        const readings = await this.read(batch);
+        const heldVersions = batch.map((scope) => this.versions.peek(scope)?.version);
+        const reply = await this.read(batch, { heldVersions, riderKeys: carried });
+        const readings = Array.isArray(reply) ? reply : reply.readings;
+        if (carried.length > 0) {
+          if (Array.isArray(reply)) throw new Error("this marker reader carries no riders");
+          const values = new Map(carried.map((key, i) => [key, reply.riderValues[i] ?? null]));
+          for (const rider of riders) rider.resolve(rider.keys.map((key) => values.get(key)));
+        }
         const readAtMs = this.clock.now();
         batch.forEach((scope, i) => {
           const reading = readings[i] ?? { version: null };
@@ -283,6 +397,7 @@ export class MarkerWatcher {
               changedIds: reading.changedIds,
               firstVersion: reading.firstVersion,
               readStartedAtMs: startedAtMs,
+              payload: reading.payload ?? (previous?.version === reading.version ? previous.payload : undefined),
             },
             { noUpdateTTL: previous !== undefined },
           );
@@ -293,6 +408,7 @@ export class MarkerWatcher {
       this.lastPollOk = true;
       this.lastOkPollStartedAtMs = startedAtMs;
     } catch (error) {
+      for (const rider of riders) rider.reject(error);
       this.counts.markerCheckErrors++;
       this.lastPollOk = false;
       this.firstFailedPollAtMs ??= startedAtMs;

@@ -57,6 +57,10 @@ export interface CacheRuntimeOptions {
   cacheFactory?: CacheFactory;
   /** Who hears what happens, asked anew at each event (so a reset can replace it). Default: nobody. */
   events?: () => CacheEvents;
+  /** The price of one poll (US dollars), for lookups that may read their source instead (MarkerWatcher). Default: none. */
+  pollUsd?: () => number;
+  /** This instance's requests per ms lately. Default: 0. */
+  requestsPerMs?: () => number;
 }
 
 export class CacheRuntime {
@@ -109,6 +113,8 @@ export class CacheRuntime {
       },
       ...(this.options.writeTimeToWallMs ? { writeTimeToWallMs: this.options.writeTimeToWallMs } : {}),
       onChangeSeen: (scope, delayMs) => this.events().onChangeSeen(scope, delayMs),
+      ...(this.options.pollUsd ? { pollUsd: this.options.pollUsd } : {}),
+      ...(this.options.requestsPerMs ? { requestsPerMs: this.options.requestsPerMs } : {}),
     });
     return this.watcher;
   }

@@ -17,9 +17,11 @@ import { MarkerWatcher } from "../cache/marker-watcher";
 import { CacheFactory, CacheRuntime, RuntimeCacheOptions } from "../cache/runtime";
 import { markerGuardedTtlMs, markerPollIntervalMs } from "../cache/settings";
 import { Clock } from "../common/clock";
+import { RequestRate } from "../common/request-rate";
 import { redisUsageLedger, UsageLedger } from "../credits/ledger";
 import { observeRedisCommands, RedisCommandObserver } from "../redis/client";
 import { redisCommandPurpose } from "../redis/command-purposes";
+import { redisCommandUsd } from "../prices";
 import { CacheTelemetry, InstanceCacheStats } from "../telemetry/cache-telemetry";
 import { UsageMeter } from "../telemetry/meter";
 import { redisMarkerReader } from "./redis-marker-reader";
@@ -45,8 +47,11 @@ export class InstanceRuntime {
   readonly usageLedger: UsageLedger;
   readonly commandObserver: RedisCommandObserver;
   private usageWrites = 0;
+  /** This instance's requests lately: how many requests one marker poll serves. */
+  private readonly requests: RequestRate;
 
   constructor(options: InstanceRuntimeOptions = {}) {
+    this.requests = new RequestRate({ now: () => this.clock.now() });
     this.caches = new CacheRuntime({
       readMarkers: redisMarkerReader(() => this.telemetry),
       pollIntervalMs: markerPollIntervalMs,
@@ -57,6 +62,10 @@ export class InstanceRuntime {
       clock: options.clock,
       cacheFactory: options.cacheFactory,
       events: () => this.telemetry,
+      // A poll is one Upstash command: at its price, a lookup whose source is cheaper to read
+      // than its share of a poll reads the source (MarkerWatcher.readThroughCheaper).
+      pollUsd: redisCommandUsd,
+      requestsPerMs: () => this.requests.perMs(),
     });
     this.currentTelemetry = this.newTelemetry();
     this.usageLedger = options.usageLedger ?? redisUsageLedger;
@@ -98,6 +107,11 @@ export class InstanceRuntime {
 
   markerWatcher(): MarkerWatcher {
     return this.caches.markerWatcher();
+  }
+
+  /** A request arrived (every metered handler says so). */
+  noteRequest(): void {
+    this.requests.note();
   }
 
   /** Called after each usage write this instance completes; returns the write's sequence number. */
@@ -151,5 +165,8 @@ export function usageMeter(): UsageMeter {
 
 /** `handler` with every call counted as a request of `functionName` (what it reads and writes, and its Redis commands, too). */
 export function meteredAs<A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
-  return (...args) => usageMeter().request(functionName, () => handler(...args));
+  return (...args) => {
+    instanceRuntime().noteRequest();
+    return usageMeter().request(functionName, () => handler(...args));
+  };
 }

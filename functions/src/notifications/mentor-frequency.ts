@@ -4,6 +4,8 @@
  * set bumps right after its commit (and the `users/{uid}` trigger for writes made elsewhere;
  * the instance that handles a set drops its entry at once). Its TTL is the markers'
  * safety net; while markers cannot be read an entry is served at most 30 s after its fetch.
+ * The source is one document: an instance too quiet for a poll to cost a request less than one
+ * read reads it when a poll is due, instead of polling (cache/coherent-cache.ts, readThroughUsd).
  */
 import { CallableRequest } from "firebase-functions/https";
 import { LRUCache } from "lru-cache";
@@ -14,6 +16,7 @@ import { markerGuardedTtlMs } from "../cache/settings";
 import { parseData, requireNoData } from "../errors";
 import { firestore, getDocuments, meterWrites } from "../firestore";
 import { createCache } from "../instance/runtime";
+import { firestoreReadUsd } from "../prices";
 import * as logs from "../logs";
 import { bumpAfterCommit, writeChangeKey } from "../redis/change-bumps";
 import { scopes } from "../redis/markers";
@@ -33,6 +36,9 @@ const frequencyCache = createCache<number>({
   unverifiedMaxAgeMs: mentorUnverifiedMaxAgeMs,
   maxEntries: 100_000,
   maxBytes: 16 * 1024 * 1024,
+  // One document read: while this instance serves too few requests for a poll to cost less
+  // than that a request, a due lookup reads the document instead of polling.
+  readThroughUsd: firestoreReadUsd,
 });
 
 // Log a bad stored value once per user per instance, not once per read.

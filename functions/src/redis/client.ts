@@ -78,10 +78,11 @@ export function redis(): Redis {
  * it) when Redis does not know the script yet, so the source is sent once per Redis rather than
  * with every call. Created on first use, on the shared client.
  */
-export function luaScript(source: string): (keys: string[], args: string[]) => Promise<unknown> {
+export function luaScript(source: string, options: { readonly?: boolean } = {}): (keys: string[], args: string[]) => Promise<unknown> {
   let script: { exec(keys: string[], args: string[]): Promise<unknown> } | undefined;
   return (keys, args) => {
-    script ??= redis().createScript(source);
+    // Read-only (EVALSHA_RO / EVAL_RO): Redis refuses a write in it, and may run it on a replica.
+    script ??= options.readonly === true ? redis().createScript(source, { readonly: true }) : redis().createScript(source);
     return script.exec(keys, args);
   };
 }

@@ -8,8 +8,9 @@
  * against the production key names (imported, never re-spelt here). Each purpose belongs to
  * one of four groups, the benchmark's coarse purposes:
  * - coherence: marker keys, marker time keys, applied-event keys (redis/markers.ts):
- *   - `markerPoll`: the watcher's MGET of every tracked marker (whatever marker comes first,
- *     a usage figure included) and any other read of markers;
+ *   - `markerPoll`: the watcher's poll script (redis/poll.ts: every tracked marker, whatever
+ *     comes first, a usage figure included, with the payloads and riders it carries) and any
+ *     other read of markers;
  *   - `markerBump`: the writers' and triggers' bump scripts;
  * - credits: `usageLedger`, a command whose first key is a usage figure, its time key, base hash
  *   or recent-report log (credits/ledger.ts: the count and rebuild scripts);
@@ -27,6 +28,7 @@
 import { monthKey } from "../common/utc-month";
 import { enabledAppsKey, installsKey, statsStreamKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "./keys";
 import { appliedEventKeyPrefix, markerKey, markerKeyPrefix, markerTimeKey, markerTimeKeyPrefix } from "./markers";
+import { pollScriptSha, pollScriptSource } from "./poll";
 
 export const redisPurposeGroups = ["coherence", "credits", "enrichment", "other"] as const;
 export type RedisPurposeGroup = (typeof redisPurposeGroups)[number];
@@ -101,7 +103,16 @@ export function firstKey(command: RedisCommand): string | undefined {
   return command[1] === undefined ? undefined : String(command[1]);
 }
 
+/** The poll script (redis/poll.ts), by its SHA or its source: whatever its keys, a marker poll. */
+function isPollScript(command: RedisCommand): boolean {
+  const name = commandName(command);
+  if (name === "EVALSHA_RO" || name === "EVALSHA") return String(command[1]) === pollScriptSha;
+  if (name === "EVAL_RO" || name === "EVAL") return String(command[1]) === pollScriptSource;
+  return false;
+}
+
 export function redisCommandPurpose(command: RedisCommand): RedisCommandPurpose {
+  if (isPollScript(command)) return "markerPoll";
   const key = firstKey(command);
   if (key === undefined) return "noKey";
   const name = commandName(command);

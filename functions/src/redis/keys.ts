@@ -13,6 +13,16 @@ export const statsStreamKey = "cachestats:snapshots";
 export const enabledAppsKey = (uid: string) => `users:${uid}:enabled_apps`;
 export const installsKey = (appId: string) => `apps:${appId}:installs`;
 
+/**
+ * The set a marker scope carries as its payload, read by the poll in the same step as the
+ * version whenever the version is not the one the instance holds (redis/poll.ts): a user's
+ * enabled apps ride on their `enabled:{uid}` marker, which every change to the set bumps.
+ */
+export function markerPayloadKey(scope: string): string | undefined {
+  const prefix = scopes.enabledApps("");
+  return scope.startsWith(prefix) && scope.length > prefix.length ? enabledAppsKey(scope.slice(prefix.length)) : undefined;
+}
+
 /** The marker scope whose version is the user's usage total for the month (credits/ledger.ts). */
 export function usageScope(uid: string, month: UtcMonth): string {
   return scopes.usage(uid, monthKey(month));

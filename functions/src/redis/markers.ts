@@ -162,6 +162,8 @@ export interface MarkerReading {
   changedIds?: ReadonlyMap<number, string>;
   /** The log reaches back to the marker's first version (`^`): this one. */
   firstVersion?: number;
+  /** The members of the scope's payload set, read in the same step as the version (redis/poll.ts). */
+  payload?: readonly string[];
 }
 
 /** The keys one MGET reads for `scopes`: every marker, then every time key, in order. */

@@ -8,14 +8,10 @@ import { freshnessPromiseMs } from "../cache/settings";
 import { InstanceSnapshot, PublishedSnapshot, snapshotTtlMs, statsPublishIntervalMs } from "./fleet-stats";
 import { FreshnessHistogram, FreshnessSummary, mergeHistograms, summarize } from "./freshness";
 import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "./meter";
+import type { ListPrices } from "../prices";
 
 /** List prices the spend estimate uses (US dollars per 100,000). */
-export interface ListPrices {
-  firestoreReadUsdPer100k: number;
-  firestoreWriteUsdPer100k: number;
-  /** Upstash pay-as-you-go, per 100,000 commands. */
-  redisUsdPer100kCommands: number;
-}
+export type { ListPrices };
 
 /** What one function's live instances spent: their meters' counts added up (since each started). */
 export interface FunctionSpend extends FunctionUsage {
@@ -53,6 +49,7 @@ const summedCacheFields = [
   "tooLarge",
   "bypassedWhileMarkersUnreadable",
   "servedWhileMarkersUnreadable",
+  "readThroughLookups",
 ] as const;
 
 type SummedCacheField = (typeof summedCacheFields)[number];

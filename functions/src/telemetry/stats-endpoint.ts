@@ -1,24 +1,11 @@
 import type { Request, Response } from "firebase-functions/https";
 import { verifyIdToken } from "../auth";
-import { firestoreReadUsdPer100k, firestoreWriteUsdPer100k, upstashRedisUsdPer100kCommands } from "../config";
 import * as logs from "../logs";
 import type { CacheTelemetry } from "./cache-telemetry";
 import { readPublishedSnapshots } from "./fleet-stats";
 import { fleetText } from "./fleet-text";
-import { fleetView, ListPrices } from "./fleet-view";
-
-/** The list prices of the spend estimate, from their params (a malformed one counts as 0). */
-function listPrices(): ListPrices {
-  const price = (param: { value(): string }) => {
-    const usd = Number(param.value());
-    return Number.isFinite(usd) && usd >= 0 ? usd : 0;
-  };
-  return {
-    firestoreReadUsdPer100k: price(firestoreReadUsdPer100k),
-    firestoreWriteUsdPer100k: price(firestoreWriteUsdPer100k),
-    redisUsdPer100kCommands: price(upstashRedisUsdPer100kCommands),
-  };
-}
+import { listPrices } from "../prices";
+import { fleetView } from "./fleet-view";
 
 /**
  * `GET cacheStats` with an admin's ID token: the fleet's cache figures, measured freshness

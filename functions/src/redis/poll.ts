@@ -1,0 +1,77 @@
+/**
+ * The marker poll's one command: a read-only script that returns, in one step,
+ * - every marker's version and time key (redis/markers.ts decodes them);
+ * - the payload set of each scope that has one (`markerPayloadKey`: a user's enabled apps),
+ *   only when its version is not the one the instance holds: a new scope or a change;
+ * - the rider keys (plain values the instance refreshes on its own schedule: install counts).
+ * Upstash bills a command, not a key (a script is one command, whatever it runs), so what rides
+ * here costs nothing beyond the poll; and a payload read with its version is never out of step
+ * with it.
+ */
+import { createHash } from "node:crypto";
+import { markerPayloadKey } from "./keys";
+import { decodeMarkerReadings, markerReadKeys, MarkerReading } from "./markers";
+
+/**
+ * KEYS: the n marker keys, their n time keys, the p payload sets, then the rider keys.
+ * ARGV[1] = n, ARGV[2] = p, then per payload the (1-based) index of its scope, then per payload
+ * the version held ('' when none: never equal to a version read, which is a number or 'null').
+ * Returns { markers and time keys (MGET), payloads (a set's members, or false when unchanged), riders }.
+ */
+export const pollScriptSource = `
+local n = tonumber(ARGV[1])
+local p = tonumber(ARGV[2])
+local markers = {}
+if n > 0 then markers = redis.call('MGET', unpack(KEYS, 1, 2 * n)) end
+local payloads = {}
+for i = 1, p do
+  local version = markers[tonumber(ARGV[2 + i])]
+  if version == false then version = 'null' end
+  if version == ARGV[2 + p + i] then payloads[i] = false else payloads[i] = redis.call('SMEMBERS', KEYS[2 * n + i]) end
+end
+local riders = {}
+if #KEYS > 2 * n + p then riders = redis.call('MGET', unpack(KEYS, 2 * n + p + 1, #KEYS)) end
+return { markers, payloads, riders }`;
+
+/** The script's SHA1, as EVALSHA names it (what Redis computes on SCRIPT LOAD). */
+export const pollScriptSha = createHash("sha1").update(pollScriptSource).digest("hex");
+
+/** What one poll asks for. */
+export interface PollRequest {
+  scopes: readonly string[];
+  /** The version the instance holds for each scope (undefined: not read yet). */
+  heldVersions: readonly (string | null | undefined)[];
+  riderKeys: readonly string[];
+}
+
+/** The keys and arguments of the poll script for `request`. */
+export function pollCommand(request: PollRequest): { keys: string[]; args: string[] } {
+  const { scopes, heldVersions } = request;
+  const payloads = scopes.flatMap((scope, i) => {
+    const key = markerPayloadKey(scope);
+    return key === undefined ? [] : [{ index: i + 1, key, held: heldVersions[i] }];
+  });
+  const keys = [...markerReadKeys(scopes), ...payloads.map((payload) => payload.key), ...request.riderKeys];
+  const args = [
+    String(scopes.length),
+    String(payloads.length),
+    ...payloads.map((payload) => String(payload.index)),
+    ...payloads.map((payload) => (payload.held === undefined ? "" : String(payload.held))),
+  ];
+  return { keys, args };
+}
+
+/** The readings (with payloads) and rider values from what the poll script returned for `request`. */
+export function decodePoll(request: PollRequest, raw: unknown): { readings: MarkerReading[]; riderValues: unknown[] } {
+  const [markers, payloads, riders] = Array.isArray(raw) ? (raw as unknown[]) : [];
+  const readings = decodeMarkerReadings(request.scopes, markers);
+  const payloadList = Array.isArray(payloads) ? (payloads as unknown[]) : [];
+  let next = 0;
+  request.scopes.forEach((scope, i) => {
+    if (markerPayloadKey(scope) === undefined) return;
+    const members = payloadList[next++];
+    if (Array.isArray(members)) readings[i]!.payload = members.map(String).sort();
+  });
+  const riderValues = Array.isArray(riders) ? (riders as unknown[]) : [];
+  return { readings, riderValues: request.riderKeys.map((_key, i) => riderValues[i] ?? null) };
+}

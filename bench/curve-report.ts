@@ -125,7 +125,7 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
   lines.push("");
   lines.push(
     "**Per function**: the whole bill of 1M requests of each function, Firestore + Redis + invocations + compute = total; Firestore and Redis as the instances' usage meter splits them " +
-      "(their own Redis work, the marker polls, shared out by requests), invocations and compute on the function's own instances; then its billed instance ms and median handler ms per request, and its requests.",
+      "(their own Redis work, the marker polls, shared out by the polls each function's requests found due), invocations and compute on the function's own instances; then its billed instance ms and median handler ms per request, and its requests.",
   );
   lines.push("");
   const functionNames = [...new Set(runs.flatMap((r) => r.points.flatMap((p) => Object.keys(p.result.functions.byFunction))))].sort();

@@ -104,7 +104,7 @@ export function renderTable(results: PolicyResult[], cfg: ReportConfig, environm
         `${fmtMs(r.functions.perMillionUsd.billedMsPerRequest)} vs ${fmtMs(r.functions.all.handlerMs / Math.max(1, r.functions.all.requests))}; ${r.functions.all.maxInFlight}`,
     ),
     row(
-      "per function, the whole bill of 1M of its requests: Firestore + Redis (the instances' meter, their own Redis work shared by requests) + invocations and compute = total (billed ms / request, handler p50)",
+      "per function, the whole bill of 1M of its requests: Firestore + Redis (the instances' meter, their own Redis work shared by the polls each function's requests found due) + invocations and compute = total (billed ms / request, handler p50)",
       (r) => byFunction(r),
     ),
     row("Firestore document reads (billed, counted by the proxy)", (r) => fmtInt(r.reads.total)),

@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
-import { CallableError, Instance } from "../../scripts/harness/instance";
-import { nextPoll, onManualClocks, useInstancePair } from "../support/instance";
+import { upstashRedisUsdPer100kCommands } from "../../functions/src/config";
+import { CallableError, Instance, startInstance } from "../../scripts/harness/instance";
+import { nextPoll, onManualClocks, specInstanceEnv, useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { markerGuardedTtlMs } from "../../functions/src/cache/settings";
 import { stack, triggersSettled } from "../support/stack";
@@ -74,7 +75,11 @@ describe("mentor notification frequency", function () {
       assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "bumped before the answer");
       assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 }, "B has not polled since: its cached value");
       await nextPoll(b);
-      assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 5 }, "B's next poll read the bump");
+      assert.deepEqual(
+        await b.call("getMentorNotificationFrequency", {}, { uid }),
+        { frequency: 5 },
+        "B's next poll read the bump (or, quiet, B read the document instead of polling)",
+      );
       await triggersSettled();
       assert.equal(Number(await markerVersion(scopes.mentor(uid))), Number(markerBefore) + 1, "one bump: the trigger named the same change");
     });
@@ -82,38 +87,58 @@ describe("mentor notification frequency", function () {
 
   it("0 is a cache hit: a ghost user's second read costs no Firestore read", async () => {
     const uid = newUid();
-    stack().reads.reset();
-    await a.call("getMentorNotificationFrequency", {}, { uid });
-    assert.equal(stack().reads.total(), 1, "the first read fetches the (missing) user document");
-    await a.call("getMentorNotificationFrequency", {}, { uid });
-    assert.equal(stack().reads.total(), 1, "the cached 0 is served");
+    // A manual clock: both calls within one poll interval, on any machine.
+    await onManualClocks([a], async () => {
+      stack().reads.reset();
+      await a.call("getMentorNotificationFrequency", {}, { uid });
+      assert.equal(stack().reads.total(), 1, "the first read fetches the (missing) user document");
+      await a.call("getMentorNotificationFrequency", {}, { uid });
+      assert.equal(stack().reads.total(), 1, "the cached 0 is served");
+    });
   });
 
-  it("an hour of reads from one live stream costs 1 document read (markers make the TTL a safety net)", async () => {
+  it("an hour of reads from one live stream: 1 document read where a poll costs nothing (a fixed Upstash plan), and no poll where it costs more than the read", async () => {
     const uid = newUid();
     await userDoc(uid).set({ mentor_notification_frequency: 2 });
     await triggersSettled();
-    await a.useManualClock();
+    // One call a minute stands for one a second: between calls the instance's marker poll, or
+    // the read that replaces it, is due.
+    const anHourOfCalls = async (instance: Instance) => {
+      for (let minute = 0; minute < 60; minute++) {
+        assert.deepEqual(await instance.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 2 });
+        await instance.advanceClock(59_000);
+      }
+    };
+    const pollsOf = async (instance: Instance) => (await instance.stats()).markers.markerChecks;
+    // A fixed plan: a poll is free, so the instance polls; markers make the TTL a safety net.
+    const fixedPlan = await startInstance(specInstanceEnv({ [upstashRedisUsdPer100kCommands.name]: "0" }));
     try {
+      await fixedPlan.useManualClock();
       // A poll is due at the first call, so it reads the user's marker before the fetch and the
       // entry is stored under its version. (Had it been fetched first, it would be kept only if
       // the marker's write were more than a poll interval older than the fetch on the wall
       // clock, MarkerWatcher.adoptable: a race with this machine's speed. coherent-cache.spec.ts
       // covers adoption on injected clocks.)
-      await nextPoll(a);
+      await nextPoll(fixedPlan);
       stack().reads.reset();
-      // One call a minute stands for one a second: between calls the instance polls its markers.
-      for (let minute = 0; minute < 60; minute++) {
-        assert.deepEqual(await a.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 2 });
-        await a.advanceClock(59_000);
-      }
+      await anHourOfCalls(fixedPlan);
       assert.equal(stack().reads.total(), 1, `${stack().reads.total()} document reads for an hour of calls`);
-      await a.advanceClock(markerGuardedTtlMs - 60 * 59_000 + 1);
-      await a.call("getMentorNotificationFrequency", {}, { uid });
+      await fixedPlan.advanceClock(markerGuardedTtlMs - 60 * 59_000 + 1);
+      await fixedPlan.call("getMentorNotificationFrequency", {}, { uid });
       assert.equal(stack().reads.total(), 2, "the safety-net TTL still ends the entry after an hour");
     } finally {
-      await a.useSystemClock();
+      await fixedPlan.stop();
     }
+    // At list prices a quiet instance's poll ($2.00 per 1M) costs a call more than the document
+    // ($0.60 per 1M): it reads the document, and polls only for its stats publish (once a minute).
+    await onManualClocks([a], async () => {
+      const pollsBefore = await pollsOf(a);
+      stack().reads.reset();
+      await anHourOfCalls(a);
+      const polls = (await pollsOf(a)) - pollsBefore;
+      assert.equal(stack().reads.total() + polls, 60, `each call paid one read or one poll, never both: ${stack().reads.total()} reads, ${polls} polls`);
+      assert.ok(stack().reads.total() > 0, "a call with no stats publish due reads the document");
+    });
   });
 
   it("the users trigger bumps the mentor marker only when the field changes", async () => {

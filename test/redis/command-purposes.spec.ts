@@ -6,12 +6,18 @@ import assert from "node:assert/strict";
 import { instanceWorkPurposes, redisCommandPurpose, redisCommandPurposes } from "../../functions/src/redis/command-purposes";
 import { enabledAppsKey, installsKey, statsStreamKey, thresholdKey, usageLogKey, usageScope, usageStateKey } from "../../functions/src/redis/keys";
 import { appliedEventKeyPrefix, markerKey, markerReadKeys, markerTimeKey, scopes } from "../../functions/src/redis/markers";
+import { pollCommand, pollScriptSha, pollScriptSource } from "../../functions/src/redis/poll";
 import { classify } from "../../bench/redis-commands";
 
 const month = { year: 2026, month: 12 };
 const usage = usageScope("u1", month);
 
+/** The poll script's keys and arguments for a usage figure first, an enabled set, and install counts riding. */
+const poll = pollCommand({ scopes: [usage, scopes.enabledApps("u1")], heldVersions: [undefined, "3"], riderKeys: [installsKey("a1")] });
+
 const commands: [string, (string | number)[]][] = [
+  ["markerPoll", ["evalsha_ro", pollScriptSha, poll.keys.length, ...poll.keys, ...poll.args]], // whatever key comes first
+  ["markerPoll", ["eval_ro", pollScriptSource, poll.keys.length, ...poll.keys, ...poll.args]],
   ["markerPoll", ["mget", ...markerReadKeys([scopes.tester("u1"), scopes.publicApps])]],
   ["markerPoll", ["mget", ...markerReadKeys([usage, scopes.tester("u1")])]], // a usage figure first: still the poll
   ["markerBump", ["evalsha", "0123abcd", 3, `${appliedEventKeyPrefix}users/u1@1`, markerKey(scopes.mentor("u1")), markerTimeKey(scopes.mentor("u1"))]],
@@ -35,7 +41,7 @@ const commands: [string, (string | number)[]][] = [
 
 describe("Redis command purposes", () => {
   for (const [purpose, command] of commands) {
-    it(`${String(command[0]).toUpperCase()} ${String(command[command[0] === "evalsha" || command[0] === "eval" ? 3 : 1] ?? "")}: ${purpose}`, () => {
+    it(`${String(command[0]).toUpperCase()} ${String(command[String(command[0]).startsWith("eval") ? 3 : 1] ?? "")}: ${purpose}`, () => {
       assert.equal(redisCommandPurpose(command), purpose);
     });
   }

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
+import { upstashRedisUsdPer100kCommands } from "../../functions/src/config";
 import { snapshotTtlMs } from "../../functions/src/telemetry/fleet-stats";
 import { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { firestore } from "../../functions/src/firestore";
@@ -26,8 +27,8 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
   const started: Instance[] = [];
   let redis: Redis;
 
-  async function instanceOf(fn: string): Promise<Instance> {
-    const instance = await startInstance(specInstanceEnv({ FUNCTION_TARGET: fn }));
+  async function instanceOf(fn: string, extraEnv: Record<string, string> = {}): Promise<Instance> {
+    const instance = await startInstance(specInstanceEnv({ FUNCTION_TARGET: fn, ...extraEnv }));
     started.push(instance);
     return instance;
   }
@@ -64,7 +65,9 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
   });
 
   it("an instance publishes at most once a minute, riding on its marker poll: 3 snapshots in 3 minutes of polls every second", async () => {
-    const mentor = await instanceOf("getMentorNotificationFrequency");
+    // Priced as a fixed Upstash plan, a poll is free: the instance polls every second (at list
+    // prices a quiet one reads its documents instead: the test below).
+    const mentor = await instanceOf("getMentorNotificationFrequency", { [upstashRedisUsdPer100kCommands.name]: "0" });
     await mentor.useManualClock();
     const { instance } = (await mentor.stats()).instance;
     const uid = `fleet-${randomUUID()}`;
@@ -81,6 +84,23 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
     assert.equal((await commandCalls("xadd")) - before.xadds, 3, "and no other XADD reached Redis");
     const last = published.at(-1)?.snapshot.caches.find((c) => c.name === "mentorFrequency");
     assert.ok(last && last.hits > 100, `the last snapshot carries the figures: ${JSON.stringify(last)}`);
+  });
+
+  it("a quiet instance that reads its documents instead of polling still publishes once a minute: the publish asks for the poll", async () => {
+    const mentor = await instanceOf("getMentorNotificationFrequency");
+    await mentor.useManualClock();
+    const { instance } = (await mentor.stats()).instance;
+    const uid = `fleet-quiet-${randomUUID()}`;
+    const before = (await mentor.stats()).markers.markerChecks;
+    // One call every 10 s: too few for a poll to cost a call less than a document read.
+    for (let call = 0; call <= 18; call++) {
+      await mentor.call("getMentorNotificationFrequency", {}, { uid });
+      await mentor.advanceClock(10_000);
+    }
+    const polls = (await mentor.stats()).markers.markerChecks - before;
+    const published = await publishedBy(instance);
+    assert.equal(published.length, 3, "published at 10, 70 and 130 s (after its first lookup)");
+    assert.equal(polls, 3, "a poll only when a publish rides on it");
   });
 
   it("cacheStats as an admin: measured freshness first, figures per function, live instances and snapshot ages", async () => {

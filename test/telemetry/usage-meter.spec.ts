@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { FleetView } from "../../functions/src/telemetry/fleet-view";
-import { FunctionUsage, noRedisUsage, noUsage, RedisUsage } from "../../functions/src/telemetry/meter";
+import { FunctionUsage, noRedisUsage, noUsage, RedisUsage, UsageMeter } from "../../functions/src/telemetry/meter";
 import { instanceWorkPurposes, RedisCommandPurpose, redisCommandPurpose } from "../../functions/src/redis/command-purposes";
 import { Instance, startInstance } from "../../scripts/harness/instance";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";
@@ -186,5 +186,17 @@ describe("the usage meter agrees with the proxy", function () {
     }
     assert.match(text, /redis, requests: [^;]*usageLedger \d+/, "recordTranscriptionUsage's ledger commands, by purpose");
     assert.match(text, /instance's own: markerPoll \d+/, "the instance's marker polls, apart");
+  });
+});
+
+describe("UsageMeter: the instance's own work, by the function whose request sent it", () => {
+  it("a poll a request found due counts to the instance and names that function; one outside any request names none", async () => {
+    const meter = new UsageMeter(() => "getAvailableApps");
+    await meter.request("getAvailableApps", async () => meter.redisCommand("markerPoll"));
+    await meter.request("getMentorNotificationFrequency", async () => meter.redisCommand("enabledApps"));
+    meter.redisCommand("markerPoll");
+    assert.deepEqual(meter.instanceWorkStartedBy(), { getAvailableApps: 1 });
+    assert.equal(meter.instanceWorkSnapshot().redisCommands, 2);
+    assert.equal(meter.snapshot().getAvailableApps?.redisCommands, 0, "not the function's own command");
   });
 });

@@ -100,7 +100,16 @@ export class CoherentCache<V> {
       // Read now, the value is at least as fresh as the versions held: it may serve under them
       // (until a poll shows a change). A scope not read yet gives no version to serve under.
       const tag = current.fresh ? current.tag : readThroughTagPrefix + current.tag;
-      return this.local.getOrFetch(key, fetch, { ...fetchOptions, tag, maxAgeMs: watcher.intervalMs });
+      try {
+        // Strictly within the interval: a value read exactly one interval ago is as old as a
+        // poll that is due, and is read again.
+        return await this.local.getOrFetch(key, fetch, { ...fetchOptions, tag, maxAgeMs: watcher.intervalMs - 1 });
+      } catch (error) {
+        // The source failed: the poll it was to spare tells whether the stored value still holds.
+        if (this.local.peek(key) === undefined) throw error;
+        status.markers = undefined;
+        status.get = undefined;
+      }
     }
     const view = await watcher.view(scopes);
     status.markers = !view.readable ? "unreadable" : view.known ? "fresh" : "pending";

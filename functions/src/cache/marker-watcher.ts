@@ -84,6 +84,8 @@ export interface MarkerWatcherOptions {
   pollUsd?: () => number;
   /** This instance's requests per ms lately: how many requests one poll serves. Default: 0. */
   requestsPerMs?: () => number;
+  /** Something rides on the next poll that should not wait (the stats publish): a due lookup polls rather than read its source. Default: never. */
+  pollWanted?: () => boolean;
 }
 
 export interface MarkerWatcherStats {
@@ -143,6 +145,7 @@ export class MarkerWatcher {
   private readonly onChangeSeen: (scope: string, delayMs: number | undefined) => void;
   private readonly pollUsd: (() => number) | undefined;
   private readonly requestsPerMs: () => number;
+  private readonly pollWanted: () => boolean;
   private riders: Rider[] = [];
   private riderKeyCount = 0;
   private readonly versions: LRUCache<string, TrackedScope>;
@@ -169,6 +172,7 @@ export class MarkerWatcher {
     this.onChangeSeen = options.onChangeSeen ?? (() => undefined);
     this.pollUsd = options.pollUsd;
     this.requestsPerMs = options.requestsPerMs ?? (() => 0);
+    this.pollWanted = options.pollWanted ?? (() => false);
     this.versions = new LRUCache({
       max: options.maxScopes ?? 20_000,
       // ttlResolution 0: every check reads the injected clock (the default caches it for 1 ms).
@@ -245,12 +249,12 @@ export class MarkerWatcher {
    */
   readThroughCheaper(readUsd: number): boolean {
     if (this.pollUsd === undefined || this.poll !== undefined) return false;
-    if (this.clock.now() - this.lastPollStartedAtMs < this.pollIntervalMs) return false;
+    if (this.clock.now() - this.lastPollStartedAtMs < this.pollIntervalMs || this.pollWanted()) return false;
     const requestsPerPoll = 1 + this.requestsPerMs() * this.pollIntervalMs;
     return readUsd < this.pollUsd() / requestsPerPoll;
   }
 
-  /** The poll interval (ms): a value read from the source serves as a poll would for this long. */
+  /** The poll interval (ms): a value read from the source serves as a poll would, until it is this old. */
   get intervalMs(): number {
     return this.pollIntervalMs;
   }

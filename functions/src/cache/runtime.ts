@@ -61,6 +61,8 @@ export interface CacheRuntimeOptions {
   pollUsd?: () => number;
   /** This instance's requests per ms lately. Default: 0. */
   requestsPerMs?: () => number;
+  /** Whether something should ride on the next poll now (MarkerWatcher). Default: never. */
+  pollWanted?: () => boolean;
 }
 
 export class CacheRuntime {
@@ -115,6 +117,7 @@ export class CacheRuntime {
       onChangeSeen: (scope, delayMs) => this.events().onChangeSeen(scope, delayMs),
       ...(this.options.pollUsd ? { pollUsd: this.options.pollUsd } : {}),
       ...(this.options.requestsPerMs ? { requestsPerMs: this.options.requestsPerMs } : {}),
+      ...(this.options.pollWanted ? { pollWanted: this.options.pollWanted } : {}),
     });
     return this.watcher;
   }

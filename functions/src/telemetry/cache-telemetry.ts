@@ -29,6 +29,8 @@ export interface InstanceCacheStats {
   usage: Record<string, FunctionUsage>;
   /** The instance's own Redis commands (marker polls, stats publishes, anything outside a request). */
   instanceWork: RedisUsage;
+  /** Of those, how many each function's requests sent (meter.ts, instanceWorkStartedBy). */
+  instanceWorkStartedBy: Record<string, number>;
 }
 
 /** What the telemetry needs to know of the runtime it reports on. */
@@ -99,6 +101,11 @@ export class CacheTelemetry implements CacheEvents {
     logs.markersReadableAgain({ unreadableMs: Math.round(unreadableMs) });
   }
 
+  /** The next marker poll would carry this instance's stats snapshot (a publish is due): an instance that reads its sources instead of polling polls for it. */
+  publishDue(): boolean {
+    return this.hasLookedUp() && this.publisher.due();
+  }
+
   /** Whether any cache has served a lookup (else a snapshot would only say it has nothing). */
   hasLookedUp(): boolean {
     this.lookedUp ||= this.source.caches().some((cache) => cache.hits + cache.misses > 0);
@@ -120,6 +127,7 @@ export class CacheTelemetry implements CacheEvents {
       freshness: perFamily,
       usage: this.meter.snapshot(),
       instanceWork: this.meter.instanceWorkSnapshot(),
+      instanceWorkStartedBy: this.meter.instanceWorkStartedBy(),
     };
   }
 

@@ -111,6 +111,11 @@ export class StatsPublisher {
     private readonly intervalMs = statsPublishIntervalMs(),
   ) {}
 
+  /** Whether `takeTurn` would say yes now (without taking it). */
+  due(): boolean {
+    return this.clock.now() - this.lastAttemptAtMs >= this.intervalMs;
+  }
+
   /** True (and counted as an attempt) at most once per interval; a failed attempt waits a full interval too. */
   takeTurn(): boolean {
     const nowMs = this.clock.now();

@@ -69,6 +69,9 @@ describe("mentor notification frequency", function () {
     await userDoc(uid).set({ mentor_notification_frequency: 1 });
     await triggersSettled();
     await onManualClocks([b], async () => {
+      // Two calls: a quiet B reads the document at the first, and polls at the second for the
+      // stats publish it now has figures for; no poll is due after them.
+      assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 });
       assert.deepEqual(await b.call("getMentorNotificationFrequency", {}, { uid }), { frequency: 1 });
       const markerBefore = await markerVersion(scopes.mentor(uid));
       await a.call("setMentorNotificationFrequency", { frequency: 5 }, { uid });
@@ -132,6 +135,9 @@ describe("mentor notification frequency", function () {
     // At list prices a quiet instance's poll ($2.00 per 1M) costs a call more than the document
     // ($0.60 per 1M): it reads the document, and polls only for its stats publish (once a minute).
     await onManualClocks([a], async () => {
+      // The entry exists first: a call that finds none fetches it whatever else it pays.
+      await a.call("getMentorNotificationFrequency", {}, { uid });
+      await a.advanceClock(59_000);
       const pollsBefore = await pollsOf(a);
       stack().reads.reset();
       await anHourOfCalls(a);

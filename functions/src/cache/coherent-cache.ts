@@ -46,8 +46,6 @@ export interface CoherentCacheStats extends LocalCacheStats {
 }
 
 const unverifiedTagPrefix = "unverified:";
-/** A value read through while a scope was not read yet: only read-through lookups ask for it (it has no version to serve under). */
-const readThroughTagPrefix = "read-through:";
 
 /** How to bring a stored value up to date from the ids its markers' change logs name. */
 export type Patch<V> = (previous: V, changedIds: readonly string[]) => Promise<V>;
@@ -96,10 +94,11 @@ export class CoherentCache<V> {
     if (this.readThroughUsd !== undefined && watcher.readThroughCheaper(this.readThroughUsd())) {
       status.markers = "readThrough";
       this.readThrough++;
-      const current = watcher.currentView(scopes);
-      // Read now, the value is at least as fresh as the versions held: it may serve under them
-      // (until a poll shows a change). A scope not read yet gives no version to serve under.
-      const tag = current.fresh ? current.tag : readThroughTagPrefix + current.tag;
+      // Read now, the value is at least as fresh as the versions held: it serves under them until
+      // a poll shows a change. A scope not read yet is read by the next poll, which adopts the
+      // value only if no change can have been missed (MarkerWatcher.adoptable), as between polls.
+      const tag = watcher.currentView(scopes).tag;
+      watcher.expect(scopes);
       try {
         // Strictly within the interval: a value read exactly one interval ago is as old as a
         // poll that is due, and is read again.

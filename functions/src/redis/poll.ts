@@ -3,7 +3,8 @@
  * - every marker's version and time key (redis/markers.ts decodes them);
  * - the payload set of each scope that has one (`markerPayloadKey`: a user's enabled apps),
  *   only when its version is not the one the instance holds: a new scope or a change;
- * - the rider keys (plain values the instance refreshes on its own schedule: install counts).
+ * - the rider keys (plain values the instance refreshes on its own schedule: install counts);
+ * - once a minute, the instance's stats snapshot added to the stats stream.
  * Upstash bills a command, not a key (a script is one command, whatever it runs), so what rides
  * here costs nothing beyond the poll; and a payload read with its version is never out of step
  * with it.
@@ -13,25 +14,34 @@ import { markerPayloadKey } from "./keys";
 import { decodeMarkerReadings, markerReadKeys, MarkerReading } from "./markers";
 
 /**
- * KEYS: the n marker keys, their n time keys, the p payload sets, then the rider keys.
- * ARGV[1] = n, ARGV[2] = p, then per payload the (1-based) index of its scope, then per payload
- * the version held ('' when none: never equal to a version read, which is a number or 'null').
- * Returns { markers and time keys (MGET), payloads (a set's members, or false when unchanged), riders }.
+ * KEYS: the n marker keys, their n time keys, the p payload sets, the r rider keys, then (to
+ * publish) the stats stream.
+ * ARGV[1] = n, ARGV[2] = p, ARGV[3] = r, then per payload the (1-based) index of its scope, then
+ * per payload the version held ('' when none: never equal to a version read, which is a number
+ * or 'null'), then (to publish) the stream's MINID and the snapshot.
+ * Returns { markers and time keys (MGET), payloads (a set's members, or false when unchanged),
+ * riders, the published entry's id or false }. Read-only unless it publishes: the instance runs
+ * it with EVALSHA_RO, and with EVALSHA once a minute when its stats snapshot rides along.
  */
 export const pollScriptSource = `
 local n = tonumber(ARGV[1])
 local p = tonumber(ARGV[2])
+local r = tonumber(ARGV[3])
 local markers = {}
 if n > 0 then markers = redis.call('MGET', unpack(KEYS, 1, 2 * n)) end
 local payloads = {}
 for i = 1, p do
-  local version = markers[tonumber(ARGV[2 + i])]
+  local version = markers[tonumber(ARGV[3 + i])]
   if version == false then version = 'null' end
-  if version == ARGV[2 + p + i] then payloads[i] = false else payloads[i] = redis.call('SMEMBERS', KEYS[2 * n + i]) end
+  if version == ARGV[3 + p + i] then payloads[i] = false else payloads[i] = redis.call('SMEMBERS', KEYS[2 * n + i]) end
 end
 local riders = {}
-if #KEYS > 2 * n + p then riders = redis.call('MGET', unpack(KEYS, 2 * n + p + 1, #KEYS)) end
-return { markers, payloads, riders }`;
+if r > 0 then riders = redis.call('MGET', unpack(KEYS, 2 * n + p + 1, 2 * n + p + r)) end
+local published = false
+if #KEYS > 2 * n + p + r then
+  published = redis.call('XADD', KEYS[#KEYS], 'MINID', '=', ARGV[4 + 2 * p], '*', 's', ARGV[5 + 2 * p])
+end
+return { markers, payloads, riders, published }`;
 
 /** The script's SHA1, as EVALSHA names it (what Redis computes on SCRIPT LOAD). */
 export const pollScriptSha = createHash("sha1").update(pollScriptSource).digest("hex");
@@ -42,6 +52,8 @@ export interface PollRequest {
   /** The version the instance holds for each scope (undefined: not read yet). */
   heldVersions: readonly (string | null | undefined)[];
   riderKeys: readonly string[];
+  /** An entry to add to a stream in the same step (the instance's stats snapshot), trimming entries older than `minId`. */
+  publish?: { streamKey: string; minId: string; snapshot: string };
 }
 
 /** The keys and arguments of the poll script for `request`. */
@@ -55,15 +67,20 @@ export function pollCommand(request: PollRequest): { keys: string[]; args: strin
   const args = [
     String(scopes.length),
     String(payloads.length),
+    String(request.riderKeys.length),
     ...payloads.map((payload) => String(payload.index)),
     ...payloads.map((payload) => (payload.held === undefined ? "" : String(payload.held))),
   ];
+  if (request.publish !== undefined) {
+    keys.push(request.publish.streamKey);
+    args.push(request.publish.minId, request.publish.snapshot);
+  }
   return { keys, args };
 }
 
-/** The readings (with payloads) and rider values from what the poll script returned for `request`. */
-export function decodePoll(request: PollRequest, raw: unknown): { readings: MarkerReading[]; riderValues: unknown[] } {
-  const [markers, payloads, riders] = Array.isArray(raw) ? (raw as unknown[]) : [];
+/** The readings (with payloads), rider values and published entry id from what the poll script returned for `request`. */
+export function decodePoll(request: PollRequest, raw: unknown): { readings: MarkerReading[]; riderValues: unknown[]; publishedId?: string } {
+  const [markers, payloads, riders, published] = Array.isArray(raw) ? (raw as unknown[]) : [];
   const readings = decodeMarkerReadings(request.scopes, markers);
   const payloadList = Array.isArray(payloads) ? (payloads as unknown[]) : [];
   let next = 0;
@@ -73,5 +90,9 @@ export function decodePoll(request: PollRequest, raw: unknown): { readings: Mark
     if (Array.isArray(members)) readings[i]!.payload = members.map(String).sort();
   });
   const riderValues = Array.isArray(riders) ? (riders as unknown[]) : [];
-  return { readings, riderValues: request.riderKeys.map((_key, i) => riderValues[i] ?? null) };
+  return {
+    readings,
+    riderValues: request.riderKeys.map((_key, i) => riderValues[i] ?? null),
+    ...(typeof published === "string" ? { publishedId: published } : {}),
+  };
 }

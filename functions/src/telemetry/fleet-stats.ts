@@ -19,7 +19,6 @@
  * instance's clock offset from Redis (plus a one-way trip).
  */
 import { randomBytes } from "node:crypto";
-import type { Pipeline } from "@upstash/redis";
 import { CoherentCacheStats } from "../cache/coherent-cache";
 import { MarkerWatcherStats } from "../cache/marker-watcher";
 import { Clock } from "../common/clock";
@@ -151,14 +150,9 @@ export class StatsPublisher {
   }
 }
 
-/** Queues the publish of `snapshot` on `pipeline` (one XADD, trimming what has expired). */
-export function queuePublish(pipeline: Pipeline, snapshot: InstanceSnapshot, wallNowMs: number): void {
-  pipeline.xadd(
-    statsStreamKey,
-    "*",
-    { s: JSON.stringify(snapshot) },
-    { trim: { type: "MINID", threshold: String(Math.floor(wallNowMs - snapshotTtlMs)), comparison: "=" } },
-  );
+/** The publish of `snapshot` as the poll script adds it (redis/poll.ts): one XADD, trimming what has expired. */
+export function publishEntry(snapshot: InstanceSnapshot, wallNowMs: number): { streamKey: string; minId: string; snapshot: string } {
+  return { streamKey: statsStreamKey, minId: String(Math.floor(wallNowMs - snapshotTtlMs)), snapshot: JSON.stringify(snapshot) };
 }
 
 export function entryIdMs(entryId: unknown): number | undefined {

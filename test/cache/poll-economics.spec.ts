@@ -175,31 +175,37 @@ describe("a poll that knows its price", () => {
   });
 
   describe("what rides in the poll's one command", () => {
-    it("riders: keys asked for are read by the next poll, together, and their values handed back in order", async () => {
+    it("riders: each poll asks every rider for its keys, reads them in the same command and hands each its values", async () => {
       const t = setup({ requestsPerMs: () => 10 / 1000 });
-      assert.equal(t.watcher.ride(["installs:a"]), undefined, "not polling yet: the caller reads them itself");
-      await t.get();
       t.markers.values.set("installs:a", "7");
-      const first = t.watcher.ride(["installs:a", "installs:b"]);
-      const second = t.watcher.ride(["installs:b"]);
-      assert.ok(first && second);
-      t.clock.advance(1000);
-      await t.get();
-      assert.deepEqual(await first, ["7", null]);
-      assert.deepEqual(await second, [null]);
-      assert.equal(t.markers.polls.length, 2, "one command carried both");
-      assert.deepEqual(t.markers.polls[1]!.extras.riderKeys, ["installs:a", "installs:b"], "each key once");
+      const heard: unknown[][] = [];
+      const wanted = [["installs:a", "installs:b"], ["installs:c"]];
+      const riders = wanted.map((keys) => ({ keys: () => keys, read: (values: readonly unknown[]) => void heard.push([...values]) }));
+      const watcher = new MarkerWatcher({ read: t.markers.read, clock: t.clock, pollIntervalMs: 1000, riders: () => riders });
+      const cache = new CoherentCache<string>({ name: "r", ttlMs: 60_000, maxEntries: 10, maxBytes: 10_000, clock: t.clock }, () => watcher);
+      await cache.get("k", ["s"], async () => "v");
+      assert.equal(t.markers.polls.length, 1, "one command");
+      assert.deepEqual(t.markers.polls[0]!.extras.riderKeys, ["installs:a", "installs:b", "installs:c"]);
+      assert.deepEqual(heard, [["7", null], [null]]);
     });
 
-    it("a failed poll rejects its riders (they are asked again later)", async () => {
-      const t = setup({ requestsPerMs: () => 10 / 1000 });
-      await t.get();
-      const ride = t.watcher.ride(["installs:a"])!;
+    it("a failed poll hands its riders nothing (they ask again at the next)", async () => {
+      const t = setup();
+      let reads = 0;
+      const watcher = new MarkerWatcher({
+        read: t.markers.read,
+        clock: t.clock,
+        pollIntervalMs: 1000,
+        riders: () => [{ keys: () => ["installs:a"], read: () => void reads++ }],
+      });
       t.markers.failing = true;
+      const cache = new CoherentCache<string>({ name: "r", ttlMs: 60_000, maxEntries: 10, maxBytes: 10_000, clock: t.clock }, () => watcher);
+      await cache.get("k", ["s"], async () => "v");
+      assert.equal(reads, 0);
+      t.markers.failing = false;
       t.clock.advance(1000);
-      await t.get();
-      await assert.rejects(ride, /redis unreachable/);
-      assert.equal(t.watcher.ride(["installs:a"]), undefined, "markers unreadable: nothing would carry them");
+      await cache.get("k", ["s"], async () => "v");
+      assert.equal(reads, 1);
     });
 
     it("payloads: a scope's set is read with its version when the version is new to the instance, and kept while it holds", async () => {

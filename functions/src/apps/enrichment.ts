@@ -10,10 +10,11 @@
  *   read an entry is served at most 30 s after its fetch. The poll that reads the marker at a
  *   version new to the instance reads the set in the same step, so the entry is built from it;
  *   SMEMBERS only for a user first seen between polls;
- * - install counts are a popularity figure, allowed to lag by up to 60 s. The poll carries the
- *   counts an instance serves once they are 15 s old, and a list is built from those while they
- *   are at most 30 s old, then kept 30 s; an MGET only for counts no poll has brought lately
- *   (a new instance's first list, or one while Redis fails).
+ * - install counts are a popularity figure, allowed to lag by up to 60 s. Every poll carries the
+ *   counts of the apps the instance served in the last 10 minutes once they are 15 s old, and a
+ *   list is built from those while they are at most 30 s old, then kept 30 s; an MGET only for
+ *   a list with a count no poll has brought lately (an app this instance has not served in 10
+ *   minutes, or any while Redis fails).
  */
 import { LRUCache } from "lru-cache";
 import { cacheNames } from "../cache/names";
@@ -60,8 +61,57 @@ const enrichmentWarning = new Throttle(60_000, instanceRuntime().clock);
 const lastKnownInstalls = new LRUCache<string, number>({ max: 50_000 });
 /** Counts the marker polls brought, by app, with when they were asked for (on the instance clock: the poll read them after). */
 const polledInstalls = new LRUCache<string, { count: number; askedAtMs: number }>({ max: 50_000 });
-/** Apps whose counts are asked of the next poll already. */
-const ridingInstalls = new Set<string>();
+/** When this instance last served each app's count (instance clock), most recent last: their counts ride on its polls. */
+const servedInstalls = new Map<string, number>();
+/** An app served within this long (ms) has its count kept fresh by the polls. */
+const installsServedWindowMs = 10 * 60_000;
+/** Most counts one poll carries (a few KB of keys). */
+const maxInstallsPerPoll = 1_000;
+
+/**
+ * The counts of the apps this instance served in the last `installsServedWindowMs` ride on its
+ * marker polls once they are `installsRideAfterMs` old: a list is then built from them with no
+ * command of its own, also for a user who comes back minutes later.
+ */
+let riding: { appIds: string[]; askedAtMs: number } | undefined;
+instanceRuntime().addPollRider({
+  keys() {
+    const nowMs = instanceRuntime().clock.now();
+    const appIds: string[] = [];
+    for (const [appId, servedAtMs] of servedInstalls) {
+      if (nowMs - servedAtMs > installsServedWindowMs) {
+        servedInstalls.delete(appId);
+        continue;
+      }
+      if (appIds.length < maxInstallsPerPoll && nowMs - (polledInstalls.get(appId)?.askedAtMs ?? -Infinity) >= installsRideAfterMs) appIds.push(appId);
+    }
+    riding = appIds.length === 0 ? undefined : { appIds, askedAtMs: nowMs };
+    return appIds.map(installsKey);
+  },
+  read(values) {
+    if (riding === undefined) return;
+    const { appIds, askedAtMs } = riding;
+    appIds.forEach((appId, i) => {
+      const count = parseCount(values[i]);
+      polledInstalls.set(appId, { count, askedAtMs });
+      lastKnownInstalls.set(appId, count);
+    });
+    riding = undefined;
+  },
+});
+
+function noteServed(apps: readonly App[]): void {
+  const nowMs = instanceRuntime().clock.now();
+  for (const app of apps) {
+    // Re-inserted, so the map stays in order of last service (the oldest are pruned first).
+    servedInstalls.delete(app.id);
+    servedInstalls.set(app.id, nowMs);
+  }
+  for (const appId of servedInstalls.keys()) {
+    if (servedInstalls.size <= 50_000) break;
+    servedInstalls.delete(appId);
+  }
+}
 
 // The cached public list is one frozen array shared by most callers: hash its ids once.
 const listKeys = new WeakMap<readonly App[], string>();
@@ -98,34 +148,6 @@ async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
     lastKnownInstalls.set(app.id, count);
     return count;
   });
-}
-
-/**
- * Asks the next marker poll for the counts of `apps` that are `installsRideAfterMs` old (or
- * never polled), unless asked already; nothing when the instance is not polling (the list's
- * next fetch reads them itself).
- */
-function rideInstallCounts(apps: readonly App[]): void {
-  const nowMs = instanceRuntime().clock.now();
-  const due = apps.filter((app) => !ridingInstalls.has(app.id) && nowMs - (polledInstalls.get(app.id)?.askedAtMs ?? -Infinity) >= installsRideAfterMs);
-  if (due.length === 0) return;
-  const ride = instanceRuntime()
-    .markerWatcher()
-    .ride(due.map((app) => installsKey(app.id)));
-  if (ride === undefined) return;
-  for (const app of due) ridingInstalls.add(app.id);
-  ride
-    .then(
-      (values) =>
-        due.forEach((app, i) => {
-          const count = parseCount(values[i]);
-          polledInstalls.set(app.id, { count, askedAtMs: nowMs });
-          lastKnownInstalls.set(app.id, count);
-        }),
-      // The poll failed: the counts are asked again by a later request, or read by the list's fetch.
-      () => undefined,
-    )
-    .finally(() => due.forEach((app) => ridingInstalls.delete(app.id)));
 }
 
 /** Every lookup `getAvailableApps` makes for `uid` will need their enabled set: the poll under way or next reads it with their marker. */
@@ -176,7 +198,7 @@ export async function enrich(uid: string, apps: readonly App[]): Promise<Availab
       .get(listKey(apps), [], () => readInstallCounts(apps))
       .catch((error: unknown) => (warn(error), apps.map((app) => lastKnownInstalls.get(app.id) ?? 0))),
   ]);
-  rideInstallCounts(apps);
+  noteServed(apps);
   const enabled = new Set(enabledIds);
   return apps.map((app, i) => toAvailable(app, enabled.has(app.id), counts[i] ?? 0));
 }

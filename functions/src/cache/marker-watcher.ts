@@ -30,7 +30,7 @@ export interface PollExtras {
    * carries a payload (redis/poll.ts) has it read only when its version is not the one held.
    */
   heldVersions: readonly (string | null | undefined)[];
-  /** Plain keys to read in the same command, for `ride`. */
+  /** Plain keys to read in the same command, for the riders (`PollRider`). */
   riderKeys: readonly string[];
 }
 
@@ -86,6 +86,19 @@ export interface MarkerWatcherOptions {
   requestsPerMs?: () => number;
   /** Something rides on the next poll that should not wait (the stats publish): a due lookup polls rather than read its source. Default: never. */
   pollWanted?: () => boolean;
+  /** What else each poll carries (asked at every poll, so riders added later ride too). Default: none. */
+  riders?: () => readonly PollRider[];
+}
+
+/**
+ * Something an instance keeps fresh by riding on its marker polls (install counts): Upstash
+ * bills a command, not a key, so what is read in the poll's one command costs nothing more.
+ */
+export interface PollRider {
+  /** The keys this poll should read (plain values), asked as the poll starts; none: nothing rides. */
+  keys(): readonly string[];
+  /** Their values, in order, when the poll answers (not called when it fails). */
+  read(values: readonly unknown[]): void;
 }
 
 export interface MarkerWatcherStats {
@@ -122,17 +135,6 @@ interface TrackedScope {
   payload?: readonly string[];
 }
 
-interface Rider {
-  keys: readonly string[];
-  resolve: (values: unknown[]) => void;
-  reject: (error: unknown) => void;
-}
-
-/** Rider keys waiting for a poll, at most: beyond it `ride` declines (the caller reads them itself). */
-const maxRiderKeys = 5_000;
-/** A watcher whose last good poll is older than this is not polling: `ride` declines rather than wait on it. */
-const riderMaxPollAgeMs = 60_000;
-
 export class MarkerWatcher {
   private readonly read: MarkerReader;
   private readonly clock: Clock;
@@ -146,8 +148,7 @@ export class MarkerWatcher {
   private readonly pollUsd: (() => number) | undefined;
   private readonly requestsPerMs: () => number;
   private readonly pollWanted: () => boolean;
-  private riders: Rider[] = [];
-  private riderKeyCount = 0;
+  private readonly riders: () => readonly PollRider[];
   private readonly versions: LRUCache<string, TrackedScope>;
   private lastPollStartedAtMs = -Infinity;
   private lastPollOk = false;
@@ -173,6 +174,7 @@ export class MarkerWatcher {
     this.pollUsd = options.pollUsd;
     this.requestsPerMs = options.requestsPerMs ?? (() => 0);
     this.pollWanted = options.pollWanted ?? (() => false);
+    this.riders = options.riders ?? (() => []);
     this.versions = new LRUCache({
       max: options.maxScopes ?? 20_000,
       // ttlResolution 0: every check reads the injected clock (the default caches it for 1 ms).
@@ -257,21 +259,6 @@ export class MarkerWatcher {
   /** The poll interval (ms): a value read from the source serves as a poll would, until it is this old. */
   get intervalMs(): number {
     return this.pollIntervalMs;
-  }
-
-  /**
-   * Asks the next poll to read `keys` too (plain values, such as counters), in its one command:
-   * Upstash bills a command, not a key, so what an instance refreshes on its own schedule rides
-   * for free. Resolves with their values, in order, when that poll answers; rejects when it
-   * fails. Undefined when the watcher is not polling lately (nothing would carry them) or too
-   * many keys wait already: the caller reads them itself.
-   */
-  ride(keys: readonly string[]): Promise<unknown[]> | undefined {
-    if (keys.length === 0) return Promise.resolve([]);
-    if (!this.lastPollOk || this.clock.now() - this.lastOkPollStartedAtMs > riderMaxPollAgeMs) return undefined;
-    if (this.riderKeyCount + keys.length > maxRiderKeys) return undefined;
-    this.riderKeyCount += keys.length;
-    return new Promise((resolve, reject) => this.riders.push({ keys, resolve, reject }));
   }
 
   /** `scopes` will be asked for soon: the next poll (or the one starting now) reads the new ones. */
@@ -366,10 +353,8 @@ export class MarkerWatcher {
     await Promise.resolve();
     const scopes = [...new Set([...this.versions.keys(), ...this.pendingScopes])];
     this.pendingScopes.clear();
-    const riders = this.riders;
-    this.riders = [];
-    this.riderKeyCount = 0;
-    const riderKeys = [...new Set(riders.flatMap((rider) => rider.keys))];
+    const riding = this.riders().map((rider) => ({ rider, keys: rider.keys() }));
+    const riderKeys = riding.flatMap((ride) => ride.keys);
     try {
       for (let start = 0; start < scopes.length || (start === 0 && riderKeys.length > 0); start += this.batchSize) {
         const batch = scopes.slice(start, start + this.batchSize);
@@ -378,10 +363,12 @@ export class MarkerWatcher {
         const heldVersions = batch.map((scope) => this.versions.peek(scope)?.version);
         const reply = await this.read(batch, { heldVersions, riderKeys: carried });
         const readings = Array.isArray(reply) ? reply : reply.readings;
-        if (carried.length > 0) {
-          if (Array.isArray(reply)) throw new Error("this marker reader carries no riders");
-          const values = new Map(carried.map((key, i) => [key, reply.riderValues[i] ?? null]));
-          for (const rider of riders) rider.resolve(rider.keys.map((key) => values.get(key)));
+        if (carried.length > 0 && !Array.isArray(reply)) {
+          let offset = 0;
+          for (const { rider, keys } of riding) {
+            rider.read(reply.riderValues.slice(offset, offset + keys.length));
+            offset += keys.length;
+          }
         }
         const readAtMs = this.clock.now();
         batch.forEach((scope, i) => {
@@ -412,7 +399,6 @@ export class MarkerWatcher {
       this.lastPollOk = true;
       this.lastOkPollStartedAtMs = startedAtMs;
     } catch (error) {
-      for (const rider of riders) rider.reject(error);
       this.counts.markerCheckErrors++;
       this.lastPollOk = false;
       this.firstFailedPollAtMs ??= startedAtMs;

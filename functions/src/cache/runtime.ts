@@ -7,7 +7,7 @@
  */
 import { Clock, systemClock } from "../common/clock";
 import { CoherentCache, CoherentCacheOptions, CoherentCacheStats } from "./coherent-cache";
-import { MarkerReader, MarkerWatcher, MarkerWatcherStats } from "./marker-watcher";
+import { MarkerReader, MarkerWatcher, MarkerWatcherStats, PollRider } from "./marker-watcher";
 
 /** Builds the cache behind each `createCache` (the benchmark swaps in other designs). */
 export type CacheFactory = <V>(options: CoherentCacheOptions, watcher: () => MarkerWatcher) => CoherentCache<V>;
@@ -72,6 +72,7 @@ export class CacheRuntime {
   private readonly caches: CoherentCache<unknown>[] = [];
   private readonly cacheFactory: CacheFactory;
   private watcher: MarkerWatcher | undefined;
+  private readonly riders: PollRider[] = [];
 
   constructor(private readonly options: CacheRuntimeOptions) {
     this.currentClock = options.clock ?? systemClock;
@@ -118,8 +119,14 @@ export class CacheRuntime {
       ...(this.options.pollUsd ? { pollUsd: this.options.pollUsd } : {}),
       ...(this.options.requestsPerMs ? { requestsPerMs: this.options.requestsPerMs } : {}),
       ...(this.options.pollWanted ? { pollWanted: this.options.pollWanted } : {}),
+      riders: () => this.riders,
     });
     return this.watcher;
+  }
+
+  /** `rider` rides on every marker poll of this runtime (its watcher's, and any new one's after a reset). */
+  addRider(rider: PollRider): void {
+    this.riders.push(rider);
   }
 
   cacheStats(): CoherentCacheStats[] {

@@ -13,7 +13,7 @@
  * start cold (`reset`).
  */
 import { CoherentCache } from "../cache/coherent-cache";
-import { MarkerWatcher } from "../cache/marker-watcher";
+import { MarkerWatcher, PollRider } from "../cache/marker-watcher";
 import { CacheFactory, CacheRuntime, RuntimeCacheOptions } from "../cache/runtime";
 import { markerGuardedTtlMs, markerPollIntervalMs } from "../cache/settings";
 import { Clock } from "../common/clock";
@@ -110,6 +110,11 @@ export class InstanceRuntime {
 
   markerWatcher(): MarkerWatcher {
     return this.caches.markerWatcher();
+  }
+
+  /** `rider` rides on every marker poll of this instance (cache/marker-watcher.ts, PollRider). */
+  addPollRider(rider: PollRider): void {
+    this.caches.addRider(rider);
   }
 
   /** A request arrived (every metered handler says so). */

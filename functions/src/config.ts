@@ -17,14 +17,16 @@ export const basicPlanTranscriptionSeconds = defineInt("BASIC_PLAN_TRANSCRIPTION
   description: "Monthly transcription allowance of the basic plan, in seconds",
 });
 /**
- * How often each instance re-reads the invalidation markers its caches depend on (one MGET per
- * interval, on the first request after it). Every instance reflects a change within this plus
- * one marker read (which gives up after 800 ms): at most 1,200 ms keeps the contract's 2 s,
- * and `npm run deploy:check` refuses more (cache/settings.ts `maxMarkerPollIntervalMs`).
- * Shorter is fresher and costs more Redis commands at low traffic (docs/bench.md).
+ * How often each instance re-reads the invalidation markers its caches depend on (one poll
+ * command per interval, on the first request after it: redis/poll.ts). Every instance reflects
+ * a change within this plus one marker read (which gives up after 800 ms): at most 1,200 ms
+ * keeps the contract's 2 s, and `npm run deploy:check` refuses more (cache/settings.ts
+ * `maxMarkerPollIntervalMs`). The default is that most: a busy instance's polls are most of
+ * its Redis bill (docs/bench.md), and a callable's own change still shows on every instance
+ * within 1.2 s of its commit plus the bump's round trip. Shorter is fresher and costs more.
  */
 export const markerPollIntervalMsParam = defineInt("MARKER_POLL_INTERVAL_MS", {
-  default: 1000,
+  default: 1200,
   description: "How often (ms) each instance re-reads its invalidation markers; freshness bound = this + one Redis round trip (max 1200 for the 2 s promise)",
 });
 /**

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { errorMessage } from "../../functions/src/error-message";
 import { fleetText } from "../../functions/src/telemetry/fleet-text";
+import { markerPollIntervalMsParam } from "../../functions/src/config";
 import type { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { callCallable, signInWithPassword } from "./emulator-client";
 import { localStripePriceId } from "./local-stripe";
@@ -14,7 +15,8 @@ import { localSuiteSecret, nowS, signatureHeader, subscriptionEvent } from "../h
 import { demoPassword } from "./seed";
 import { readStackInfo, StackInfo } from "./stack-info";
 
-const markerPollMs = 1_000;
+// The stack's instances poll at the param's default (the stack sets no other).
+const markerPollMs = Number(markerPollIntervalMsParam.options.default);
 
 function stackInfo(): Pick<StackInfo, "functionsBaseUrl" | "authEmulatorHost" | "dashboardUrl"> {
   return readStackInfo() ?? { functionsBaseUrl: "http://127.0.0.1:5001/demo-voice-cache/us-central1", authEmulatorHost: "127.0.0.1:9099" };

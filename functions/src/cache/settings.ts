@@ -24,7 +24,7 @@ export const minMarkerPollIntervalMs = 100;
  */
 export const markerGuardedTtlMs = 60 * 60_000;
 
-/** The deploy-time poll interval (ms; the MARKER_POLL_INTERVAL_MS param, default 1000). */
+/** The deploy-time poll interval (ms; the MARKER_POLL_INTERVAL_MS param, default 1200: `maxMarkerPollIntervalMs`). */
 export function markerPollIntervalMs(): number {
   const ms = markerPollIntervalMsParam.value();
   if (!Number.isSafeInteger(ms) || ms <= 0) throw new Error(`${markerPollIntervalMsParam.name} must be a positive integer of ms, got ${ms}`);

@@ -150,6 +150,29 @@ async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
   });
 }
 
+/**
+ * A user's enabled set not read with their marker yet (a user first seen between polls), or a
+ * list with a count no poll has brought (an app this instance has not served lately): rather
+ * than an SMEMBERS or an MGET of its own, the instance polls now, and the poll carries them
+ * (the set with the user's marker, the counts as riders). The same one command, and it counts as
+ * the interval's poll. Not while markers cannot be read: then each is read for itself.
+ */
+async function pollForMissing(uid: string, apps: readonly App[]): Promise<void> {
+  const watcher = instanceRuntime().markerWatcher();
+  const scope = scopes.enabledApps(uid);
+  const nowMs = instanceRuntime().clock.now();
+  const setMissing = watcher.payload(scope) === undefined && !enabledAppsCache.local.has(uid, watcher.currentView([scope]).tag);
+  const countMissing =
+    !installCountsCache.local.has(listKey(apps), "") &&
+    apps.some((app) => {
+      const polled = polledInstalls.get(app.id);
+      return polled === undefined || nowMs - polled.askedAtMs > installsHalfLifeMs;
+    });
+  if (!setMissing && !countMissing) return;
+  watcher.expect([scope]);
+  await watcher.pollEarly();
+}
+
 /** Every lookup `getAvailableApps` makes for `uid` will need their enabled set: the poll under way or next reads it with their marker. */
 export function expectEnrichment(uid: string): void {
   instanceRuntime()
@@ -191,6 +214,8 @@ function toAvailable(app: App, enabled: boolean, installs: number): AvailableApp
  */
 export async function enrich(uid: string, apps: readonly App[]): Promise<AvailableApp[]> {
   if (apps.length === 0) return [];
+  noteServed(apps);
+  await pollForMissing(uid, apps);
   const warn = (error: unknown) => enrichmentWarning.run((skipped) => logs.enrichmentUnavailable(error, { failuresSinceLastLine: skipped + 1 }));
   const [enabledIds, counts] = await Promise.all([
     enabledAppsCache.get(uid, [scopes.enabledApps(uid)], () => readEnabledApps(uid)).catch((error: unknown) => (warn(error), [] as string[])),
@@ -198,7 +223,6 @@ export async function enrich(uid: string, apps: readonly App[]): Promise<Availab
       .get(listKey(apps), [], () => readInstallCounts(apps))
       .catch((error: unknown) => (warn(error), apps.map((app) => lastKnownInstalls.get(app.id) ?? 0))),
   ]);
-  noteServed(apps);
   const enabled = new Set(enabledIds);
   return apps.map((app, i) => toAvailable(app, enabled.has(app.id), counts[i] ?? 0));
 }

@@ -261,6 +261,20 @@ export class MarkerWatcher {
     return this.pollIntervalMs;
   }
 
+  /**
+   * Polls now though none is due (or joins the one under way), when this instance would
+   * otherwise send a command of its own for what a poll can carry: a new scope's payload, a
+   * rider's keys. Costs the same one command, and counts as the interval's poll. False when
+   * markers were unreadable at the last poll (the caller reads for itself; only the interval
+   * retries Redis).
+   */
+  async pollEarly(): Promise<boolean> {
+    if (!this.lastPollOk) return false;
+    this.poll ??= this.pollNow().finally(() => (this.poll = undefined));
+    await this.poll;
+    return this.lastPollOk;
+  }
+
   /** `scopes` will be asked for soon: the next poll (or the one starting now) reads the new ones. */
   expect(scopes: readonly string[]): void {
     for (const scope of scopes) if (!this.versions.has(scope)) this.pendingScopes.add(scope);

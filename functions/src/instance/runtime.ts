@@ -66,9 +66,9 @@ export class InstanceRuntime {
       // than its share of a poll reads the source (MarkerWatcher.readThroughCheaper).
       pollUsd: redisCommandUsd,
       requestsPerMs: () => this.requests.perMs(),
-      // The stats publish rides on a poll: an instance that reads its sources instead polls
-      // once a minute for it, so cacheStats still sees it.
-      pollWanted: () => this.telemetry.publishDue(),
+      // The stats publish rides on a poll: an instance that reads its sources instead polls for
+      // it when it is overdue, so cacheStats still sees it.
+      pollWanted: () => this.telemetry.publishOverdue(),
     });
     this.currentTelemetry = this.newTelemetry();
     this.usageLedger = options.usageLedger ?? redisUsageLedger;

@@ -101,9 +101,9 @@ export class CacheTelemetry implements CacheEvents {
     logs.markersReadableAgain({ unreadableMs: Math.round(unreadableMs) });
   }
 
-  /** The next marker poll would carry this instance's stats snapshot (a publish is due): an instance that reads its sources instead of polling polls for it. */
-  publishDue(): boolean {
-    return this.hasLookedUp() && this.publisher.due();
+  /** This instance's stats publish is overdue (StatsPublisher.overdue): an instance that reads its sources instead of polling polls for it. */
+  publishOverdue(): boolean {
+    return this.hasLookedUp() && this.publisher.overdue();
   }
 
   /** Whether any cache has served a lookup (else a snapshot would only say it has nothing). */

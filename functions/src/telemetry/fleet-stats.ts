@@ -110,9 +110,14 @@ export class StatsPublisher {
     private readonly intervalMs = statsPublishIntervalMs(),
   ) {}
 
-  /** Whether `takeTurn` would say yes now (without taking it). */
-  due(): boolean {
-    return this.clock.now() - this.lastAttemptAtMs >= this.intervalMs;
+  /**
+   * Whether a publish is overdue: none yet, or none for two intervals. The polls an instance
+   * makes anyway carry its publishes once an interval; an instance that reads its sources
+   * instead of polling polls for one only when overdue, so it stays live (published within
+   * `snapshotTtlMs`, three intervals) at half the polls.
+   */
+  overdue(): boolean {
+    return this.lastAttemptAtMs === -Infinity || this.clock.now() - this.lastAttemptAtMs >= 2 * this.intervalMs;
   }
 
   /** True (and counted as an attempt) at most once per interval; a failed attempt waits a full interval too. */

@@ -228,6 +228,26 @@ describe("a poll that knows its price", () => {
       assert.equal(t.watcher.payload("set:u1"), undefined, "this instance changed the set: the payload read with the version is old");
     });
 
+    it("a lookup of scopes all new to the instance can leave the poll to a later lookup, which then reads them", async () => {
+      const t = setup({ requestsPerMs: () => 10 / 1000 });
+      await t.get(); // markers readable
+      t.clock.advance(1000);
+      const first: LookupStatus = {};
+      assert.equal(await t.cache.get("own:u2", ["owner:u2"], async () => "mine", { status: first, leavePoll: true }), "mine");
+      assert.deepEqual(first, { markers: "pending", get: "fetch" });
+      assert.equal(t.markers.polls.length, 1, "no poll yet");
+      await t.get(); // the request's next lookup is due: its poll reads the new scope too
+      assert.equal(t.markers.polls.length, 2);
+      assert.ok(t.markers.polls[1]!.scopes.includes("owner:u2"));
+      const again: LookupStatus = {};
+      assert.equal(await t.cache.get("own:u2", ["owner:u2"], async () => "refetched", { status: again, leavePoll: true }), "mine");
+      assert.deepEqual(again, { markers: "fresh", get: "hit", adopted: true }, "no marker: the value is adopted under the version read");
+      // A known scope is looked up as any: a due poll is made.
+      t.clock.advance(1000);
+      await t.cache.get("own:u2", ["owner:u2"], async () => "refetched", { leavePoll: true });
+      assert.equal(t.markers.polls.length, 3);
+    });
+
     it("the lookups a request starts together share one poll", async () => {
       const t = setup({ requestsPerMs: () => 10 / 1000 });
       await Promise.all([t.cache.get("a", ["s:a"], async () => "a"), t.cache.get("b", ["s:b"], async () => "b"), t.cache.get("c", ["s:c"], async () => "c")]);

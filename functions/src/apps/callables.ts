@@ -9,7 +9,7 @@ import { parseData, requireNoData } from "../errors";
 import { luaScript } from "../redis/client";
 import { bumpMarkerLua, markerKey, markerTimeKey, markerTtlSeconds, scopes } from "../redis/markers";
 import { visibleApps } from "./catalog";
-import { enabledAppsKey, enrich, expectEnrichment, forgetEnabledApps, installsKey } from "./enrichment";
+import { enabledAppsKey, enrich, expectEnrichment, forgetEnabledApps, installsKey, noteServed } from "./enrichment";
 import { AvailableApp, idSchema } from "./model";
 
 const appRequest = z.object({ appId: idSchema }).strict();
@@ -39,7 +39,7 @@ export async function getAvailableAppsHandler(request: CallableRequest<unknown>)
   const uid = requireUid(request);
   requireNoData(request.data);
   expectEnrichment(uid);
-  const apps = await visibleApps(uid);
+  const apps = await visibleApps(uid, { personal: noteServed });
   return { apps: await enrich(uid, apps) };
 }
 

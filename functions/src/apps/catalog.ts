@@ -134,12 +134,12 @@ export function publicApps(): Promise<App[]> {
   return publicAppsCache.get("all", [scopes.publicApps], readPublicApps, { patch: patchPublicApps });
 }
 
-export function ownApps(uid: string): Promise<App[]> {
-  return ownAppsCache.get(uid, [scopes.appOwner(uid)], () => readOwnApps(uid));
+export function ownApps(uid: string, options: { leavePoll?: boolean } = {}): Promise<App[]> {
+  return ownAppsCache.get(uid, [scopes.appOwner(uid)], () => readOwnApps(uid), options);
 }
 
-export function testerRecord(uid: string): Promise<TesterRecord> {
-  return testerRecordCache.get(uid, [scopes.tester(uid)], () => readTesterRecord(uid));
+export function testerRecord(uid: string, options: { leavePoll?: boolean } = {}): Promise<TesterRecord> {
+  return testerRecordCache.get(uid, [scopes.tester(uid)], () => readTesterRecord(uid), options);
 }
 
 export function testerApps(uid: string, record: TesterRecord): Promise<App[]> {
@@ -155,9 +155,16 @@ export function testerApps(uid: string, record: TesterRecord): Promise<App[]> {
  * source wins). The apps are the cached, frozen objects: callers build new ones. Most callers
  * see just the public list, and get that cached array itself.
  */
-export async function visibleApps(uid: string): Promise<readonly App[]> {
-  const [publicList, own, record] = await Promise.all([publicApps(), ownApps(uid), testerRecord(uid)]);
+export async function visibleApps(uid: string, options: { personal?: (apps: readonly App[]) => void } = {}): Promise<readonly App[]> {
+  // The caller's own view first. For a caller new to this instance it is read at once, with no
+  // poll (there is nothing cached to check), and the poll the public list then makes carries
+  // what the caller's apps need (`personal`: their install counts, apps/enrichment.ts). For a
+  // known caller the first lookup polls when one is due, as any would.
+  const [own, record] = await Promise.all([ownApps(uid, { leavePoll: true }), testerRecord(uid, { leavePoll: true })]);
+  options.personal?.(own);
   const tested = await testerApps(uid, record);
+  options.personal?.(tested);
+  const publicList = await publicApps();
   if (own.length === 0 && tested.length === 0) return publicList;
   const byId = new Map<string, App>();
   for (const app of [...publicList, ...own, ...tested]) {

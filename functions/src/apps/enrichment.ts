@@ -100,7 +100,8 @@ instanceRuntime().addPollRider({
   },
 });
 
-function noteServed(apps: readonly App[]): void {
+/** `apps` are about to be served: their counts ride on this instance's polls from the next one on (the request's own, when it has yet to poll). */
+export function noteServed(apps: readonly App[]): void {
   const nowMs = instanceRuntime().clock.now();
   for (const app of apps) {
     // Re-inserted, so the map stays in order of last service (the oldest are pruned first).

@@ -58,6 +58,12 @@ export interface GetOptions<V> extends Omit<FetchOptions, "tag" | "store" | "max
    * logs, re-read only the changed ids instead of calling `fetch`.
    */
   patch?: Patch<V>;
+  /**
+   * When every scope is new to the instance, fetch now and leave the poll to a later lookup
+   * (MarkerWatcher.viewOfNewScopes): there is no entry to check, and the request learns from
+   * this value what its poll should carry.
+   */
+  leavePoll?: boolean;
 }
 
 export class CoherentCache<V> {
@@ -88,7 +94,7 @@ export class CoherentCache<V> {
    * source when it is missing, expired or invalidated (or `options.patch` updates it).
    */
   async get(key: string, scopes: readonly string[], fetch: () => Promise<V>, options: GetOptions<V> = {}): Promise<V> {
-    const { patch, ...fetchOptions } = options;
+    const { patch, leavePoll, ...fetchOptions } = options;
     const status: LookupStatus = (fetchOptions.status ??= {});
     const watcher = this.watcher();
     if (this.readThroughUsd !== undefined && watcher.readThroughCheaper(this.readThroughUsd())) {
@@ -110,7 +116,7 @@ export class CoherentCache<V> {
         status.get = undefined;
       }
     }
-    const view = await watcher.view(scopes);
+    const view = (leavePoll === true ? watcher.viewOfNewScopes(scopes) : undefined) ?? (await watcher.view(scopes));
     status.markers = !view.readable ? "unreadable" : view.known ? "fresh" : "pending";
     if (!view.readable) {
       if (this.securitySensitive) {

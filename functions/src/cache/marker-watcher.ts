@@ -202,6 +202,20 @@ export class MarkerWatcher {
     return this.currentView(scopes);
   }
 
+  /**
+   * The view of `scopes` without polling, when every one of them is new to this instance and
+   * markers were readable at the last poll: they are fetched now under unknown versions, and
+   * the next poll reads them (a later lookup of the same request, say). Undefined otherwise:
+   * the caller asks `view`. For a request that learns from such a lookup what its poll should
+   * carry (apps/catalog.ts: the caller's own apps, whose install counts then ride on it).
+   */
+  viewOfNewScopes(scopes: readonly string[]): MarkerView | undefined {
+    if (!this.lastPollOk || scopes.length === 0 || scopes.some((scope) => this.versions.has(scope))) return undefined;
+    this.expect(scopes);
+    this.lastAnsweredAtMs = this.clock.now();
+    return this.currentView(scopes);
+  }
+
   /** The view without any Redis call (what `view` returns between polls). */
   currentView(scopes: readonly string[]): MarkerView {
     let tag = "";

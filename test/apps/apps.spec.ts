@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
-import Redis from "ioredis";
 import { enabledAppsKey, enabledAppsUnverifiedMaxAgeMs, installsKey, installsMaxAgeMs } from "../../functions/src/apps/enrichment";
 import type { AvailableApp } from "../../functions/src/apps/model";
 import { cacheNames } from "../../functions/src/cache/names";
@@ -15,6 +14,7 @@ import { nextPoll, onManualClocks, useInstancePair } from "../support/instance";
 import { markerVersion, restartTestRedis, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
+import type { RedisCommandPurpose } from "../../functions/src/redis/command-purposes";
 
 const admin = adminAs("apps");
 
@@ -157,50 +157,69 @@ describe("apps marketplace", function () {
       await triggersSettled();
       const pick = (uid: string) => servedApp(a, uid, ids.publicApproved);
 
-      const raw = new Redis(stack().redis.url);
-      try {
-        const calls = async () => {
-          const info = await raw.info("commandstats");
-          const count = (cmd: string) => Number(new RegExp(`cmdstat_${cmd}:calls=(\\d+)`).exec(info)?.[1] ?? 0);
-          return { smembers: count("smembers"), sismember: count("sismember"), get: count("get"), mget: count("mget") };
-        };
-        const since = (from: Awaited<ReturnType<typeof calls>>, to: Awaited<ReturnType<typeof calls>>) => ({
-          smembers: to.smembers - from.smembers,
-          sismember: to.sismember - from.sismember,
-          get: to.get - from.get,
-          mget: to.mget - from.mget,
-        });
-        // A on a manual clock: a marker poll comes only when the spec moves it (nextPoll), so the
-        // Redis commands counted below are exactly those the calls cost, on any machine.
-        await onManualClocks([a], async () => {
-          // Warm the caches first: two rounds, the second after a poll that read every scope
-          // the first one met.
-          for (let round = 0; round < 2; round++) {
-            await served(a, fan);
-            await served(a, bystander);
-            await nextPoll(a);
-          }
-          await served(a, fan); // the poll now due
-          const before = await calls();
-          assert.equal((await pick(fan))?.enabled, true);
-          assert.equal((await pick(bystander))?.enabled, false, "the fan's enabled flag leaked into the shared cached app");
-          const again = await pick(fan);
-          assert.equal(again?.enabled, true);
-          assert.equal(again?.installs, 7);
-          const warm = await calls();
-          assert.deepEqual(
-            since(before, warm),
-            { smembers: 0, sismember: 0, get: 0, mget: 0 },
-            "3 calls within a poll interval: enabled sets cached (their marker says when they change), no SISMEMBER or GET per app, no marker read",
-          );
-          // One poll interval on: the marker poll is one MGET; the sets and the counts (cached for 60 s) stay cached.
+      // What A sent, as Upstash bills it: its usage meter counts every command it sends, by purpose.
+      const calls = async () => {
+        const stats = await a.stats();
+        const sent = (purpose: RedisCommandPurpose) =>
+          Object.values(stats.usage).reduce((sum, usage) => sum + (usage.redisCommandsByPurpose[purpose] ?? 0), 0) +
+          (stats.instanceWork.redisCommandsByPurpose[purpose] ?? 0);
+        return { enabledApps: sent("enabledApps"), installs: sent("installs"), markerPoll: sent("markerPoll") };
+      };
+      const since = (from: Awaited<ReturnType<typeof calls>>, to: Awaited<ReturnType<typeof calls>>) => ({
+        enabledApps: to.enabledApps - from.enabledApps,
+        installs: to.installs - from.installs,
+        markerPoll: to.markerPoll - from.markerPoll,
+      });
+      // A on a manual clock: a marker poll comes only when the spec moves it (nextPoll), so the
+      // Redis commands counted below are exactly those the calls cost, on any machine.
+      await onManualClocks([a], async () => {
+        // Warm the caches first: two rounds, the second after a poll that read every scope
+        // the first one met.
+        for (let round = 0; round < 2; round++) {
+          await served(a, fan);
+          await served(a, bystander);
           await nextPoll(a);
-          assert.equal((await pick(fan))?.enabled, true);
-          assert.deepEqual(since(warm, await calls()), { smembers: 0, sismember: 0, get: 0, mget: 1 }, "a call after a poll interval: one MGET");
-        });
-      } finally {
-        raw.disconnect();
-      }
+        }
+        await served(a, fan); // the poll now due
+        const before = await calls();
+        assert.equal((await pick(fan))?.enabled, true);
+        assert.equal((await pick(bystander))?.enabled, false, "the fan's enabled flag leaked into the shared cached app");
+        const again = await pick(fan);
+        assert.equal(again?.enabled, true);
+        assert.equal(again?.installs, 7);
+        const warm = await calls();
+        assert.deepEqual(
+          since(before, warm),
+          { enabledApps: 0, installs: 0, markerPoll: 0 },
+          "3 calls within a poll interval: enabled sets and counts cached (their marker says when they change), no marker read",
+        );
+        // One poll interval on: the marker poll is the one command; the sets and counts ride in it or stay cached.
+        await nextPoll(a);
+        assert.equal((await pick(fan))?.enabled, true);
+        assert.deepEqual(since(warm, await calls()), { enabledApps: 0, installs: 0, markerPoll: 1 }, "a call after a poll interval: one poll command");
+      });
+    });
+
+    it("a user new to the instance: their enabled set and their own apps' install counts ride in the request's one poll", async () => {
+      const redis = testRedis();
+      const newcomer = `newcomer-${r}`;
+      const ownId = `newcomer-own-${r}`;
+      await createApp(ownId, { uid: newcomer, private: true, approved: false });
+      await redis.sadd(enabledAppsKey(newcomer), ownId);
+      await redis.set(installsKey(ownId), "3");
+      await triggersSettled();
+      const sent = async () => {
+        const stats = await a.stats();
+        return [...Object.values(stats.usage), stats.instanceWork].reduce((sum, usage) => sum + usage.redisCommands, 0);
+      };
+      await onManualClocks([a], async () => {
+        await served(a, `warmer-${r}`); // markers readable, the public list cached
+        await nextPoll(a);
+        const before = await sent();
+        const own = await servedApp(a, newcomer, ownId);
+        assert.deepEqual([own?.enabled, own?.installs], [true, 3]);
+        assert.equal((await sent()) - before, 1, "one command: the poll, carrying the set and the count");
+      });
     });
   });
 

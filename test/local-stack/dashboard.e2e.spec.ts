@@ -145,6 +145,10 @@ describe("operator dashboard (Hosting emulator, headless chromium)", function ()
       await call("getMentorNotificationFrequency", {}, alice);
       await call("getCredits", {}, carol);
     };
+    // Twice first: a quiet mentor instance reads Alice's document at its first call and polls for
+    // its first stats publish at its second, which reads her marker; the write below then
+    // changes a marker it follows.
+    await traffic();
     await traffic();
     await call("removeTester", { uid: alice.uid }, bob);
     await call("setMentorNotificationFrequency", { frequency: 3 }, alice);

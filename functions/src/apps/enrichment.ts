@@ -98,6 +98,12 @@ instanceRuntime().addPollRider({
     });
     riding = undefined;
   },
+  reset() {
+    polledInstalls.clear();
+    servedInstalls.clear();
+    lastKnownInstalls.clear();
+    riding = undefined;
+  },
 });
 
 /** `apps` are about to be served: their counts ride on this instance's polls from the next one on (the request's own, when it has yet to poll). */
@@ -154,9 +160,9 @@ async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
 /**
  * A user's enabled set not read with their marker yet (a user first seen between polls), or a
  * list with a count no poll has brought (an app this instance has not served lately): rather
- * than an SMEMBERS or an MGET of its own, the instance polls now, and the poll carries them
- * (the set with the user's marker, the counts as riders). The same one command, and it counts as
- * the interval's poll. Not while markers cannot be read: then each is read for itself.
+ * than an SMEMBERS and an MGET of their own, one command of the poll's kind reads them now (the
+ * set with the user's marker, the counts as riders: MarkerWatcher.readEarly). Not while markers
+ * cannot be read: then each is read for itself.
  */
 async function pollForMissing(uid: string, apps: readonly App[]): Promise<void> {
   const watcher = instanceRuntime().markerWatcher();
@@ -170,8 +176,7 @@ async function pollForMissing(uid: string, apps: readonly App[]): Promise<void> 
       return polled === undefined || nowMs - polled.askedAtMs > installsHalfLifeMs;
     });
   if (!setMissing && !countMissing) return;
-  watcher.expect([scope]);
-  await watcher.pollEarly();
+  await watcher.readEarly(setMissing ? [scope] : []);
 }
 
 /** Every lookup `getAvailableApps` makes for `uid` will need their enabled set: the poll under way or next reads it with their marker. */

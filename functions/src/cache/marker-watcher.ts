@@ -99,6 +99,8 @@ export interface PollRider {
   keys(): readonly string[];
   /** Their values, in order, when the poll answers (not called when it fails). */
   read(values: readonly unknown[]): void;
+  /** Forgets what it holds: a cold start (the instance runtime's reset). */
+  reset?(): void;
 }
 
 export interface MarkerWatcherStats {
@@ -276,17 +278,25 @@ export class MarkerWatcher {
   }
 
   /**
-   * Polls now though none is due (or joins the one under way), when this instance would
-   * otherwise send a command of its own for what a poll can carry: a new scope's payload, a
-   * rider's keys. Costs the same one command, and counts as the interval's poll. False when
-   * markers were unreadable at the last poll (the caller reads for itself; only the interval
-   * retries Redis).
+   * Reads `scopes` that are new to this instance (their payloads with them) and what the
+   * riders ask for, in one command now, when the instance would otherwise send commands of its
+   * own for them (an SMEMBERS, an MGET). Not a poll: the scopes already held keep the view the
+   * last poll gave them, and the next poll is due when it was. False when markers were
+   * unreadable at the last poll or this read fails (the caller reads for itself; only the
+   * interval retries Redis).
    */
-  async pollEarly(): Promise<boolean> {
+  async readEarly(scopes: readonly string[]): Promise<boolean> {
     if (!this.lastPollOk) return false;
-    this.poll ??= this.pollNow().finally(() => (this.poll = undefined));
-    await this.poll;
-    return this.lastPollOk;
+    if (this.poll !== undefined) await this.poll;
+    const fresh = scopes.filter((scope) => !this.versions.has(scope));
+    for (const scope of fresh) this.pendingScopes.delete(scope);
+    try {
+      await this.readBatch(fresh, true, this.clock.now());
+      return true;
+    } catch {
+      for (const scope of fresh) this.pendingScopes.add(scope);
+      return false;
+    }
   }
 
   /** `scopes` will be asked for soon: the next poll (or the one starting now) reads the new ones. */
@@ -360,7 +370,9 @@ export class MarkerWatcher {
   }
 
   stats(): MarkerWatcherStats {
-    return { ...this.counts, trackedScopes: this.versions.size, markersHealthy: this.lastPollOk };
+    // Healthy unless reads are failing: an instance that has not polled yet (one that reads its
+    // sources instead, say) knows of nothing wrong.
+    return { ...this.counts, trackedScopes: this.versions.size, markersHealthy: this.firstFailedPollAtMs === undefined };
   }
 
   private async refresh(scopes: readonly string[]): Promise<void> {
@@ -381,46 +393,10 @@ export class MarkerWatcher {
     await Promise.resolve();
     const scopes = [...new Set([...this.versions.keys(), ...this.pendingScopes])];
     this.pendingScopes.clear();
-    const riding = this.riders().map((rider) => ({ rider, keys: rider.keys() }));
-    const riderKeys = riding.flatMap((ride) => ride.keys);
     try {
-      for (let start = 0; start < scopes.length || (start === 0 && riderKeys.length > 0); start += this.batchSize) {
-        const batch = scopes.slice(start, start + this.batchSize);
-        const carried = start === 0 ? riderKeys : [];
-        this.counts.markerChecks++;
-        const heldVersions = batch.map((scope) => this.versions.peek(scope)?.version);
-        const reply = await this.read(batch, { heldVersions, riderKeys: carried });
-        const readings = Array.isArray(reply) ? reply : reply.readings;
-        if (carried.length > 0 && !Array.isArray(reply)) {
-          let offset = 0;
-          for (const { rider, keys } of riding) {
-            rider.read(reply.riderValues.slice(offset, offset + keys.length));
-            offset += keys.length;
-          }
-        }
-        const readAtMs = this.clock.now();
-        batch.forEach((scope, i) => {
-          const reading = readings[i] ?? { version: null };
-          const previous = this.versions.peek(scope);
-          if (previous !== undefined && previous.version !== reading.version) {
-            this.counts.markerChangesSeen++;
-            this.noteChange(scope, reading, previous, startedAtMs, readAtMs);
-          }
-          // A poll is not a use: only requests (`get` in currentView) keep a scope alive. A
-          // scope new (or idle and expired) starts its idle time now.
-          this.versions.set(
-            scope,
-            {
-              version: reading.version,
-              writtenAtMs: reading.writtenAtMs,
-              changedIds: reading.changedIds,
-              firstVersion: reading.firstVersion,
-              readStartedAtMs: startedAtMs,
-              payload: reading.payload ?? (previous?.version === reading.version ? previous.payload : undefined),
-            },
-            { noUpdateTTL: previous !== undefined },
-          );
-        });
+      for (let start = 0; start === 0 || start < scopes.length; start += this.batchSize) {
+        // The riders ride on the first command.
+        await this.readBatch(scopes.slice(start, start + this.batchSize), start === 0, startedAtMs);
       }
       if (!this.lastPollOk && this.firstFailedPollAtMs !== undefined) this.onReadRecovered(startedAtMs - this.firstFailedPollAtMs);
       this.firstFailedPollAtMs = undefined;
@@ -434,6 +410,47 @@ export class MarkerWatcher {
     } finally {
       this.lastPollStartedAtMs = startedAtMs;
     }
+  }
+
+  /** One command: `batch`'s markers (and payloads), and, with `carryRiders`, what the riders ask for. */
+  private async readBatch(batch: readonly string[], carryRiders: boolean, startedAtMs: number): Promise<void> {
+    const riding = carryRiders ? this.riders().map((rider) => ({ rider, keys: rider.keys() })) : [];
+    const riderKeys = riding.flatMap((ride) => ride.keys);
+    if (batch.length === 0 && riderKeys.length === 0) return;
+    this.counts.markerChecks++;
+    const heldVersions = batch.map((scope) => this.versions.peek(scope)?.version);
+    const reply = await this.read(batch, { heldVersions, riderKeys });
+    const readings = Array.isArray(reply) ? reply : reply.readings;
+    if (riderKeys.length > 0 && !Array.isArray(reply)) {
+      let offset = 0;
+      for (const { rider, keys } of riding) {
+        rider.read(reply.riderValues.slice(offset, offset + keys.length));
+        offset += keys.length;
+      }
+    }
+    const readAtMs = this.clock.now();
+    batch.forEach((scope, i) => {
+      const reading = readings[i] ?? { version: null };
+      const previous = this.versions.peek(scope);
+      if (previous !== undefined && previous.version !== reading.version) {
+        this.counts.markerChangesSeen++;
+        this.noteChange(scope, reading, previous, startedAtMs, readAtMs);
+      }
+      // A poll is not a use: only requests (`get` in currentView) keep a scope alive. A
+      // scope new (or idle and expired) starts its idle time now.
+      this.versions.set(
+        scope,
+        {
+          version: reading.version,
+          writtenAtMs: reading.writtenAtMs,
+          changedIds: reading.changedIds,
+          firstVersion: reading.firstVersion,
+          readStartedAtMs: startedAtMs,
+          payload: reading.payload ?? (previous?.version === reading.version ? previous.payload : undefined),
+        },
+        { noUpdateTTL: previous !== undefined },
+      );
+    });
   }
 
   /**

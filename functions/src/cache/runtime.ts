@@ -140,6 +140,7 @@ export class CacheRuntime {
   /** A cold start (tests): empty caches, a new watcher, the real clock. */
   reset(): void {
     for (const cache of this.caches) cache.local.clear();
+    for (const rider of this.riders) rider.reset?.();
     this.watcher = undefined;
     this.currentClock = systemClock;
   }

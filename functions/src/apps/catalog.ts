@@ -33,7 +33,7 @@ import { createHash } from "node:crypto";
 import { cacheNames } from "../cache/names";
 import { markerGuardedTtlMs } from "../cache/settings";
 import { firestore, getDocuments, runQuery } from "../firestore";
-import { createCache } from "../instance/runtime";
+import { createCache, instanceRuntime } from "../instance/runtime";
 import { scopes } from "../redis/markers";
 import { App, appFromSnapshot, appsCollection, isPublicApproved, storedTesterApps, testersCollection } from "./model";
 
@@ -160,6 +160,8 @@ export async function visibleApps(uid: string, options: { personal?: (apps: read
   // poll (there is nothing cached to check), and the poll the public list then makes carries
   // what the caller's apps need (`personal`: their install counts, apps/enrichment.ts). For a
   // known caller the first lookup polls when one is due, as any would.
+  // The public list's scope is named first, so whichever lookup polls reads it with the rest.
+  instanceRuntime().markerWatcher().expect([scopes.publicApps]);
   const [own, record] = await Promise.all([ownApps(uid, { leavePoll: true }), testerRecord(uid, { leavePoll: true })]);
   options.personal?.(own);
   const tested = await testerApps(uid, record);

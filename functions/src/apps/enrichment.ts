@@ -8,8 +8,9 @@
  *   user's `enabled:{uid}` marker in the same step: the instance that handled the change drops
  *   its entry at once, the others follow the marker within a poll; while markers cannot be
  *   read an entry is served at most 30 s after its fetch. The poll that reads the marker at a
- *   version new to the instance reads the set in the same step, so the entry is built from it;
- *   SMEMBERS only for a user first seen between polls;
+ *   version new to the instance reads the set in the same step, so the entry is built from it
+ *   (for a user first seen between polls, one early read of the same kind: `pollForMissing`);
+ *   SMEMBERS only while markers cannot be read;
  * - install counts are a popularity figure, allowed to lag by up to 60 s. Every poll carries the
  *   counts of the apps the instance served in the last 10 minutes once they are 15 s old, and a
  *   list is built from those while they are at most 30 s old, then kept 30 s; an MGET only for

@@ -1,7 +1,7 @@
 /**
  * The reader side of invalidation markers, one per instance. Instead of a Redis round trip
  * per request, the instance re-reads every marker it depends on at most once per
- * `pollIntervalMs`, in one MGET, on the first request after the interval: a change whose
+ * `pollIntervalMs`, in one command (redis/poll.ts), on the first request after the interval: a change whose
  * marker was written at time t is seen by every request from t + pollIntervalMs (+ one
  * round trip) on.
  *
@@ -57,7 +57,7 @@ export interface MarkerWatcherOptions {
    * time its scope was asked for, so no live entry loses its scope. Default: never.
    */
   scopeIdleMs?: number;
-  /** Scopes per MGET. */
+  /** Scopes per poll command. */
   batchSize?: number;
   clock?: Clock;
   onReadError?: (error: unknown) => void;

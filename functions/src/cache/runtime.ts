@@ -1,6 +1,6 @@
 /**
  * What one function instance's caches share across requests (module scope survives warm
- * starts): the clock they read, their marker watcher (one MGET per poll interval for every
+ * starts): the clock they read, their marker watcher (one poll command per interval for every
  * cache) and the registry of the caches. It knows nothing of who reports on it: what its caches
  * and watcher do goes to `events` (instance/runtime.ts gives it the operators' telemetry), the
  * engine's one seam to whatever watches it.

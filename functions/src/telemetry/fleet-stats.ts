@@ -3,11 +3,12 @@
  * its own instances, so no instance can see another's caches: each instance publishes a
  * snapshot of its figures to Redis, and `cacheStats` adds them up.
  *
- * Cost: at most one Redis command per instance-minute, and no round trip of its own. The
- * snapshot rides on the instance's marker poll (the MGET it sends anyway, at most once a
- * second while it serves cached reads): at most once per `statsPublishIntervalMs()` that poll
- * goes out as a pipeline of [MGET, XADD] in the same HTTP request. An instance that serves
- * no cached read never polls, and has nothing to publish.
+ * Cost: no command of its own. The snapshot rides inside the instance's marker poll (the one
+ * script it sends anyway, at most once per poll interval: redis/poll.ts), which at most once per
+ * `statsPublishIntervalMs()` also adds it to the stream. An instance that reads its sources
+ * instead of polling (cache/coherent-cache.ts, readThroughUsd) polls for a publish only when it
+ * is overdue (`StatsPublisher.overdue`), so it stays live. An instance that serves no cached
+ * read has nothing to publish.
  *
  * Storage: one Redis stream, `cachestats:snapshots`, one entry per publish. Each XADD trims
  * the stream to the last `snapshotTtlMs` (MINID), so a snapshot expires by itself once its

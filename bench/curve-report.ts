@@ -41,6 +41,51 @@ interface CurveReportContext {
   wallMs: number;
 }
 
+/**
+ * Issue 28's cost goals for ours at the curve's points (Firestore + Redis per 1M requests),
+ * shown beside the conditions, not failed on.
+ */
+export const curveCostGoalsUsd: Readonly<Record<number, number>> = { 0.5: 1.6, 1: 1.2, 10: 0.25 };
+
+/**
+ * The goals' verdicts: ours against `curveCostGoalsUsd` where the curve ran those points, and
+ * ours ≤ none for every function at every point both ran (by the Firestore + Redis cost of 1M
+ * of its requests), naming each (point, function) where ours costs more.
+ */
+export function curveGoalLines(runs: readonly CurvePolicyRun[]): string[] {
+  const ours = runs.find((r) => r.policy === "ours");
+  const none = runs.find((r) => r.policy === "none");
+  if (!ours) return [];
+  const lines: string[] = [];
+  for (const [rate, goalUsd] of Object.entries(curveCostGoalsUsd)) {
+    const point = ours.points.find((p) => p.ratePerInstance === Number(rate));
+    if (!point) continue;
+    const cost = point.result.costPerMillionUsd.total;
+    lines.push(
+      `- ${rate} req/s per instance: ours ${fmtUsd(cost)} per 1M on Firestore + Redis, goal ≤ ${fmtUsd(goalUsd)}: ${cost <= goalUsd ? "met" : "**not met**"}`,
+    );
+  }
+  if (none) {
+    const dearer: string[] = [];
+    let compared = 0;
+    for (const point of ours.points) {
+      const base = none.points.find((p) => p.ratePerInstance === point.ratePerInstance);
+      if (!base) continue;
+      for (const [name, cost] of Object.entries(point.byFunction)) {
+        const baseCost = base.byFunction[name];
+        if (!baseCost || cost.requests === 0 || baseCost.requests === 0) continue;
+        compared++;
+        const [o, n] = [cost.costPerMillionUsd.total, baseCost.costPerMillionUsd.total];
+        if (o > n) dearer.push(`${name} at ${point.ratePerInstance} req/s (${fmtUsd(o)} vs ${fmtUsd(n)}; ${cost.requests} requests)`);
+      }
+    }
+    lines.push(
+      `- ours ≤ none for every function at every point (Firestore + Redis per 1M of its requests): ${dearer.length === 0 ? "met" : `**not met** at ${dearer.length} of ${compared}: ${dearer.join("; ")}`}`,
+    );
+  }
+  return lines;
+}
+
 const fmtUsd = (n: number) => `$${n >= 10 ? n.toFixed(2) : n >= 0.1 ? n.toFixed(3) : n.toFixed(4)}`;
 const fmtPct = (p: Percentiles) => `${fmtS(p.p50Ms)} / ${fmtS(p.p99Ms)} / ${fmtS(p.maxMs)}`;
 const fmtRate = (rate: number) => `${rate}`;
@@ -155,6 +200,10 @@ export function renderCurveTable(runs: readonly CurvePolicyRun[], context: Curve
       : `**Conditions: NOT met** (the command exits 1): ${failures.join("; ")}.`,
   );
   lines.push("");
+  const goalLines = curveGoalLines(runs);
+  if (goalLines.length > 0) {
+    lines.push("**Cost goals** (issue 28; shown, not failed on):", "", ...goalLines, "");
+  }
   lines.push(
     `Cost at the list prices of \`npm run bench\` (${listPrices.asOf}): Firestore reads $${listPrices.firestoreReadsPer100k} and writes $${listPrices.firestoreWritesPer100k} per 100,000 (${listPrices.firestoreSource}), ` +
       `Upstash commands $${listPrices.upstashCommandsPer100k} per 100,000 (${listPrices.upstashSource}). The floor (bench/floor.ts) is the fewest reads these calls could cost ` +

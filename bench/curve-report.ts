@@ -57,7 +57,7 @@ export function curveGoalLines(runs: readonly CurvePolicyRun[]): string[] {
   const none = runs.find((r) => r.policy === "none");
   if (!ours) return [];
   const lines: string[] = [];
-  for (const [rate, goalUsd] of Object.entries(curveCostGoalsUsd)) {
+  for (const [rate, goalUsd] of Object.entries(curveCostGoalsUsd).sort(([a], [b]) => Number(a) - Number(b))) {
     const point = ours.points.find((p) => p.ratePerInstance === Number(rate));
     if (!point) continue;
     const cost = point.result.costPerMillionUsd.total;

@@ -228,6 +228,23 @@ describe("a poll that knows its price", () => {
       assert.equal(t.watcher.payload("set:u1"), undefined, "this instance changed the set: the payload read with the version is old");
     });
 
+    it("an early read: just the new scopes and the riders early in the interval, the poll itself late in it", async () => {
+      const t = setup({ requestsPerMs: () => 10 / 1000 });
+      await t.get(); // poll 1: doc:u1 known
+      t.clock.advance(100);
+      assert.equal(await t.watcher.readEarly(["set:new"]), true);
+      assert.deepEqual(t.markers.polls[1]!.scopes, ["set:new"], "early in the interval: only what is missing");
+      assert.equal(t.watcher.readThroughCheaper(0), false, "not a poll: the next one is due when it was (not yet)");
+      t.clock.advance(500); // 600 ms in: the second half
+      assert.equal(await t.watcher.readEarly(["set:later"]), true);
+      assert.deepEqual(t.markers.polls[2]!.scopes.sort(), ["doc:u1", "set:later", "set:new"], "late in it: the poll, every scope");
+      t.clock.advance(999);
+      const status: LookupStatus = {};
+      await t.get(status);
+      assert.equal(status.get, "hit");
+      assert.equal(t.markers.polls.length, 3, "the next poll moved an interval on from the early one");
+    });
+
     it("a lookup of scopes all new to the instance can leave the poll to a later lookup, which then reads them", async () => {
       const t = setup({ requestsPerMs: () => 10 / 1000 });
       await t.get(); // markers readable

@@ -280,13 +280,21 @@ export class MarkerWatcher {
   /**
    * Reads `scopes` that are new to this instance (their payloads with them) and what the
    * riders ask for, in one command now, when the instance would otherwise send commands of its
-   * own for them (an SMEMBERS, an MGET). Not a poll: the scopes already held keep the view the
-   * last poll gave them, and the next poll is due when it was. False when markers were
-   * unreadable at the last poll or this read fails (the caller reads for itself; only the
-   * interval retries Redis).
+   * own for them (an SMEMBERS, an MGET). In the first half of the interval it is not a poll: the
+   * scopes already held keep the view the last poll gave them, and the next poll is due when it
+   * was. In the second half it is the poll. False when markers were unreadable at the last poll
+   * or this read fails (the caller reads for itself; only the interval retries Redis).
    */
   async readEarly(scopes: readonly string[]): Promise<boolean> {
     if (!this.lastPollOk) return false;
+    if (this.poll === undefined && this.clock.now() - this.lastPollStartedAtMs >= this.pollIntervalMs / 2) {
+      // Late in the interval the command is the poll itself: the same one command, and the next
+      // poll moves a whole interval on, so a busy instance is spared most of the one its next
+      // request would make. (Early in it, a poll would spare little and reread every marker just read.)
+      this.expect(scopes);
+      await this.refresh([]);
+      return this.lastPollOk;
+    }
     if (this.poll !== undefined) await this.poll;
     const fresh = scopes.filter((scope) => !this.versions.has(scope));
     for (const scope of fresh) this.pendingScopes.delete(scope);

@@ -29,7 +29,10 @@ interface ScriptRun {
 /** Runs `work`, and returns every script it ran with the commands each ran inside. */
 async function scriptsRunBy(work: () => Promise<unknown>): Promise<ScriptRun[]> {
   // MONITOR runs on a connection of its own (ioredis duplicates this one); this one sends the barrier.
-  const client = new Redis(stack().redis.url);
+  // No ready check (its INFO): a command MONITOR shows before ioredis has read MONITOR's own
+  // reply fails the monitor connection with "Command queue state error" (seen once in CI).
+  const client = new Redis(stack().redis.url, { enableReadyCheck: false });
+  await client.ping();
   const monitor = await client.monitor();
   const runs: ScriptRun[] = [];
   const barrier = `lua-spec-barrier-${randomUUID()}`;

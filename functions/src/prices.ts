@@ -31,10 +31,10 @@ export function listPrices(): ListPrices {
 
 /** One Firestore document read (US dollars). */
 export function firestoreReadUsd(): number {
-  return listPrices().firestoreReadUsdPer100k / 100_000;
+  return price(firestoreReadUsdPer100k) / 100_000;
 }
 
 /** One Upstash command (US dollars): the price of a marker poll. */
 export function redisCommandUsd(): number {
-  return listPrices().redisUsdPer100kCommands / 100_000;
+  return price(upstashRedisUsdPer100kCommands) / 100_000;
 }

@@ -146,10 +146,16 @@ async function readEnabledApps(uid: string): Promise<string[]> {
   return members.map(String).sort();
 }
 
+/** The count a poll brought for `appId`, if it is fresh enough to build a list from (at most `installsHalfLifeMs` old). */
+function polledCount(appId: string, nowMs: number): number | undefined {
+  const polled = polledInstalls.get(appId);
+  return polled !== undefined && nowMs - polled.askedAtMs <= installsHalfLifeMs ? polled.count : undefined;
+}
+
 async function readInstallCounts(apps: readonly App[]): Promise<number[]> {
   const nowMs = instanceRuntime().clock.now();
-  const polled = apps.map((app) => polledInstalls.get(app.id));
-  if (polled.every((count) => count !== undefined && nowMs - count.askedAtMs <= installsHalfLifeMs)) return polled.map((count) => count!.count);
+  const polled = apps.map((app) => polledCount(app.id, nowMs));
+  if (polled.every((count) => count !== undefined)) return polled as number[];
   const raw = await redis().mget<unknown[]>(...apps.map((app) => installsKey(app.id)));
   return apps.map((app, i) => {
     const count = parseCount(raw[i]);
@@ -170,12 +176,7 @@ async function pollForMissing(uid: string, apps: readonly App[]): Promise<void> 
   const scope = scopes.enabledApps(uid);
   const nowMs = instanceRuntime().clock.now();
   const setMissing = watcher.payload(scope) === undefined && !enabledAppsCache.local.has(uid, watcher.currentView([scope]).tag);
-  const countMissing =
-    !installCountsCache.local.has(listKey(apps), "") &&
-    apps.some((app) => {
-      const polled = polledInstalls.get(app.id);
-      return polled === undefined || nowMs - polled.askedAtMs > installsHalfLifeMs;
-    });
+  const countMissing = !installCountsCache.local.has(listKey(apps), "") && apps.some((app) => polledCount(app.id, nowMs) === undefined);
   if (!setMissing && !countMissing) return;
   await watcher.readEarly(setMissing ? [scope] : []);
 }

@@ -97,7 +97,7 @@ export class CoherentCache<V> {
     const { patch, leavePoll, ...fetchOptions } = options;
     const status: LookupStatus = (fetchOptions.status ??= {});
     const watcher = this.watcher();
-    if (this.readThroughUsd !== undefined && watcher.readThroughCheaper(this.readThroughUsd())) {
+    if (this.readThroughUsd !== undefined && watcher.readThroughCheaper(this.readThroughUsd)) {
       status.markers = "readThrough";
       this.readThrough++;
       // Read now, the value is at least as fresh as the versions held: it serves under them until

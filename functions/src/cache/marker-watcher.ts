@@ -198,7 +198,7 @@ export class MarkerWatcher {
     } else {
       // New scopes wait for the next poll (see the class comment); while Redis is failing,
       // only the interval retries it: no request waits on a dead Redis.
-      for (const scope of scopes) if (!this.versions.has(scope)) this.pendingScopes.add(scope);
+      this.expect(scopes);
       this.lastAnsweredAtMs = nowMs;
     }
     return this.currentView(scopes);
@@ -265,11 +265,12 @@ export class MarkerWatcher {
    * An instance serving a request a minute pays a whole poll to spare one document read; one
    * serving ten a second pays a tenth of one.
    */
-  readThroughCheaper(readUsd: number): boolean {
+  readThroughCheaper(readUsd: number | (() => number)): boolean {
     if (this.pollUsd === undefined || this.poll !== undefined) return false;
     if (this.clock.now() - this.lastPollStartedAtMs < this.pollIntervalMs || this.pollWanted()) return false;
     const requestsPerPoll = 1 + this.requestsPerMs() * this.pollIntervalMs;
-    return readUsd < this.pollUsd() / requestsPerPoll;
+    // The prices are read only once a poll is due: a lookup between polls pays nothing for them.
+    return (typeof readUsd === "function" ? readUsd() : readUsd) < this.pollUsd() / requestsPerPoll;
   }
 
   /** The poll interval (ms): a value read from the source serves as a poll would, until it is this old. */
@@ -291,8 +292,7 @@ export class MarkerWatcher {
       // Late in the interval the command is the poll itself: the same one command, and the next
       // poll moves a whole interval on, so a busy instance is spared most of the one its next
       // request would make. (Early in it, a poll would spare little and reread every marker just read.)
-      this.expect(scopes);
-      await this.refresh([]);
+      await this.refresh(scopes);
       return this.lastPollOk;
     }
     if (this.poll !== undefined) await this.poll;

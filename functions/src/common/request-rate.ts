@@ -16,8 +16,9 @@ export class RequestRate {
   ) {}
 
   note(): void {
-    this.weight = this.decayedTo(this.clock.now()) + 1;
-    this.lastMs = this.clock.now();
+    const nowMs = this.clock.now();
+    this.weight = this.decayedTo(nowMs) + 1;
+    this.lastMs = nowMs;
   }
 
   /** Events per ms lately. */

@@ -151,11 +151,12 @@ export class UsageMeter {
   /** One Redis command being sent: to the current request's function, or to the instance's own work. */
   redisCommand(purpose: RedisCommandPurpose): void {
     const requestOf = this.requestScope.getStore();
-    if (instanceWorkPurposes.has(purpose) && requestOf !== undefined) {
-      this.instanceWorkStarted.set(requestOf, (this.instanceWorkStarted.get(requestOf) ?? 0) + 1);
+    if (!instanceWorkPurposes.has(purpose)) {
+      countCommand(requestOf === undefined ? this.instanceWork : this.countsOf(requestOf), purpose);
+      return;
     }
-    const functionName = instanceWorkPurposes.has(purpose) ? undefined : requestOf;
-    countCommand(functionName === undefined ? this.instanceWork : this.countsOf(functionName), purpose);
+    countCommand(this.instanceWork, purpose);
+    if (requestOf !== undefined) this.instanceWorkStarted.set(requestOf, (this.instanceWorkStarted.get(requestOf) ?? 0) + 1);
   }
 
   /**

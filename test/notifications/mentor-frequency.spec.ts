@@ -2,9 +2,8 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { firestore } from "../../functions/src/firestore";
 import { scopes } from "../../functions/src/redis/markers";
-import { upstashRedisUsdPer100kCommands } from "../../functions/src/config";
 import { CallableError, Instance, startInstance } from "../../scripts/harness/instance";
-import { nextPoll, onManualClocks, specInstanceEnv, useInstancePair } from "../support/instance";
+import { fixedUpstashPlan, nextPoll, onManualClocks, specInstanceEnv, useInstancePair } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { markerGuardedTtlMs } from "../../functions/src/cache/settings";
 import { stack, triggersSettled } from "../support/stack";
@@ -114,7 +113,7 @@ describe("mentor notification frequency", function () {
     };
     const pollsOf = async (instance: Instance) => (await instance.stats()).markers.markerChecks;
     // A fixed plan: a poll is free, so the instance polls; markers make the TTL a safety net.
-    const fixedPlan = await startInstance(specInstanceEnv({ [upstashRedisUsdPer100kCommands.name]: "0" }));
+    const fixedPlan = await startInstance(specInstanceEnv(fixedUpstashPlan));
     try {
       await fixedPlan.useManualClock();
       // A poll is due at the first call, so it reads the user's marker before the fetch and the

@@ -18,11 +18,10 @@ import { localStripePriceId } from "../../scripts/stack/local-stripe";
 import { deliverToFunctionsEmulator } from "../../scripts/stack/trigger-delivery";
 import { adminAs, appDoc, createApp, servedIds, testerDoc } from "../support/apps";
 import { newUid, seedUsage, usageCol, userDoc } from "../support/credits";
-import { nextPoll, onManualClocks, specInstanceEnv, useInstancePair } from "../support/instance";
+import { fixedUpstashPlan, nextPoll, onManualClocks, specInstanceEnv, useInstancePair } from "../support/instance";
 import { markerVersion, restartTestRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
-import { upstashRedisUsdPer100kCommands } from "../../functions/src/config";
 
 const admin = adminAs("faults");
 const run = () => randomUUID().slice(0, 8);
@@ -164,7 +163,7 @@ describe("faults against the real servers (stopped and restarted)", function () 
       // read, so the warm entry below is stored under its marker's version at once. At list
       // prices a quiet instance reads a new user's document first and keeps it once a poll shows
       // no change can have been missed (MarkerWatcher.adoptable), which a bump this recent cannot.
-      instance = await startInstance(specInstanceEnv({ FIRESTORE_EMULATOR_HOST: proxy.host, [upstashRedisUsdPer100kCommands.name]: "0" }));
+      instance = await startInstance(specInstanceEnv({ FIRESTORE_EMULATOR_HOST: proxy.host, ...fixedUpstashPlan }));
     });
 
     after(async () => {

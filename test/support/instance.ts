@@ -2,7 +2,7 @@
  * Instance processes for the specs: the launcher is scripts/harness/instance.ts (shared with the
  * benchmark); this is its mocha fixture, and the clock moves specs make on instances.
  */
-import { markerPollIntervalMsParam } from "../../functions/src/config";
+import { markerPollIntervalMsParam, upstashRedisUsdPer100kCommands } from "../../functions/src/config";
 import { Instance, startInstance } from "../../scripts/harness/instance";
 
 const declaredPollIntervalMs: unknown = markerPollIntervalMsParam.options.default;
@@ -18,6 +18,13 @@ export const pollIntervalMs: number = declaredPollIntervalMs;
 export function specInstanceEnv(extraEnv: Record<string, string> = {}): Record<string, string> {
   return { MARKER_POLL_INTERVAL_MS: String(pollIntervalMs), ...extraEnv };
 }
+
+/**
+ * The environment of an instance priced as a fixed Upstash plan (no per-command charge): it
+ * polls rather than read a source, and keeps credits in the fleet's Redis figure
+ * (credits/credit-cache.ts); at list prices it does neither where the read is cheaper.
+ */
+export const fixedUpstashPlan: Readonly<Record<string, string>> = { [upstashRedisUsdPer100kCommands.name]: "0" };
 
 /**
  * Two instance processes for the enclosing `describe`: started before its tests, stopped

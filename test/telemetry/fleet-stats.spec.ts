@@ -8,14 +8,13 @@
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import Redis from "ioredis";
-import { upstashRedisUsdPer100kCommands } from "../../functions/src/config";
 import { snapshotTtlMs } from "../../functions/src/telemetry/fleet-stats";
 import { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { firestore } from "../../functions/src/firestore";
 import { statsStreamKey } from "../../functions/src/redis/keys";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";
 import { Instance, startInstance } from "../../scripts/harness/instance";
-import { nextPoll, pollIntervalMs, specInstanceEnv } from "../support/instance";
+import { fixedUpstashPlan, nextPoll, pollIntervalMs, specInstanceEnv } from "../support/instance";
 import { markerVersion } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 import { waitUntil } from "../support/wait";
@@ -67,7 +66,7 @@ describe("fleet-wide cacheStats (instances publish, cacheStats adds up)", functi
   it("an instance publishes at most once a minute, riding on its marker poll: 3 snapshots in 3 minutes of polls every interval", async () => {
     // Priced as a fixed Upstash plan, a poll is free: the instance polls every interval (at list
     // prices a quiet one reads its documents instead: the test below).
-    const mentor = await instanceOf("getMentorNotificationFrequency", { [upstashRedisUsdPer100kCommands.name]: "0" });
+    const mentor = await instanceOf("getMentorNotificationFrequency", fixedUpstashPlan);
     await mentor.useManualClock();
     const { instance } = (await mentor.stats()).instance;
     const uid = `fleet-${randomUUID()}`;

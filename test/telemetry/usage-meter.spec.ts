@@ -14,6 +14,7 @@ import type { FleetView } from "../../functions/src/telemetry/fleet-view";
 import { FunctionUsage, noRedisUsage, noUsage, RedisUsage, UsageMeter } from "../../functions/src/telemetry/meter";
 import { instanceWorkPurposes, RedisCommandPurpose, redisCommandPurpose } from "../../functions/src/redis/command-purposes";
 import { Instance, startInstance } from "../../scripts/harness/instance";
+import { fixedUpstashPlan } from "../support/instance";
 import { unsignedIdToken } from "../../scripts/harness/id-tokens";
 import { startUpstashGateway, UpstashGateway } from "../../scripts/stack/upstash-gateway";
 import { localStripePriceId } from "../../scripts/stack/local-stripe";
@@ -43,7 +44,8 @@ describe("the usage meter agrees with the proxy", function () {
         gatewayCommands[purpose] = (gatewayCommands[purpose] ?? 0) + 1;
       },
     });
-    instance = await startInstance({ UPSTASH_REDIS_REST_URL: gateway.url, UPSTASH_REDIS_REST_TOKEN: token });
+    // On a fixed Upstash plan credits keep the fleet's Redis figure: every kind of command is metered here.
+    instance = await startInstance({ UPSTASH_REDIS_REST_URL: gateway.url, UPSTASH_REDIS_REST_TOKEN: token, ...fixedUpstashPlan });
   });
   after(async () => {
     await instance?.stop();

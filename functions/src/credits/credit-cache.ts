@@ -1,9 +1,17 @@
 /**
  * The module-scope credit cache. One entry per user: the plan (user document) and, for a plan
- * with a limit, this month's usage as read from Firestore, from which the fleet's figure is
- * rebuilt (credits/ledger.ts) once per fetch: with the report's count when a report fetched it. Between fetches the instance follows the fleet's figure: its own
- * reports' counts answer at once, every other instance's arrive with the marker poll. So every
- * instance answers the same remaining seconds within a poll of any report's count.
+ * with a limit, this month's usage as read from Firestore.
+ *
+ * How an answer learns every instance's reports depends on what a Redis command costs against
+ * a Firestore read (`usageLedger`):
+ * - Where a command costs less (a fixed Upstash plan): the fleet's figure (credits/ledger.ts),
+ *   rebuilt from the entry's sum once per fetch (with the report's count when a report fetched
+ *   it). Between fetches the instance follows the figure: its own reports' counts answer at
+ *   once, every other instance's arrive with the marker poll.
+ * - Otherwise (list prices): each answer reads the month's sum (one aggregation, billed one
+ *   read), exact at its read time, and the entry keeps only the plan. Counting a report into a
+ *   figure costs one command and spares at least that report's own sum, one read: a command that
+ *   costs more than the read would buy nothing.
  *
  * While the ledger cannot be reached (Redis down), an instance falls back to what the reference
  * did: the figure it last knew plus the reports it recorded itself, within the 15 min refresh.
@@ -13,8 +21,9 @@
  * Refresh when: not cached; 15 min old (the TTL, which also bounds how long a report that was
  * committed but never counted, its process gone, can be missing from the figure: every refresh
  * rebuilds it); the user's `credits:{uid}` marker changed (a Stripe-driven change); a new UTC
- * month; remaining is 0 and the entry is 60 s old (an upgrade whose marker was lost); a paid
- * period ended while cached; the ledger failed and a marker poll has read Redis since.
+ * month; a paid period ended while cached; and, with the ledger, remaining is 0 and the entry is
+ * 60 s old (an upgrade whose marker was lost), or the ledger failed and a marker poll has read
+ * Redis since.
  */
 import { randomUUID } from "node:crypto";
 import { LRUCache } from "lru-cache";
@@ -24,10 +33,11 @@ import { UtcMonth } from "../common/utc-month";
 import { firestore, getDocuments } from "../firestore";
 import { createCache, instanceRuntime } from "../instance/runtime";
 import * as logs from "../logs";
+import { firestoreReadUsd, redisCommandUsd } from "../prices";
 import { scopes } from "../redis/markers";
-import { FleetUsage, monthKey, UsageLedger, usageScope } from "./ledger";
+import { FleetUsage, monthKey, redisUsageLedger, UsageLedger, usageScope } from "./ledger";
 import { effectivePlan, Plan, planLimitSeconds } from "./plans";
-import { monthUsage } from "./remaining";
+import { MonthUsage, monthUsage } from "./remaining";
 import { wallNowMs } from "./time";
 
 /** The contract's refresh, markers readable or not; also the bound on a report never counted. */
@@ -57,6 +67,9 @@ const creditCache = createCache<CreditEntry>({
   ttlMs: creditsTtlMs,
   maxEntries: 100_000,
   maxBytes: 32 * 1024 * 1024,
+  // The entry's source is the user document (the sum is read per answer at list prices): a
+  // quiet instance reads it rather than pay a whole poll to confirm it.
+  readThroughUsd: firestoreReadUsd,
 });
 
 /** What this instance knows beyond the cached entry, reset whenever the entry is refetched. */
@@ -88,9 +101,13 @@ export function noteUsageWritten(): number {
   return instanceRuntime().noteUsageWritten();
 }
 
-/** The fleet's figure as this instance keeps it (the runtime's ledger: Redis's, unless replaced from outside). */
-export function usageLedger(): UsageLedger {
-  return instanceRuntime().usageLedger;
+/**
+ * The fleet's figure as this instance keeps it: the one outside code gave the runtime, else the
+ * Redis ledger where a command costs less than a read; undefined: none, every answer reads the
+ * month's sum (see the module comment).
+ */
+export function usageLedger(): UsageLedger | undefined {
+  return instanceRuntime().usageLedger ?? (redisCommandUsd() < firestoreReadUsd() ? redisUsageLedger : undefined);
 }
 
 const cacheKey = (uid: string) => `credits:${uid}`;
@@ -172,6 +189,8 @@ export class UserCredits {
     readonly month: UtcMonth,
     readonly entry: CreditEntry,
     readonly state: LocalCreditState,
+    /** The month's sum read for this answer (no ledger): exact, every report committed before it included. */
+    readonly monthSum?: MonthUsage,
   ) {}
 
   get plan(): Plan {
@@ -184,6 +203,7 @@ export class UserCredits {
 
   /** The usage this instance answers from now (meaningless for an unlimited plan). */
   usedSeconds(): number {
+    if (this.monthSum !== undefined) return this.monthSum.usedSeconds;
     if (this.state.fallbackUsedSeconds !== undefined) return this.state.fallbackUsedSeconds;
     const fleet = latest(this.state.lastCounted, polledUsage(this.uid, this.month));
     return (fleet?.usedSeconds ?? this.entry.firestoreUsedSeconds ?? 0) + this.state.uncountedSeconds;
@@ -232,41 +252,62 @@ export class UserCredits {
   }
 }
 
-function needsEarlyRefresh(credits: UserCredits, month: UtcMonth): boolean {
+function needsEarlyRefresh(credits: UserCredits, month: UtcMonth, ledger: UsageLedger | undefined): boolean {
   const { entry, state } = credits;
   const ageMs = instanceRuntime().clock.now() - entry.fetchedAtMs;
   if (entry.month !== monthKey(month)) return true;
-  if (credits.remainingSeconds() === 0 && ageMs >= zeroRecheckMs) return true;
   if (entry.paidUntilS !== null && wallNowMs(instanceRuntime().clock) / 1000 >= entry.paidUntilS) return true;
+  // Without a ledger every answer reads the sum: the entry's own is never served.
+  if (ledger === undefined) return false;
+  if (credits.remainingSeconds() === 0 && ageMs >= zeroRecheckMs) return true;
   // Redis answered a poll since the ledger failed: rebuild now (at most once per poll interval while it flaps).
   return state.ledgerFailedAtMs !== undefined && instanceRuntime().markerWatcher().readSince(state.ledgerFailedAtMs);
 }
 
 /**
  * The user's credits for `month` (the current UTC month) from the cache, refreshing when a
- * rule says so; `refresh` forces a refetch (the fleet's figure was lost: rebuild it).
+ * rule says so; `refresh` forces a refetch (the fleet's figure was lost: rebuild it). Without a
+ * ledger the answer carries the month's sum read after the call began: the entry's own when
+ * this call fetched it, else one more aggregation.
  */
 export async function currentCredits(uid: string, month: UtcMonth, options: { refresh?: boolean; rebuild?: boolean } = {}): Promise<UserCredits> {
   const key = cacheKey(uid);
   const markerScopes = [scopes.credits(uid)];
+  const ledger = usageLedger();
+  // Which entry this call fetched (a fetch it joined, or one started by another call, may have
+  // read the sum before this call's report was committed).
+  let fetchedHere: CreditEntry | undefined;
+  const fetch = async () => (fetchedHere = await fetchCredits(uid, month));
   if (options.refresh) creditCache.invalidate(key);
-  let entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid, month));
+  let entry = await creditCache.get(key, markerScopes, fetch);
   let credits = new UserCredits(uid, month, entry, stateFor(uid, entry));
-  if (needsEarlyRefresh(credits, month)) {
+  if (needsEarlyRefresh(credits, month, ledger)) {
     creditCache.invalidate(key);
-    entry = await creditCache.get(key, markerScopes, () => fetchCredits(uid, month));
+    entry = await creditCache.get(key, markerScopes, fetch);
     credits = new UserCredits(uid, month, entry, stateFor(uid, entry));
   }
-  if (options.rebuild ?? true) await rebuildFleetFigure(credits);
+  if (ledger === undefined) return withMonthSum(credits, entry === fetchedHere);
+  if (options.rebuild ?? true) await rebuildFleetFigure(ledger, credits);
   return credits;
 }
 
+/** `credits` answering from the month's sum: the entry's when `entryIsFresh`, else read now (unlimited plans read none). */
+async function withMonthSum(credits: UserCredits, entryIsFresh: boolean): Promise<UserCredits> {
+  const { entry } = credits;
+  if (entry.limitSeconds === null) return credits;
+  const sum =
+    entryIsFresh && entry.firestoreUsedSeconds !== null && entry.firestoreReadAtUs !== null
+      ? { usedSeconds: entry.firestoreUsedSeconds, readAtUs: entry.firestoreReadAtUs }
+      : await monthUsage(credits.uid, credits.month);
+  return new UserCredits(credits.uid, credits.month, entry, credits.state, sum);
+}
+
 /** Gives a new fetch's Firestore sum to the ledger (one command); on failure, falls back. */
-async function rebuildFleetFigure(credits: UserCredits): Promise<void> {
+async function rebuildFleetFigure(ledger: UsageLedger, credits: UserCredits): Promise<void> {
   const from = credits.takeRebuild();
   if (from === undefined) return;
   try {
-    const usage = await usageLedger().rebuild(credits.uid, credits.month, from.usedSeconds, from.readAtUs);
+    const usage = await ledger.rebuild(credits.uid, credits.month, from.usedSeconds, from.readAtUs);
     if (usage !== undefined) credits.noteCounted(usage);
   } catch (error) {
     noteLedgerFailure(credits.uid, error);

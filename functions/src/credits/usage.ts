@@ -1,8 +1,9 @@
 /**
  * `recordTranscriptionUsage`, called about once a minute by each live transcription session,
  * on any instance: one atomic commit to this hour's usage document (with the report's dedupe
- * record when it names a `reportId`), one count into the fleet's figure (credits/ledger.ts),
- * and the credits answer from the cache (no Firestore read on most calls).
+ * record when it names a `reportId`), then the credits answer: where a Redis command costs less
+ * than a Firestore read, one count into the fleet's figure (credits/ledger.ts) and the plan from
+ * the cache; otherwise the month's sum read after the commit (credits/credit-cache.ts).
  *
  * A report with a `reportId` is applied at most once: its dedupe document is created in the
  * same commit as the increment, so a second delivery (concurrent, or a retry after an answer
@@ -23,7 +24,7 @@ import { firestore, meterSnapshots, meterWrites } from "../firestore";
 import { instanceRuntime } from "../instance/runtime";
 import * as logs from "../logs";
 import { currentCredits, noteLedgerFailure, noteUsageWritten, usageLedger, UserCredits } from "./credit-cache";
-import { CountAnswer, CountedReport, monthKey } from "./ledger";
+import { CountAnswer, CountedReport, monthKey, UsageLedger } from "./ledger";
 import { timestampUs } from "./remaining";
 import { freemiumThresholdSeconds, thresholdReached } from "./threshold";
 import { hourlyUsageDocId, wallNowMs } from "./time";
@@ -202,6 +203,7 @@ export async function commitReport(uid: string, request: UsageRequest, at: Date)
  * then the report is added to this instance's own figure).
  */
 async function countReport(
+  ledger: UsageLedger,
   credits: UserCredits,
   sessionId: string,
   report: RecordedReport | undefined,
@@ -215,13 +217,13 @@ async function countReport(
   const ownWrite = counted && !counted.duplicate ? counted : undefined;
   let rebuild = credits.takeRebuild();
   try {
-    let answer = await usageLedger().count(uid, month, counted, ask, rebuild);
+    let answer = await ledger.count(uid, month, counted, ask, rebuild);
     if (answer !== undefined && answer.usage === undefined) {
       // The month's figure is gone (Redis lost it): rebuild it from a new Firestore read, with
       // the count again: the report is then in the read's sum or in the log, once either way.
       credits = await currentCredits(uid, month, { refresh: true, rebuild: false });
       rebuild = credits.takeRebuild();
-      answer = await usageLedger().count(uid, month, counted, ask, rebuild);
+      answer = await ledger.count(uid, month, counted, ask, rebuild);
     }
     if (answer?.usage === undefined) {
       credits.addUncounted(ownWrite?.seconds ?? 0, ownWrite?.writeSeq);
@@ -257,9 +259,11 @@ export async function recordTranscriptionUsageHandler(request: CallableRequest<u
   let credits = await currentCredits(uid, utcMonthOf(at), { rebuild: false });
   let reached = false;
   if (credits.limitSeconds !== null) {
-    const counted = await countReport(credits, data.sessionId, report);
-    credits = counted.credits;
-    if (counted.answer !== undefined) reached = counted.answer.thresholdFired;
+    // No ledger: the answer's sum was read after the commit, and only the threshold is left to decide.
+    const ledger = credits.monthSum === undefined ? usageLedger() : undefined;
+    const counted = ledger === undefined ? undefined : await countReport(ledger, credits, data.sessionId, report);
+    if (counted !== undefined) credits = counted.credits;
+    if (counted?.answer !== undefined) reached = counted.answer.thresholdFired;
     else if (!duplicate) reached = await thresholdReached(uid, data.sessionId, credits.remainingSeconds(), credits.state);
   }
   const remaining = credits.remainingSeconds();

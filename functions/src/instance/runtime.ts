@@ -18,7 +18,7 @@ import { CacheFactory, CacheRuntime, RuntimeCacheOptions } from "../cache/runtim
 import { markerGuardedTtlMs, markerPollIntervalMs } from "../cache/settings";
 import { Clock } from "../common/clock";
 import { RequestRate } from "../common/request-rate";
-import { redisUsageLedger, UsageLedger } from "../credits/ledger";
+import type { UsageLedger } from "../credits/ledger";
 import { observeRedisCommands, RedisCommandObserver } from "../redis/client";
 import { redisCommandPurpose } from "../redis/command-purposes";
 import { redisCommandUsd } from "../prices";
@@ -32,7 +32,11 @@ export interface InstanceRuntimeOptions {
   clock?: Clock;
   /** How caches are built. Default: CoherentCache (the benchmark measures other designs on the same handlers this way). */
   cacheFactory?: CacheFactory;
-  /** The credits path's fleet figure. Default: the Redis ledger (the benchmark's reference keeps none). */
+  /**
+   * The credits path's fleet figure. Default: none given, and the credits path chooses by price
+   * between the Redis ledger and a sum of the month per answer (credits/credit-cache.ts
+   * `usageLedger`); the benchmark's reference gives one that keeps no figure.
+   */
   usageLedger?: UsageLedger;
   /**
    * Hears every Redis command this process sends, where it is sent (redis/client.ts). Default:
@@ -44,7 +48,7 @@ export interface InstanceRuntimeOptions {
 export class InstanceRuntime {
   private readonly caches: CacheRuntime;
   private currentTelemetry: CacheTelemetry;
-  readonly usageLedger: UsageLedger;
+  readonly usageLedger: UsageLedger | undefined;
   readonly commandObserver: RedisCommandObserver;
   private usageWrites = 0;
   /** This instance's requests lately: how many requests one marker poll serves. */
@@ -71,7 +75,7 @@ export class InstanceRuntime {
       pollWanted: () => this.telemetry.publishOverdue(),
     });
     this.currentTelemetry = this.newTelemetry();
-    this.usageLedger = options.usageLedger ?? redisUsageLedger;
+    this.usageLedger = options.usageLedger;
     this.commandObserver = options.commandObserver ?? ((command) => this.meter.redisCommand(redisCommandPurpose(command)));
     // For the life of the process: one runtime per module scope.
     observeRedisCommands(this.commandObserver);

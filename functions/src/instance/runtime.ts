@@ -51,11 +51,14 @@ export class InstanceRuntime {
   readonly usageLedger: UsageLedger | undefined;
   readonly commandObserver: RedisCommandObserver;
   private usageWrites = 0;
-  /** This instance's requests lately: how many requests one marker poll serves. */
-  private readonly requests: RequestRate;
+  /**
+   * Requests lately, per function: how many requests one marker poll serves. Every function is
+   * its own service in production, so a poll serves its own function's requests only; where
+   * functions share a process (the emulator, the benchmark) a lookup weighs a poll the same way.
+   */
+  private readonly requestRates = new Map<string, RequestRate>();
 
   constructor(options: InstanceRuntimeOptions = {}) {
-    this.requests = new RequestRate({ now: () => this.clock.now() });
     this.caches = new CacheRuntime({
       readMarkers: redisMarkerReader(() => this.telemetry),
       pollIntervalMs: markerPollIntervalMs,
@@ -69,7 +72,7 @@ export class InstanceRuntime {
       // A poll is one Upstash command: at its price, a lookup whose source is cheaper to read
       // than its share of a poll reads the source (MarkerWatcher.readThroughCheaper).
       pollUsd: redisCommandUsd,
-      requestsPerMs: () => this.requests.perMs(),
+      requestsPerMs: () => this.requestRates.get(this.meter.currentFunction())?.perMs() ?? 0,
       // The stats publish rides on a poll: an instance that reads its sources instead polls for
       // it when it is overdue, so cacheStats still sees it.
       pollWanted: () => this.telemetry.publishOverdue(),
@@ -121,9 +124,11 @@ export class InstanceRuntime {
     this.caches.addRider(rider);
   }
 
-  /** A request arrived (every metered handler says so). */
-  noteRequest(): void {
-    this.requests.note();
+  /** A request of `functionName` arrived (every metered handler says so). */
+  noteRequest(functionName: string): void {
+    let rate = this.requestRates.get(functionName);
+    if (rate === undefined) this.requestRates.set(functionName, (rate = new RequestRate({ now: () => this.clock.now() })));
+    rate.note();
   }
 
   /** Called after each usage write this instance completes; returns the write's sequence number. */
@@ -178,7 +183,7 @@ export function usageMeter(): UsageMeter {
 /** `handler` with every call counted as a request of `functionName` (what it reads and writes, and its Redis commands, too). */
 export function meteredAs<A extends unknown[], R>(functionName: string, handler: (...args: A) => Promise<R>): (...args: A) => Promise<R> {
   return (...args) => {
-    instanceRuntime().noteRequest();
+    instanceRuntime().noteRequest(functionName);
     return usageMeter().request(functionName, () => handler(...args));
   };
 }

@@ -92,8 +92,13 @@ export class UsageMeter {
   /** `defaultFunction`: the function work outside any `request` belongs to (the one this instance serves). */
   constructor(private readonly defaultFunction: () => string) {}
 
+  /** The function whose request is running here (outside any request: the one this instance serves). */
+  currentFunction(): string {
+    return this.requestScope.getStore() ?? this.defaultFunction();
+  }
+
   private current(): FunctionCounts {
-    return this.countsOf(this.requestScope.getStore() ?? this.defaultFunction());
+    return this.countsOf(this.currentFunction());
   }
 
   private countsOf(name: string): FunctionCounts {

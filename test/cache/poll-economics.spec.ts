@@ -41,13 +41,14 @@ class FakeMarkers {
   };
 }
 
-function setup(options: { requestsPerMs?: () => number; pollUsd?: number } = {}) {
+function setup(options: { requestsPerMs?: () => number; pollUsd?: number; batchSize?: number } = {}) {
   const clock = new ManualClock();
   const markers = new FakeMarkers();
   const watcher = new MarkerWatcher({
     read: markers.read,
     clock,
     pollIntervalMs: 1000,
+    batchSize: options.batchSize,
     pollUsd: () => options.pollUsd ?? commandUsd,
     requestsPerMs: options.requestsPerMs ?? (() => 0),
   });
@@ -228,21 +229,44 @@ describe("a poll that knows its price", () => {
       assert.equal(t.watcher.payload("set:u1"), undefined, "this instance changed the set: the payload read with the version is old");
     });
 
-    it("an early read: just the new scopes and the riders early in the interval, the poll itself late in it", async () => {
-      const t = setup({ requestsPerMs: () => 10 / 1000 });
-      await t.get(); // poll 1: doc:u1 known
+    it("an early read of a poll of two commands: just the new scopes and the riders early in the interval, the poll itself from halfway", async () => {
+      const t = setup({ requestsPerMs: () => 10 / 1000, batchSize: 2 });
+      t.watcher.expect(["doc:u2"]);
+      await t.get(); // poll 1: doc:u1 and doc:u2 known; with a third scope a poll takes 2 commands
       t.clock.advance(100);
       assert.equal(await t.watcher.readEarly(["set:new"]), true);
       assert.deepEqual(t.markers.polls[1]!.scopes, ["set:new"], "early in the interval: only what is missing");
       assert.equal(t.watcher.readThroughCheaper(0), false, "not a poll: the next one is due when it was (not yet)");
-      t.clock.advance(500); // 600 ms in: the second half
+      t.clock.advance(400); // halfway: a poll of 2 commands now costs 2 × (1 - 0.5) = 1 more, as the read alone would
       assert.equal(await t.watcher.readEarly(["set:later"]), true);
-      assert.deepEqual(t.markers.polls[2]!.scopes.sort(), ["doc:u1", "set:later", "set:new"], "late in it: the poll, every scope");
+      assert.deepEqual(
+        t.markers.polls
+          .slice(2)
+          .flatMap((poll) => poll.scopes)
+          .sort(),
+        ["doc:u1", "doc:u2", "set:later", "set:new"],
+        "from halfway: the poll, every scope",
+      );
+      const commands = t.markers.polls.length;
       t.clock.advance(999);
       const status: LookupStatus = {};
       await t.get(status);
       assert.equal(status.get, "hit");
-      assert.equal(t.markers.polls.length, 3, "the next poll moved an interval on from the early one");
+      assert.equal(t.markers.polls.length, commands, "the next poll moved an interval on from the early one");
+    });
+
+    it("an early read of a poll of one command is the poll at any phase: it costs no more than the read alone", async () => {
+      const t = setup({ requestsPerMs: () => 10 / 1000 });
+      await t.get(); // poll 1: doc:u1 known
+      t.clock.advance(100);
+      assert.equal(await t.watcher.readEarly(["set:new"]), true);
+      assert.deepEqual(t.markers.polls[1]!.scopes.sort(), ["doc:u1", "set:new"], "the poll, every scope");
+      t.clock.advance(999);
+      await t.get();
+      assert.equal(t.markers.polls.length, 2, "the next poll moved an interval on from the early one");
+      t.clock.advance(1);
+      await t.get();
+      assert.equal(t.markers.polls.length, 3);
     });
 
     it("a lookup of scopes all new to the instance can leave the poll to a later lookup, which then reads them", async () => {

@@ -280,18 +280,16 @@ export class MarkerWatcher {
 
   /**
    * Reads `scopes` that are new to this instance (their payloads with them) and what the
-   * riders ask for, in one command now, when the instance would otherwise send commands of its
-   * own for them (an SMEMBERS, an MGET). In the first half of the interval it is not a poll: the
-   * scopes already held keep the view the last poll gave them, and the next poll is due when it
-   * was. In the second half it is the poll. False when markers were unreadable at the last poll
-   * or this read fails (the caller reads for itself; only the interval retries Redis).
+   * riders ask for, now, when the instance would otherwise send commands of its own for them
+   * (an SMEMBERS, an MGET). The read is the poll itself whenever that costs no more commands than
+   * reading the new scopes alone (`earlyPollPays`); otherwise it is one command that is not a
+   * poll: the scopes already held keep the view the last poll gave them, and the next poll is
+   * due when it was. False when markers were unreadable at the last poll or this read fails (the
+   * caller reads for itself; only the interval retries Redis).
    */
   async readEarly(scopes: readonly string[]): Promise<boolean> {
     if (!this.lastPollOk) return false;
-    if (this.poll === undefined && this.clock.now() - this.lastPollStartedAtMs >= this.pollIntervalMs / 2) {
-      // Late in the interval the command is the poll itself: the same one command, and the next
-      // poll moves a whole interval on, so a busy instance is spared most of the one its next
-      // request would make. (Early in it, a poll would spare little and reread every marker just read.)
+    if (this.poll === undefined && this.earlyPollPays(scopes)) {
       await this.refresh(scopes);
       return this.lastPollOk;
     }
@@ -305,6 +303,20 @@ export class MarkerWatcher {
       for (const scope of fresh) this.pendingScopes.add(scope);
       return false;
     }
+  }
+
+  /**
+   * Whether polling now, to read `scopes` early, costs no more commands than one read of them
+   * alone. A poll a fraction f of the interval early moves the schedule on by f: at an instance
+   * that polls every interval it costs 1 - f polls more over time, each of
+   * ceil(scopes / batchSize) commands. So a poll of one command always pays (at no phase is it
+   * dearer than the one command it replaces, and it refreshes every view); a poll of k commands
+   * pays from f = 1 - 1/k on.
+   */
+  private earlyPollPays(scopes: readonly string[]): boolean {
+    const commandsPerPoll = Math.max(1, Math.ceil((this.versions.size + this.pendingScopes.size + scopes.length) / this.batchSize));
+    const earlyFraction = Math.min(1, (this.clock.now() - this.lastPollStartedAtMs) / this.pollIntervalMs);
+    return commandsPerPoll * (1 - earlyFraction) <= 1;
   }
 
   /** `scopes` will be asked for soon: the next poll (or the one starting now) reads the new ones. */

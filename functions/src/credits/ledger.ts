@@ -4,6 +4,10 @@
  * seconds (the reference's per-instance decrement relied on one stream staying on one process;
  * callables land anywhere).
  *
+ * Kept where counting a report (one command) costs less than the read of the month's sum it
+ * spares, a fixed Upstash plan; at list prices every answer reads the sum instead
+ * (credits/credit-cache.ts `usageLedger`).
+ *
  * Firestore stays the truth; the figure is derived from it and can always be rebuilt:
  * - `rebuild` takes a usage sum read from Firestore at read time T (an aggregation's
  *   `readTime`: it includes exactly the commits at or before T) and sets the figure to that

@@ -7,13 +7,14 @@
  * credits.spec.ts) run on instances priced as a fixed Upstash plan.
  */
 import assert from "node:assert/strict";
+import { cacheNames } from "../../functions/src/cache/names";
 import { utcMonthOf } from "../../functions/src/common/utc-month";
 import { usageScope } from "../../functions/src/credits/ledger";
 import { UsageResult } from "../../functions/src/credits/usage";
 import { markerKey } from "../../functions/src/redis/markers";
 import { Instance } from "../../scripts/harness/instance";
 import { newUid, paidSubscription, seedUsage, usageCol, userDoc } from "../support/credits";
-import { useInstancePair } from "../support/instance";
+import { nextPoll, onManualClocks, useInstancePair } from "../support/instance";
 import { restartTestRedis, testRedis } from "../support/redis";
 import { stack, triggersSettled } from "../support/stack";
 
@@ -71,6 +72,24 @@ describe("credits at list prices: every answer sums the month in Firestore", fun
     assert.equal((await record(a, unlimited, 600, "pro-0")).remainingSeconds, null);
     assert.equal(await remainingOn(a, unlimited), null);
     assert.equal(aggregations(), 0, "an unlimited plan sums nothing");
+  });
+
+  it("an instance busy with another function still reads the user document rather than poll for a rare credits call: a poll is weighed by its own function's requests", async () => {
+    const uid = newUid("sum");
+    await seedUsage(uid, 100);
+    const mentorUid = newUid("sum-mentor");
+    await onManualClocks([a], async () => {
+      await a.call("getCredits", {}, { uid });
+      // 40 mentor calls at one instant: the instance serves 40 requests per 10 s, enough that a poll
+      // shared by all of them would cost each less than a read, but none of them is a credits call.
+      await Promise.all(Array.from({ length: 40 }, () => a.call("getMentorNotificationFrequency", {}, { uid: mentorUid })));
+      await nextPoll(a);
+      const credits = async () => (await a.stats()).caches.find((cache) => cache.name === cacheNames.credits)!;
+      const [lookupsBefore, pollsBefore] = [(await credits()).readThroughLookups, (await a.stats()).markers.markerChecks];
+      assert.equal(await remainingOn(a, uid), 1_700);
+      assert.equal((await credits()).readThroughLookups - lookupsBefore, 1, "the due credits lookup read its source");
+      assert.equal((await a.stats()).markers.markerChecks, pollsBefore, "and sent no poll");
+    });
   });
 
   it("a duplicate answers the current sum with duplicate: true and never fires the threshold", async () => {

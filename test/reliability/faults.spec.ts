@@ -102,7 +102,7 @@ describe("faults against the real servers (stopped and restarted)", function () 
           }
           assert.deepEqual(failures, [], "no read failed while Redis was down");
           const credits = await a.call<{ remainingSeconds: number }>("getCredits", {}, { uid: creditsUser });
-          assert.equal(credits.remainingSeconds, 1140, "credits keep their local decrement (the 15 min refresh applies)");
+          assert.equal(credits.remainingSeconds, 1140, "credits: the month's sum, read from Firestore at list prices (every report once, Redis or not)");
 
           // The contract's bound for data other than the tester's while markers cannot be read:
           // at most 30 s old.

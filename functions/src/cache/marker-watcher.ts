@@ -82,7 +82,10 @@ export interface MarkerWatcherOptions {
    * Default: none (every due lookup polls).
    */
   pollUsd?: () => number;
-  /** This instance's requests per ms lately: how many requests one poll serves. Default: 0. */
+  /**
+   * Requests per ms lately among those one poll serves (instance/runtime.ts: the asking lookup's
+   * own function's, as each function is its own service in production). Default: 0.
+   */
   requestsPerMs?: () => number;
   /** Something rides on the next poll that should not wait (the stats publish): a due lookup polls rather than read its source. Default: never. */
   pollWanted?: () => boolean;

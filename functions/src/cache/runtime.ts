@@ -59,7 +59,7 @@ export interface CacheRuntimeOptions {
   events?: () => CacheEvents;
   /** The price of one poll (US dollars), for lookups that may read their source instead (MarkerWatcher). Default: none. */
   pollUsd?: () => number;
-  /** This instance's requests per ms lately. Default: 0. */
+  /** Requests per ms lately among those one poll serves (MarkerWatcher). Default: 0. */
   requestsPerMs?: () => number;
   /** Whether something should ride on the next poll now (MarkerWatcher). Default: never. */
   pollWanted?: () => boolean;

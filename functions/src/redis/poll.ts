@@ -56,13 +56,18 @@ export interface PollRequest {
   publish?: { streamKey: string; minId: string; snapshot: string };
 }
 
+/** The scopes of `request` that carry a payload, in order: each scope's 1-based index, its set's key and the version held. */
+function payloadsOf(request: PollRequest): { index: number; key: string; held: string | null | undefined }[] {
+  return request.scopes.flatMap((scope, i) => {
+    const key = markerPayloadKey(scope);
+    return key === undefined ? [] : [{ index: i + 1, key, held: request.heldVersions[i] }];
+  });
+}
+
 /** The keys and arguments of the poll script for `request`. */
 export function pollCommand(request: PollRequest): { keys: string[]; args: string[] } {
-  const { scopes, heldVersions } = request;
-  const payloads = scopes.flatMap((scope, i) => {
-    const key = markerPayloadKey(scope);
-    return key === undefined ? [] : [{ index: i + 1, key, held: heldVersions[i] }];
-  });
+  const { scopes } = request;
+  const payloads = payloadsOf(request);
   const keys = [...markerReadKeys(scopes), ...payloads.map((payload) => payload.key), ...request.riderKeys];
   const args = [
     String(scopes.length),
@@ -83,11 +88,9 @@ export function decodePoll(request: PollRequest, raw: unknown): { readings: Mark
   const [markers, payloads, riders, published] = Array.isArray(raw) ? (raw as unknown[]) : [];
   const readings = decodeMarkerReadings(request.scopes, markers);
   const payloadList = Array.isArray(payloads) ? (payloads as unknown[]) : [];
-  let next = 0;
-  request.scopes.forEach((scope, i) => {
-    if (markerPayloadKey(scope) === undefined) return;
-    const members = payloadList[next++];
-    if (Array.isArray(members)) readings[i]!.payload = members.map(String).sort();
+  payloadsOf(request).forEach(({ index }, next) => {
+    const members = payloadList[next];
+    if (Array.isArray(members)) readings[index - 1]!.payload = members.map(String).sort();
   });
   const riderValues = Array.isArray(riders) ? (riders as unknown[]) : [];
   return {
